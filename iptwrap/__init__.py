@@ -1,0 +1,81 @@
+"""iptwrap: a thin, typed client for the host's iptables, and a faithful fake of it.
+
+Import everything from here; ``iptwrap.fake`` is the one public submodule.
+"""
+
+from ._client import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, IPTables, RetryPolicy
+from ._errors import (
+    CLASSIFICATION,
+    AlreadyExistsError,
+    BadPolicyError,
+    BinaryNotFoundError,
+    ChainInUseError,
+    ClassificationRow,
+    CommandTimeoutError,
+    InvalidRuleNumberError,
+    IPTablesError,
+    JumpTargetNotFoundError,
+    LockTimeoutError,
+    NamespaceNotFoundError,
+    NotFoundError,
+    ParameterError,
+    ResourceError,
+    RestoreError,
+    RuleRejectedError,
+    TableNotFoundError,
+    VersionError,
+    classify,
+    is_not_found,
+)
+from ._interface import Interface
+from ._listing import ChainPolicy, RuleCounters
+from ._payload import InvalidArgumentError
+from ._runner import Result, Runner, RunnerTimeout, SubprocessRunner
+from ._types import Chain, Mode, Protocol, RulePosition, Table
+from ._version import BinaryInfo, Version
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExistsError",
+    "BadPolicyError",
+    "BinaryInfo",
+    "BinaryNotFoundError",
+    "Binaries",
+    "CLASSIFICATION",
+    "Chain",
+    "ChainInUseError",
+    "ChainPolicy",
+    "ClassificationRow",
+    "CommandTimeoutError",
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_LOCK_TIMEOUT",
+    "IPTables",
+    "IPTablesError",
+    "Interface",
+    "InvalidArgumentError",
+    "InvalidRuleNumberError",
+    "JumpTargetNotFoundError",
+    "LockTimeoutError",
+    "Mode",
+    "NamespaceNotFoundError",
+    "NotFoundError",
+    "ParameterError",
+    "Protocol",
+    "ResourceError",
+    "RestoreError",
+    "Result",
+    "RetryPolicy",
+    "RuleCounters",
+    "RulePosition",
+    "RuleRejectedError",
+    "Runner",
+    "RunnerTimeout",
+    "SubprocessRunner",
+    "Table",
+    "TableNotFoundError",
+    "Version",
+    "VersionError",
+    "classify",
+    "is_not_found",
+]

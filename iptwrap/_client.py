@@ -1,0 +1,594 @@
+"""``IPTables``: the production client over the host's iptables binaries.
+
+Every decision lives here, above the :class:`~iptwrap.Runner` seam: which binary,
+which flags for which version, waiting on the xtables lock, retrying contention,
+classifying failures. The runner only starts processes, so the same client runs
+unchanged over the in-memory fake (``iptwrap.fake``) in unit tests.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import tenacity
+
+from ._errors import (
+    AlreadyExistsError,
+    BinaryNotFoundError,
+    CommandTimeoutError,
+    IPTablesError,
+    LockTimeoutError,
+    NotFoundError,
+    RestoreError,
+    VersionError,
+    classify,
+    restore_failed_line,
+)
+from ._listing import (
+    ChainPolicy,
+    RuleCounters,
+    chains_from_list_rules,
+    counters_from_save,
+    policy_from_save,
+    rules_from_list_rules,
+)
+from ._lock import LockNotAcquired, hold_xtables_lock, lock_path
+from ._payload import InvalidArgumentError, chain_name, check_payload, rule_tokens, table_name
+from ._runner import Runner, RunnerTimeout, SubprocessRunner
+from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
+from ._version import BinaryInfo, Version, parse_version_output
+
+__all__ = ["IPTables", "Binaries", "RetryPolicy", "DEFAULT_LOCK_TIMEOUT", "DEFAULT_CALL_TIMEOUT"]
+
+DEFAULT_LOCK_TIMEOUT = 5.0
+DEFAULT_CALL_TIMEOUT = 30.0
+# -W takes microseconds; the interval Kubernetes uses.
+_WAIT_INTERVAL_USEC = "100000"
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Paths (or names looked up on ``PATH``) of the three programs a client runs."""
+
+    iptables: str
+    save: str
+    restore: str
+
+    @classmethod
+    def for_mode(cls, protocol: Protocol, mode: Union[Mode, str, None]) -> Binaries:
+        base = "ip6tables" if protocol is Protocol.IPV6 else "iptables"
+        suffix = "" if mode in (None, "auto") else f"-{Mode(mode).value}"
+        return cls(f"{base}{suffix}", f"{base}{suffix}-save", f"{base}{suffix}-restore")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How lock contention is retried: jittered exponential backoff, bounded.
+
+    Only lock contention is retried (exit 4 *and* a lock message); every other
+    failure is raised at once. The whole call, waits included, never outlasts the
+    client's ``lock_timeout`` by more than one backoff step.
+    """
+
+    attempts: int = 5
+    initial_backoff: float = 0.05
+    max_backoff: float = 1.0
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        return cls(attempts=1)
+
+
+BufferLike = Union[bytearray, IO[bytes]]
+# Builds the argv of one attempt from the seconds left before the lock deadline.
+_ArgvBuilder = Callable[[float], List[str]]
+
+# Process-wide mutexes that serialise ensure_rule's check-then-add for one target
+# (network namespace or runner, family, table, chain).
+_ensure_locks: Dict[Tuple[object, ...], threading.Lock] = {}
+_ensure_locks_guard = threading.Lock()
+
+
+def _ensure_lock(key: Tuple[object, ...]) -> threading.Lock:
+    with _ensure_locks_guard:
+        lock = _ensure_locks.get(key)
+        if lock is None:
+            lock = _ensure_locks[key] = threading.Lock()
+        return lock
+
+
+class IPTables:
+    """Drive ``iptables``/``ip6tables`` for one family, backend and network namespace.
+
+    ``mode`` picks the binaries: ``"auto"`` runs ``iptables`` (whatever the host's
+    alternatives point at), ``"nft"``/``"legacy"`` run ``iptables-nft``/``-legacy``.
+    The version and backend are probed once, on first use, and gate the flags sent.
+    ``netns`` runs every command through ``ip netns exec NAME``. ``lock_file`` sets
+    ``XTABLES_LOCKFILE`` for the children and is the file this client flocks itself
+    when ``iptables-restore`` is too old to wait.
+
+    Thread-safe: one client may be shared by threads; ``ensure_rule`` is serialised
+    per (namespace, family, table, chain) within the process. Across processes,
+    ``-C`` then ``-A`` is two commands and two writers can both add (see README).
+    """
+
+    def __init__(
+        self,
+        protocol: Protocol = Protocol.IPV4,
+        *,
+        mode: Union[Mode, str] = "auto",
+        netns: Optional[str] = None,
+        binaries: Optional[Binaries] = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT,
+        retry: Optional[RetryPolicy] = None,
+        runner: Optional[Runner] = None,
+        lock_file: Optional[str] = None,
+    ) -> None:
+        self._protocol = Protocol(protocol)
+        if mode not in ("auto", Mode.NFT, Mode.LEGACY, "nft", "legacy"):
+            raise InvalidArgumentError(f"mode must be 'auto', 'nft' or 'legacy', not {mode!r}")
+        self._requested_mode: Optional[Mode] = None if mode == "auto" else Mode(mode)
+        if lock_timeout <= 0:
+            raise InvalidArgumentError("lock_timeout must be positive")
+        if call_timeout is not None and call_timeout <= 0:
+            raise InvalidArgumentError("call_timeout must be positive or None")
+        if runner is not None and netns is not None:
+            raise InvalidArgumentError(
+                "netns applies to the built-in SubprocessRunner; give it to your runner instead"
+            )
+        self._lock_file = lock_file or lock_path()
+        if runner is None:
+            env = {"XTABLES_LOCKFILE": lock_file} if lock_file else None
+            runner = SubprocessRunner(netns=netns, env=env)
+        self._runner: Runner = runner
+        self._netns = netns
+        self._binaries = binaries or Binaries.for_mode(self._protocol, self._requested_mode)
+        self._lock_timeout = float(lock_timeout)
+        self._call_timeout = call_timeout
+        self._retry = retry or RetryPolicy()
+        self._info: Optional[BinaryInfo] = None
+        self._probe_lock = threading.Lock()
+        target: object = ("netns", netns) if runner is None or netns else ("runner", id(runner))
+        self._ensure_key_base = (target, self._protocol)
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def protocol(self) -> Protocol:
+        return self._protocol
+
+    def is_ipv6(self) -> bool:
+        return self._protocol is Protocol.IPV6
+
+    @property
+    def binaries(self) -> Binaries:
+        return self._binaries
+
+    @property
+    def runner(self) -> Runner:
+        return self._runner
+
+    @property
+    def lock_timeout(self) -> float:
+        return self._lock_timeout
+
+    @property
+    def version(self) -> Version:
+        """The iptables version, probed once with ``--version``."""
+        return self._probe().version
+
+    @property
+    def mode(self) -> Mode:
+        """The backend the binaries drive (``nft`` or ``legacy``), probed once."""
+        return self._probe().mode
+
+    @property
+    def info(self) -> BinaryInfo:
+        return self._probe()
+
+    def present(self) -> bool:
+        """True if the iptables binary runs and reports a version."""
+        try:
+            self._probe()
+        except (BinaryNotFoundError, VersionError, CommandTimeoutError):
+            return False
+        return True
+
+    def has_random_fully(self) -> bool:
+        """True if MASQUERADE/SNAT accept ``--random-fully`` (iptables >= 1.6.2)."""
+        return self._probe().has_random_fully
+
+    # ----------------------------------------------------------------- chains
+
+    def ensure_chain(self, table: TableLike, chain: ChainLike) -> bool:
+        """Create ``chain`` if missing. Returns True if it already existed."""
+        t, c = table_name(table), chain_name(chain)
+        try:
+            self._iptables(t, ["-N", c])
+        except AlreadyExistsError:
+            return True
+        return False
+
+    def flush_chain(self, table: TableLike, chain: ChainLike) -> None:
+        self._iptables(table_name(table), ["-F", chain_name(chain)])
+
+    def delete_chain(self, table: TableLike, chain: ChainLike) -> None:
+        """Delete an empty, unreferenced user chain (``-X``)."""
+        self._iptables(table_name(table), ["-X", chain_name(chain)])
+
+    def chain_exists(self, table: TableLike, chain: ChainLike) -> bool:
+        t, c = table_name(table), chain_name(chain)
+        try:
+            # "-S CHAIN 1" prints at most one rule: cheap on a long chain, and
+            # exit 1 "No chain/target/match by that name" when absent.
+            self._iptables(t, ["-S", c, "1"])
+        except NotFoundError:
+            return False
+        return True
+
+    def list_chains(self, table: TableLike) -> List[str]:
+        """Chain names: built-ins in hook order, then user chains as iptables sorts them."""
+        out = self._iptables(table_name(table), ["-S"])
+        return chains_from_list_rules(out)
+
+    def rename_chain(self, table: TableLike, old: ChainLike, new: ChainLike) -> None:
+        self._iptables(table_name(table), ["-E", chain_name(old), chain_name(new)])
+
+    def set_policy(
+        self,
+        table: TableLike,
+        chain: ChainLike,
+        policy: str,
+    ) -> None:
+        """Set a built-in chain's policy (``ACCEPT`` or ``DROP``)."""
+        if policy not in ("ACCEPT", "DROP"):
+            raise InvalidArgumentError(f"policy must be 'ACCEPT' or 'DROP', not {policy!r}")
+        self._iptables(table_name(table), ["-P", chain_name(chain), policy])
+
+    def get_policy(self, table: TableLike, chain: ChainLike) -> Optional[ChainPolicy]:
+        """The chain's policy and policy counters, or None if the table has no such chain."""
+        out = self._save(table_name(table), counters=True)
+        return policy_from_save(out, chain_name(chain))
+
+    def zero_counters(
+        self,
+        table: TableLike,
+        chain: Optional[ChainLike] = None,
+        rule_number: Optional[int] = None,
+    ) -> None:
+        """``-Z``: zero the counters of the table, one chain, or one rule of it."""
+        argv = ["-Z"]
+        if chain is not None:
+            argv.append(chain_name(chain))
+            if rule_number is not None:
+                argv.append(str(_rule_number(rule_number)))
+        elif rule_number is not None:
+            raise InvalidArgumentError("rule_number needs a chain")
+        self._iptables(table_name(table), argv)
+
+    # ----------------------------------------------------------------- rules
+
+    def ensure_rule(
+        self,
+        position: RulePosition,
+        table: TableLike,
+        chain: ChainLike,
+        *args: str,
+    ) -> bool:
+        """Add the rule unless an identical one exists. Returns True if it existed.
+
+        Identity is the kernel's (``iptables -C``), not a string compare: ``-p TCP
+        --dport ssh`` finds ``-p tcp -m tcp --dport 22``.
+        """
+        position = RulePosition(position)
+        t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
+        with _ensure_lock((*self._ensure_key_base, t, c)):
+            if self._rule_exists(t, c, tokens):
+                return True
+            self._iptables(t, [position.value, c, *tokens])
+            return False
+
+    def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None:
+        self._iptables(table_name(table), ["-A", chain_name(chain), *rule_tokens(args)])
+
+    def insert_rule(self, table: TableLike, chain: ChainLike, position: int, *args: str) -> None:
+        """Insert at 1-based ``position`` (``-I CHAIN N``)."""
+        argv = ["-I", chain_name(chain), str(_rule_number(position)), *rule_tokens(args)]
+        self._iptables(table_name(table), argv)
+
+    def rule_exists(self, table: TableLike, chain: ChainLike, *args: str) -> bool:
+        return self._rule_exists(table_name(table), chain_name(chain), rule_tokens(args))
+
+    def delete_rule(self, table: TableLike, chain: ChainLike, *args: str) -> bool:
+        """Delete the first matching rule. A missing rule or chain is not an error.
+
+        Returns True if a rule was deleted.
+        """
+        t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
+        try:
+            self._iptables(t, ["-D", c, *tokens])
+        except NotFoundError:
+            return False
+        return True
+
+    def delete_rule_number(self, table: TableLike, chain: ChainLike, number: int) -> None:
+        self._iptables(table_name(table), ["-D", chain_name(chain), str(_rule_number(number))])
+
+    def list_rules(self, table: TableLike, chain: ChainLike) -> List[str]:
+        """The chain's rules as ``iptables -S`` prints them (``-A CHAIN ...``)."""
+        c = chain_name(chain)
+        return rules_from_list_rules(self._iptables(table_name(table), ["-S", c]), c)
+
+    def list_rules_with_counters(self, table: TableLike, chain: ChainLike) -> List[RuleCounters]:
+        """The chain's rules with packet/byte counters, read from ``iptables-save -c``."""
+        t, c = table_name(table), chain_name(chain)
+        out = self._save(t, counters=True)
+        if policy_from_save(out, c) is None:
+            raise NotFoundError(
+                [self._binaries.save, "-c", "-t", t],
+                1,
+                out,
+                b"",
+                message=f"no chain {c!r} in table {t!r}",
+            )
+        return counters_from_save(out, c)
+
+    # ----------------------------------------------------------------- save / restore
+
+    def save(self, table: Optional[TableLike] = None, *, counters: bool = False) -> bytes:
+        """``iptables-save [-c] [-t TABLE]`` output."""
+        return self._save(None if table is None else table_name(table), counters=counters)
+
+    def save_into(self, table: TableLike, buffer: BufferLike, *, counters: bool = False) -> None:
+        """Append ``iptables-save -t TABLE`` to a bytearray or write it to a binary stream."""
+        data = self._save(table_name(table), counters=counters)
+        if isinstance(buffer, bytearray):
+            buffer.extend(data)
+        else:
+            buffer.write(data)
+
+    def restore(
+        self,
+        table: TableLike,
+        data: bytes,
+        *,
+        flush: bool = True,
+        counters: bool = False,
+    ) -> None:
+        """``iptables-restore -T TABLE``: apply the part of ``data`` for ``table``.
+
+        ``flush=False`` adds ``--noflush`` (chains not declared keep their rules; a
+        declared ``:CHAIN - [0:0]`` is still flushed). Atomic per ``COMMIT`` as the
+        backend makes it.
+        """
+        self._restore(["-T", table_name(table)], data, flush=flush, counters=counters)
+
+    def restore_all(self, data: bytes, *, flush: bool = True, counters: bool = False) -> None:
+        """``iptables-restore`` of every table in ``data``."""
+        self._restore([], data, flush=flush, counters=counters)
+
+    # ----------------------------------------------------------------- internals
+
+    def _probe(self) -> BinaryInfo:
+        info = self._info
+        if info is not None:
+            return info
+        with self._probe_lock:
+            if self._info is None:
+                self._info = self._probe_now()
+            return self._info
+
+    def _probe_now(self) -> BinaryInfo:
+        argv = [self._binaries.iptables, "--version"]
+        result = self._call(argv, None, self._call_timeout)
+        if result.returncode != 0:
+            raise classify(result.returncode, result.stderr)(
+                argv, result.returncode, result.stdout, result.stderr
+            )
+        text = (result.stdout + result.stderr).decode("utf-8", "replace")
+        try:
+            version, mode = parse_version_output(text)
+        except ValueError as exc:
+            raise VersionError(argv, 0, result.stdout, result.stderr, message=str(exc)) from None
+        if mode is None:
+            mode = Mode.LEGACY  # before 1.8 there was only the legacy backend
+        if self._requested_mode is not None and mode is not self._requested_mode:
+            raise VersionError(
+                argv,
+                0,
+                result.stdout,
+                result.stderr,
+                message=f"asked for the {self._requested_mode.value} backend, "
+                f"but {self._binaries.iptables} is {mode.value}",
+            )
+        return BinaryInfo(version=version, mode=mode)
+
+    def _wait_seconds(self, remaining: float) -> str:
+        return str(max(1, math.ceil(remaining)))
+
+    def _lock_args(self, info: BinaryInfo, remaining: float) -> List[str]:
+        """The lock-waiting flags this version of ``iptables`` understands."""
+        if info.has_wait_seconds:
+            args = ["-w", self._wait_seconds(remaining)]
+        elif info.has_wait:
+            args = ["-w"]  # 1.4.20/21: waits without a bound; call_timeout bounds it
+        else:
+            return []
+        if info.has_wait_interval:
+            args += ["-W", _WAIT_INTERVAL_USEC]
+        return args
+
+    def _iptables(self, table: str, args: Sequence[str]) -> bytes:
+        info = self._probe()
+        if args and args[0] == "-C" and not info.has_check:
+            raise VersionError(
+                [self._binaries.iptables, *args], None, message=f"iptables {info.version} has no -C"
+            )
+
+        def build(remaining: float) -> List[str]:
+            return [self._binaries.iptables, *self._lock_args(info, remaining), "-t", table, *args]
+
+        return self._with_retry(build, None).stdout
+
+    def _rule_exists(self, table: str, chain: str, tokens: List[str]) -> bool:
+        if self._probe().has_check:
+            try:
+                self._iptables(table, ["-C", chain, *tokens])
+            except NotFoundError:
+                return False
+            return True
+        return self._rule_exists_by_listing(table, chain, tokens)
+
+    def _rule_exists_by_listing(self, table: str, chain: str, tokens: List[str]) -> bool:
+        """Before 1.4.11 there is no ``-C``: compare against ``iptables -S CHAIN``.
+
+        The spec is canonicalised by the fake's parser (the same one that imitates
+        iptables-save), so ``-s 10.0.0.1`` still finds ``-s 10.0.0.1/32``.
+        """
+        from .fake._canonical import canonical_rule_text
+
+        wanted = canonical_rule_text(
+            tokens,
+            table=table,
+            chain=chain,
+            family=6 if self.is_ipv6() else 4,
+            backend=self._probe().mode.value,
+        )
+        return f"-A {chain} {wanted}".rstrip() in self.list_rules(table, chain)
+
+    def _save(self, table: Optional[str], *, counters: bool) -> bytes:
+        argv = [self._binaries.save]
+        if counters:
+            argv.append("-c")
+        if table is not None:
+            argv += ["-t", table]
+        # iptables-save takes no lock and has no -w.
+        return self._with_retry(lambda _remaining: argv, None).stdout
+
+    def _restore(self, extra: List[str], data: bytes, *, flush: bool, counters: bool) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidArgumentError("restore data must be bytes")
+        payload = bytes(data)
+        check_payload(payload)
+        info = self._probe()
+        base = [self._binaries.restore, *extra]
+        if not flush:
+            base.append("--noflush")
+        if counters:
+            base.append("--counters")
+
+        def build(remaining: float) -> List[str]:
+            if info.has_restore_wait:
+                return [*base, "-w", self._wait_seconds(remaining)]
+            return base
+
+        self._with_retry(build, payload, hold_lock=not info.has_restore_wait)
+
+    def _with_retry(
+        self,
+        build: _ArgvBuilder,
+        payload: Optional[bytes],
+        *,
+        hold_lock: bool = False,
+    ) -> _Completed:
+        """Run until success, a non-lock failure, or the lock deadline passes."""
+        deadline = time.monotonic() + self._lock_timeout
+        policy = self._retry
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(LockTimeoutError),
+            stop=tenacity.stop_after_attempt(max(1, policy.attempts)) | _StopAtDeadline(deadline),
+            wait=tenacity.wait_random_exponential(
+                multiplier=policy.initial_backoff, max=policy.max_backoff
+            ),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                remaining = max(deadline - time.monotonic(), 0.0)
+                return self._once(build(remaining), payload, remaining, hold_lock)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(
+        self, argv: List[str], payload: Optional[bytes], remaining: float, hold_lock: bool
+    ) -> _Completed:
+        timeout = None if self._call_timeout is None else self._call_timeout + remaining
+        if hold_lock:
+            try:
+                with hold_xtables_lock(self._lock_file, remaining):
+                    result = self._call(argv, payload, timeout)
+            except LockNotAcquired as exc:
+                raise LockTimeoutError(argv, None, message=str(exc)) from None
+        else:
+            result = self._call(argv, payload, timeout)
+        if result.returncode == 0:
+            return result
+        raise self._error(argv, result, payload)
+
+    def _call(
+        self, argv: List[str], payload: Optional[bytes], timeout: Optional[float]
+    ) -> _Completed:
+        try:
+            result = self._runner.run(argv, input=payload, timeout=timeout)
+        except FileNotFoundError as exc:
+            raise BinaryNotFoundError(
+                argv, None, message=f"{exc.filename or argv[0]}: not found"
+            ) from None
+        except RunnerTimeout as exc:
+            raise CommandTimeoutError(
+                argv, None, exc.stdout, exc.stderr, message=f"killed after {exc.timeout:g}s"
+            ) from None
+        return _Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
+
+    def _error(
+        self, argv: List[str], result: _Completed, payload: Optional[bytes]
+    ) -> IPTablesError:
+        cls = classify(result.returncode, result.stderr)
+        if payload is None or cls is LockTimeoutError:
+            return cls(argv, result.returncode, result.stdout, result.stderr)
+        line = restore_failed_line(result.stderr)
+        text = None
+        if line is not None:
+            lines = payload.decode("utf-8", "replace").split("\n")
+            if 1 <= line <= len(lines):
+                text = lines[line - 1]
+        return RestoreError(
+            argv,
+            result.returncode,
+            result.stdout,
+            result.stderr,
+            line=line,
+            line_text=text,
+            cause=cls,
+        )
+
+    def __repr__(self) -> str:
+        where = f", netns={self._netns!r}" if self._netns else ""
+        return f"IPTables({self._protocol.name}, binaries={self._binaries.iptables!r}{where})"
+
+
+@dataclass(frozen=True)
+class _Completed:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class _StopAtDeadline(tenacity.stop.stop_base):
+    """Stop retrying once the lock deadline has passed."""
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return time.monotonic() >= self._deadline
+
+
+def _rule_number(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidArgumentError(f"rule numbers are integers from 1, not {n!r}")
+    return n

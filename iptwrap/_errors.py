@@ -1,0 +1,274 @@
+"""The error model: one hierarchy, classified by one table.
+
+iptables reports failures as an exit code plus English text on stderr, and the text
+differs between the nft and legacy backends. Rather than scatter ``"No chain" in
+stderr`` checks through the client (the way moby's ``Exists()`` ends up reading a lock
+timeout as "rule absent"), every failure goes through :func:`classify`, which walks
+:data:`CLASSIFICATION` top to bottom and picks the first row whose exit code and
+pattern match. The rows were taken from iptables 1.8.9 on both backends
+(``tests/data/errors.jsonl``); a row names the backend it was seen on.
+
+Exit codes of the iptables binaries: 1 other problem (rule or chain absent, chain
+exists, kernel said no on legacy), 2 parameter problem, 3 version problem (unknown
+table), 4 resource problem (nft netlink error, or legacy lock timeout). Exit 4 is not
+always the lock, so only rows that also match a lock *message* are lock errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Pattern, Sequence, Tuple, Type
+
+__all__ = [
+    "IPTablesError",
+    "NotFoundError",
+    "TableNotFoundError",
+    "JumpTargetNotFoundError",
+    "AlreadyExistsError",
+    "ChainInUseError",
+    "ParameterError",
+    "RuleRejectedError",
+    "InvalidRuleNumberError",
+    "BadPolicyError",
+    "VersionError",
+    "ResourceError",
+    "LockTimeoutError",
+    "RestoreError",
+    "CommandTimeoutError",
+    "BinaryNotFoundError",
+    "NamespaceNotFoundError",
+    "ClassificationRow",
+    "CLASSIFICATION",
+    "classify",
+    "is_not_found",
+]
+
+
+class IPTablesError(Exception):
+    """A command failed. Carries what the child was given and what it said."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: Optional[int],
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        message: Optional[str] = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        text = message if message is not None else _first_meaningful_line(stderr)
+        cmd = " ".join(self.argv)
+        super().__init__(f"{cmd!r} failed (exit {returncode}): {text}")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
+
+class NotFoundError(IPTablesError):
+    """The chain, rule, table or jump target does not exist."""
+
+
+class TableNotFoundError(NotFoundError):
+    """The table is unknown to this kernel/binary (exit 3 or save's exit 1)."""
+
+
+class ParameterError(IPTablesError):
+    """Exit 2: iptables refused the command line before talking to the kernel."""
+
+
+class JumpTargetNotFoundError(ParameterError, NotFoundError):
+    """``-j``/``-g`` names a chain that does not exist (exit 2 on both backends)."""
+
+
+class AlreadyExistsError(IPTablesError):
+    """``-N`` of an existing chain, or ``-E`` onto an existing name."""
+
+
+class ChainInUseError(IPTablesError):
+    """``-X`` of a chain that still has rules or is still referenced."""
+
+
+class RuleRejectedError(IPTablesError):
+    """The kernel refused the rule (target outside its table or hook, ...).
+
+    nft reports it with exit 4 (``RULE_APPEND failed (Invalid argument)``), which is
+    why exit 4 alone must never be read as lock contention.
+    """
+
+
+class BadPolicyError(IPTablesError):
+    """``-P`` on a chain that is not built in, or with a policy other than ACCEPT/DROP."""
+
+
+class InvalidRuleNumberError(IPTablesError):
+    """A rule number outside the chain (``Index of insertion too big``)."""
+
+
+class VersionError(IPTablesError):
+    """Exit 3, or a feature this iptables version does not have."""
+
+
+class ResourceError(IPTablesError):
+    """Exit 4 that is neither lock contention nor a rejected rule."""
+
+
+class LockTimeoutError(IPTablesError):
+    """The xtables lock was held by someone else for longer than we were willing to wait."""
+
+
+class RestoreError(IPTablesError):
+    """``iptables-restore`` failed; names the input line when iptables (or we) can tell.
+
+    ``line`` is 1-based in the payload that was sent; ``line_text`` is that line.
+    ``cause`` is the class the same stderr would map to outside a restore.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: Optional[int],
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        *,
+        line: Optional[int] = None,
+        line_text: Optional[str] = None,
+        cause: Type[IPTablesError] = IPTablesError,
+    ) -> None:
+        self.line = line
+        self.line_text = line_text
+        self.cause = cause
+        detail = _first_meaningful_line(stderr)
+        if line is not None:
+            shown = line_text if line_text is not None else "?"
+            detail = f"{detail} [input line {line}: {shown!r}]"
+        super().__init__(argv, returncode, stdout, stderr, message=detail)
+
+
+class CommandTimeoutError(IPTablesError):
+    """The child did not finish within ``call_timeout`` and was killed."""
+
+
+class BinaryNotFoundError(IPTablesError):
+    """The iptables binary (or ``ip`` for a netns) is not installed."""
+
+
+class NamespaceNotFoundError(IPTablesError):
+    """``ip netns exec`` could not enter the named network namespace.
+
+    Deliberately not a :class:`NotFoundError`: a vanished namespace must never read
+    as "chain absent" to code that creates what is absent.
+    """
+
+
+@dataclass(frozen=True)
+class ClassificationRow:
+    """One row of the table: exit code (None = any), stderr pattern, class, where seen."""
+
+    returncode: Optional[int]
+    pattern: Pattern[str]
+    error: Type[IPTablesError]
+    seen_on: str
+
+
+def _row(
+    rc: Optional[int], pattern: str, error: Type[IPTablesError], seen_on: str
+) -> ClassificationRow:
+    return ClassificationRow(rc, re.compile(pattern), error, seen_on)
+
+
+# Order matters: the first matching row wins. Lock rows come before any other exit-4
+# row; namespace rows before "No such file or directory" rows.
+CLASSIFICATION: Tuple[ClassificationRow, ...] = (
+    # fmt: off
+    _row(None, r'Cannot open network namespace "[^"]*"', NamespaceNotFoundError, "ip netns"),
+    _row(4, r"Another app is currently holding the xtables lock", LockTimeoutError, "legacy"),
+    _row(4, r"Resource temporarily unavailable", LockTimeoutError, "legacy"),
+    _row(None, r"Could not fetch rule set generation id: Resource temporarily unavailable",
+         LockTimeoutError, "nft"),
+    _row(4, r"(RULE_\w+|CHAIN_\w+) failed \(Invalid argument\)", RuleRejectedError, "nft"),
+    _row(4, r"CHAIN_DEL failed \(Device or resource busy\)", ChainInUseError, "nft"),
+    _row(1, r"Directory not empty", ChainInUseError, "legacy"),
+    _row(1, r"Too many links", ChainInUseError, "legacy"),
+    _row(1, r"Device or resource busy", ChainInUseError, "legacy"),
+    _row(1, r"Invalid argument\. Run `dmesg'", RuleRejectedError, "legacy"),
+    _row(1, r"Chain already exists", AlreadyExistsError, "both"),
+    _row(1, r"File exists", AlreadyExistsError, "both"),
+    _row(1, r"Index of \w+ too big", InvalidRuleNumberError, "both"),
+    _row(1, r"Table `[^']*' does not exist|Table does not exist", TableNotFoundError,
+         "iptables-save"),
+    _row(1, r"Bad built-in chain name|Bad policy name", BadPolicyError, "both"),
+    _row(1, r"No chain/target/match by that name", NotFoundError, "both"),
+    _row(1, r"Bad rule \(does a matching rule exist in that chain\?\)", NotFoundError, "both"),
+    _row(1, r"chain `[^']*' in table `[^']*' is incompatible", NotFoundError, "nft -L"),
+    _row(2, r"Chain '[^']*' does not exist", JumpTargetNotFoundError, "nft"),
+    _row(2, r"Couldn't load target `[^']*':No such file or directory", JumpTargetNotFoundError,
+         "legacy"),
+    _row(2, r"goto '[^']*' is not a chain", JumpTargetNotFoundError, "legacy"),
+    _row(2, r"table name '[^']*' invalid|unable to initialize table '", TableNotFoundError,
+         "iptables-restore"),
+    _row(3, r"table '[^']*' does not exist", TableNotFoundError, "both"),
+    _row(3, r"can't initialize iptables table|Table does not exist", TableNotFoundError,
+         "legacy, older"),
+    _row(2, r"", ParameterError, "both"),
+    _row(3, r"", VersionError, "both"),
+    _row(4, r"", ResourceError, "nft"),
+    # fmt: on
+)
+
+
+def classify(returncode: int, stderr: bytes) -> Type[IPTablesError]:
+    """The error class for an exit code and stderr, by the first matching row."""
+    text = stderr.decode("utf-8", "replace")
+    for row in CLASSIFICATION:
+        if row.returncode is not None and row.returncode != returncode:
+            continue
+        if row.pattern.search(text):
+            return row.error
+    return IPTablesError
+
+
+def is_lock_contention(returncode: int, stderr: bytes) -> bool:
+    """True only for a failure caused by someone else holding the lock (retryable)."""
+    return classify(returncode, stderr) is LockTimeoutError
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """True when ``exc`` says a chain, rule or table does not exist.
+
+    The same answer for the real runner and the fake, since both go through
+    :func:`classify`. A lock timeout is never "not found".
+    """
+    if isinstance(exc, RestoreError):
+        return issubclass(exc.cause, NotFoundError)
+    return isinstance(exc, NotFoundError)
+
+
+_RESTORE_LINE = (
+    re.compile(r"Error occurred at line: (\d+)"),
+    re.compile(r"line (\d+) failed"),
+    re.compile(r"COMMIT expected at line (\d+)"),
+    re.compile(r"\bline (\d+)\b"),
+)
+
+
+def restore_failed_line(stderr: bytes) -> Optional[int]:
+    """The input line iptables-restore blames, if its message names one."""
+    text = stderr.decode("utf-8", "replace")
+    for pattern in _RESTORE_LINE:
+        match = pattern.search(text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _first_meaningful_line(stderr: bytes) -> str:
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("Try `"):
+            return line
+    return "(no message)"

@@ -1,0 +1,77 @@
+"""``Interface``: what agents program against, satisfied by the real and fake clients.
+
+It mirrors Kubernetes' ``pkg/util/iptables`` ``Interface`` in Python naming, plus the
+listing and chain verbs go-iptables users rely on. Type your agent's dependency as
+``iptwrap.Interface`` and hand it ``IPTables(...)`` in production and
+``iptwrap.fake.FakeIPTables(...)`` in unit tests.
+"""
+
+from __future__ import annotations
+
+from typing import IO, List, Optional, Union
+
+from typing_extensions import Protocol as _Protocol
+from typing_extensions import runtime_checkable
+
+from ._listing import RuleCounters
+from ._types import ChainLike, Protocol, RulePosition, TableLike
+
+__all__ = ["Interface"]
+
+
+@runtime_checkable
+class Interface(_Protocol):
+    @property
+    def protocol(self) -> Protocol: ...
+
+    def is_ipv6(self) -> bool: ...
+
+    def present(self) -> bool: ...
+
+    def has_random_fully(self) -> bool: ...
+
+    def ensure_chain(self, table: TableLike, chain: ChainLike) -> bool: ...
+
+    def flush_chain(self, table: TableLike, chain: ChainLike) -> None: ...
+
+    def delete_chain(self, table: TableLike, chain: ChainLike) -> None: ...
+
+    def chain_exists(self, table: TableLike, chain: ChainLike) -> bool: ...
+
+    def list_chains(self, table: TableLike) -> List[str]: ...
+
+    def rename_chain(self, table: TableLike, old: ChainLike, new: ChainLike) -> None: ...
+
+    def set_policy(self, table: TableLike, chain: ChainLike, policy: str) -> None: ...
+
+    def zero_counters(
+        self, table: TableLike, chain: Optional[ChainLike] = None, rule_number: Optional[int] = None
+    ) -> None: ...
+
+    def ensure_rule(
+        self, position: RulePosition, table: TableLike, chain: ChainLike, *args: str
+    ) -> bool: ...
+
+    def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None: ...
+
+    def insert_rule(
+        self, table: TableLike, chain: ChainLike, position: int, *args: str
+    ) -> None: ...
+
+    def delete_rule(self, table: TableLike, chain: ChainLike, *args: str) -> bool: ...
+
+    def list_rules(self, table: TableLike, chain: ChainLike) -> List[str]: ...
+
+    def list_rules_with_counters(
+        self, table: TableLike, chain: ChainLike
+    ) -> List[RuleCounters]: ...
+
+    def save_into(
+        self, table: TableLike, buffer: Union[bytearray, IO[bytes]], *, counters: bool = False
+    ) -> None: ...
+
+    def restore(
+        self, table: TableLike, data: bytes, *, flush: bool = True, counters: bool = False
+    ) -> None: ...
+
+    def restore_all(self, data: bytes, *, flush: bool = True, counters: bool = False) -> None: ...

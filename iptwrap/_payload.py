@@ -1,0 +1,104 @@
+"""Checking what we send: table and chain names, rule tokens, restore payloads.
+
+argv tokens never meet a shell, but they do meet iptables' own option parser and,
+for restore, a line-oriented text format. A chain name starting with ``-`` would be
+read as an option; a newline inside a comment would end a restore line and start a
+new command. So every value is checked here before it leaves the process, and values
+that go into a restore payload are quoted the way ``iptables-save`` quotes them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Sequence
+
+from ._types import ChainLike, TableLike
+
+__all__ = [
+    "InvalidArgumentError",
+    "table_name",
+    "chain_name",
+    "rule_tokens",
+    "quote_token",
+    "restore_line",
+    "check_payload",
+]
+
+_TABLE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
+_FORBIDDEN = ("\0", "\n", "\r")
+# A word iptables-restore reads back unchanged without quotes: no whitespace, no quote
+# or backslash (its tokenizer's escapes), not empty, not starting a comment.
+_PLAIN = re.compile(r"[^\s\"'\\#][^\s\"'\\]*\Z")
+_ESCAPED = re.compile(r'(["\\\'])')
+# Chain names longer than this are refused by iptables (XT_EXTENSION_MAXNAMELEN - 1).
+MAX_CHAIN_NAME = 28
+
+
+class InvalidArgumentError(ValueError):
+    """A table, chain or rule argument that cannot be sent safely."""
+
+
+def table_name(table: TableLike) -> str:
+    name = str(table.value if hasattr(table, "value") else table)
+    if not _TABLE.match(name):
+        raise InvalidArgumentError(f"invalid table name: {name!r}")
+    return name
+
+
+def chain_name(chain: ChainLike) -> str:
+    """A chain name safe to pass as one argv token and one restore word."""
+    name = str(chain.value if hasattr(chain, "value") else chain)
+    if not name:
+        raise InvalidArgumentError("empty chain name")
+    if name[0] in "-!":
+        raise InvalidArgumentError(f"chain name may not start with {name[0]!r}: {name!r}")
+    if len(name) > MAX_CHAIN_NAME:
+        raise InvalidArgumentError(
+            f"chain name {name!r} is {len(name)} characters; iptables allows {MAX_CHAIN_NAME}"
+        )
+    if any(ch.isspace() or ch in "\0\"'\\" for ch in name):
+        raise InvalidArgumentError(f"chain name contains whitespace or quotes: {name!r}")
+    return name
+
+
+def rule_tokens(args: Iterable[object]) -> List[str]:
+    """The rule arguments as argv tokens; refuses NUL and line breaks."""
+    tokens: List[str] = []
+    for arg in args:
+        if not isinstance(arg, str):
+            raise InvalidArgumentError(f"rule arguments must be str, got {type(arg).__name__}")
+        for bad in _FORBIDDEN:
+            if bad in arg:
+                raise InvalidArgumentError(f"rule argument contains {bad!r}: {arg!r}")
+        tokens.append(arg)
+    return tokens
+
+
+def quote_token(token: str) -> str:
+    """Quote one word for a restore payload.
+
+    Like ``iptables-save`` (``xtables_save_string``): double quotes around the value,
+    backslash before ``"``, ``\\`` and ``'``. Unlike it, plain option words such as
+    ``10.0.0.0/8`` stay unquoted, so payloads remain readable in logs.
+    """
+    for bad in _FORBIDDEN:
+        if bad in token:
+            raise InvalidArgumentError(f"value contains {bad!r}: {token!r}")
+    if _PLAIN.match(token):
+        return token
+    return '"' + _ESCAPED.sub(r"\\\1", token) + '"'
+
+
+def restore_line(tokens: Sequence[str]) -> str:
+    """One restore line (no newline) from already-checked tokens."""
+    return " ".join(quote_token(t) for t in tokens)
+
+
+def check_payload(data: bytes) -> None:
+    """Refuse a restore payload that iptables-restore would misread."""
+    if b"\0" in data:
+        raise InvalidArgumentError("restore payload contains a NUL byte")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgumentError(f"restore payload is not UTF-8: {exc}") from None

@@ -1,0 +1,149 @@
+"""The process seam: argv and bytes in, exit code and bytes out.
+
+Everything user-facing (which binary, which flags for which version, waiting on the
+lock, retrying, classifying errors) lives above this cut in the client; everything
+about starting a process lives below it. Keeping the cut this narrow is what lets the
+in-memory fake (``iptwrap.fake.FakeRunner``) stand in for the kernel without the
+client noticing, in the way httpx's ``MockTransport`` stands in for the network.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+from typing_extensions import Protocol, runtime_checkable
+
+__all__ = ["Result", "Runner", "SubprocessRunner", "RunnerTimeout"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one command returned; the shape of ``subprocess.CompletedProcess``."""
+
+    argv: Sequence[str]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class RunnerTimeout(Exception):
+    """Raised by a runner when the child outlived its timeout and was killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(f"{argv[0] if argv else '?'} timed out after {timeout:g}s")
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class _ResultLike(Protocol):
+    @property
+    def returncode(self) -> int: ...
+
+    @property
+    def stdout(self) -> bytes: ...
+
+    @property
+    def stderr(self) -> bytes: ...
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Runs one command. Must not use a shell and must not interpret the output.
+
+    Implementations raise ``FileNotFoundError`` when ``argv[0]`` does not exist and
+    :class:`RunnerTimeout` when ``timeout`` (seconds) expires; the client turns both
+    into typed :class:`iptwrap.IPTablesError` subclasses.
+    """
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+    ) -> _ResultLike: ...
+
+
+class SubprocessRunner:
+    """The real runner: ``subprocess`` with an argv list, ``LC_ALL=C``, no shell.
+
+    ``netns`` runs every command through ``ip netns exec NAME``, the way neutron's
+    agents reach a router namespace. ``env`` adds variables for the child (for
+    example ``XTABLES_LOCKFILE``); the parent's environment is otherwise inherited so
+    that ``PATH`` still finds the binaries. On timeout the child's whole process group
+    is killed, so a hung ``ip netns exec`` cannot leave an ``iptables`` behind.
+    """
+
+    def __init__(
+        self,
+        *,
+        netns: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        ip_binary: str = "ip",
+    ) -> None:
+        if netns is not None:
+            _check_netns_name(netns)
+        self.netns = netns
+        self._ip = ip_binary
+        self._env = dict(os.environ)
+        if env:
+            self._env.update(env)
+        self._env["LC_ALL"] = "C"
+        self._env.pop("LANGUAGE", None)
+
+    def _full_argv(self, argv: Sequence[str]) -> list[str]:
+        if not argv:
+            raise ValueError("empty argv")
+        if self.netns is None:
+            return list(argv)
+        return [self._ip, "netns", "exec", self.netns, *argv]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: Optional[bytes] = None,
+        timeout: Optional[float] = None,
+    ) -> Result:
+        full = self._full_argv(argv)
+        proc = subprocess.Popen(  # argv list, never a shell
+            full,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._env,
+            close_fds=True,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            raise RunnerTimeout(list(argv), timeout or 0.0, out or b"", err or b"") from None
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
+        return Result(list(argv), proc.returncode, out or b"", err or b"")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _check_netns_name(name: str) -> None:
+    """A namespace name becomes an argv token and a path under /run/netns."""
+    if not name or "/" in name or "\0" in name or "\n" in name or name in (".", ".."):
+        raise ValueError(f"invalid network namespace name: {name!r}")
+    if name.startswith("-"):
+        raise ValueError(f"network namespace name may not start with '-': {name!r}")

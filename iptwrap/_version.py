@@ -1,0 +1,117 @@
+"""The iptables version and backend, and the feature gates that depend on them.
+
+The gates are the ones Kubernetes' ``pkg/util/iptables`` uses, kept as named
+constants so that a table-driven test can pin the argv each version receives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ._types import Mode
+
+__all__ = [
+    "Version",
+    "BinaryInfo",
+    "parse_version_output",
+    "CHECK_MIN_VERSION",
+    "WAIT_MIN_VERSION",
+    "WAIT_SECONDS_MIN_VERSION",
+    "WAIT_INTERVAL_MIN_VERSION",
+    "WAIT_INTERVAL_DEPRECATED_VERSION",
+    "WAIT_RESTORE_MIN_VERSION",
+    "RANDOM_FULLY_MIN_VERSION",
+    "NFT_MIN_VERSION",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
+        if not match:
+            raise ValueError(f"not an iptables version: {text!r}")
+        return cls(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+#: ``iptables -C`` (check) exists.
+CHECK_MIN_VERSION = Version(1, 4, 11)
+#: ``iptables -w`` (wait for the xtables lock, forever).
+WAIT_MIN_VERSION = Version(1, 4, 20)
+#: ``iptables -w SECONDS``.
+WAIT_SECONDS_MIN_VERSION = Version(1, 4, 22)
+#: ``iptables -W USECONDS`` (poll interval while waiting).
+WAIT_INTERVAL_MIN_VERSION = Version(1, 6, 1)
+#: From 1.8.0 ``-W`` only prints a deprecation warning: never send it there.
+WAIT_INTERVAL_DEPRECATED_VERSION = Version(1, 8, 0)
+#: ``iptables-restore -w SECONDS``; before it, the client takes the lock file itself.
+WAIT_RESTORE_MIN_VERSION = Version(1, 6, 2)
+#: ``--random-fully`` for MASQUERADE/SNAT.
+RANDOM_FULLY_MIN_VERSION = Version(1, 6, 2)
+#: The first release with the nf_tables backend (``iptables-nft``).
+NFT_MIN_VERSION = Version(1, 8, 0)
+
+_VERSION_LINE = re.compile(r"^(?:ip6?tables\S*)\s+v(\d+\.\d+(?:\.\d+)?)(?:\s+\(([^)]*)\))?", re.M)
+
+
+@dataclass(frozen=True)
+class BinaryInfo:
+    """What ``iptables --version`` said, probed once per client."""
+
+    version: Version
+    mode: Mode
+
+    @property
+    def has_check(self) -> bool:
+        return self.version >= CHECK_MIN_VERSION
+
+    @property
+    def has_wait(self) -> bool:
+        return self.version >= WAIT_MIN_VERSION
+
+    @property
+    def has_wait_seconds(self) -> bool:
+        return self.version >= WAIT_SECONDS_MIN_VERSION
+
+    @property
+    def has_wait_interval(self) -> bool:
+        return WAIT_INTERVAL_MIN_VERSION <= self.version < WAIT_INTERVAL_DEPRECATED_VERSION
+
+    @property
+    def has_restore_wait(self) -> bool:
+        return self.version >= WAIT_RESTORE_MIN_VERSION
+
+    @property
+    def has_random_fully(self) -> bool:
+        return self.version >= RANDOM_FULLY_MIN_VERSION
+
+
+def parse_version_output(text: str) -> Tuple[Version, Optional[Mode]]:
+    """Parse ``iptables v1.8.9 (nf_tables)`` / ``(legacy)`` / ``iptables v1.4.21``.
+
+    Returns the version and the backend when the output names one (1.8+); older
+    binaries are legacy by construction, which the caller decides.
+    """
+    match = _VERSION_LINE.search(text)
+    if not match:
+        raise ValueError(f"cannot read an iptables version from {text.strip()!r}")
+    version = Version.parse(match.group(1))
+    tag = (match.group(2) or "").strip()
+    mode: Optional[Mode]
+    if tag == "nf_tables":
+        mode = Mode.NFT
+    elif tag == "legacy":
+        mode = Mode.LEGACY
+    else:
+        mode = None
+    return version, mode

@@ -1,0 +1,75 @@
+"""The contract between the fake's command-line parser and its kernel model.
+
+``_cmdline.parse_command`` turns an ``iptables``/``ip6tables`` argv tail (or one
+``iptables-restore`` line, tokenised) into a :class:`Command`; the kernel model
+(``_kernel``) executes it against in-memory state. The parser knows syntax and
+canonical forms; the kernel knows tables, chains, rules, references and hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, FrozenSet, Optional, Tuple
+
+__all__ = ["ParseContext", "RuleSpec", "Command"]
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What the parser may know about the world while it parses one command."""
+
+    prog: str  # "iptables", "ip6tables", "iptables-restore", "ip6tables-restore"
+    family: int  # 4 or 6
+    backend: str  # "nft" or "legacy"
+    version: str  # "1.8.9"
+    # (table, chain) -> does a user chain of that name exist? Used for -j/-g targets,
+    # since real iptables resolves them while parsing (rc 2 "Chain 'X' does not exist").
+    chain_exists: Callable[[str, str], bool]
+    # ipset name -> exists? (``-m set --match-set NAME``); the fake has no sets by default.
+    set_exists: Callable[[str], bool] = lambda _name: False
+    restore: bool = False  # parsing a line of iptables-restore input
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One parsed rule, everything the kernel model and the printers need.
+
+    ``text`` is exactly what ``iptables-save`` prints after ``-A CHAIN `` (empty for a
+    rule with no match and no target). Two specs are the same rule iff their
+    ``text`` is equal: this is the identity ``-C``/``-D`` use.
+    """
+
+    text: str
+    target: Optional[str]  # "ACCEPT", "DNAT", "MYCHAIN", ... or None (no -j/-g)
+    goto: bool  # -g rather than -j
+    jump_chain: Optional[str]  # user chain referenced by -j/-g, else None
+    # Hooks (built-in chain names) in which this rule may run; None means any.
+    # e.g. MASQUERADE -> {"POSTROUTING"}; -m owner -> {"OUTPUT","POSTROUTING"}.
+    valid_hooks: Optional[FrozenSet[str]] = None
+    # Tables in which this rule may live; None means any (DNAT -> {"nat"}).
+    valid_tables: Optional[FrozenSet[str]] = None
+    # The -L -n -v columns for this rule, without counters: (target, prot, opt, in,
+    # out, source, destination, extra) e.g. ("ACCEPT", "6", "--", "*", "*",
+    # "0.0.0.0/0", "0.0.0.0/0", "tcp dpt:22").
+    listing: Tuple[str, str, str, str, str, str, str, str] = ("", "0", "--", "*", "*", "", "", "")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed iptables invocation (or restore line)."""
+
+    op: str  # one of "A I D R C N X F Z E P S L h V"
+    table: str = "filter"
+    chain: Optional[str] = None
+    rulenum: Optional[int] = None  # -I/-R/-D N/-S CHAIN N/-L CHAIN N/-Z CHAIN N
+    rule: Optional[RuleSpec] = None  # -A/-I/-R/-C/-D with a spec
+    new_name: Optional[str] = None  # -E OLD NEW
+    policy: Optional[str] = None  # -P CHAIN POLICY
+    counters: Optional[Tuple[int, int]] = None  # -c PKTS BYTES
+    numeric: bool = False  # -n
+    verbose: bool = False  # -v
+    exact: bool = False  # -x
+    line_numbers: bool = False  # --line-numbers
+    zero_after_list: bool = False  # -L -Z
+    wait: Optional[float] = None  # -w [N]: None = not given; -1.0 = wait forever
+    extra: Tuple[str, ...] = field(default=())  # anything else the executor must see

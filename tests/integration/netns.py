@@ -1,0 +1,67 @@
+"""Throwaway network namespaces for real-kernel tests.
+
+Every real-kernel test runs in a namespace made for it and deleted after it, so the
+host's own rules are never read or written. Skips carry the exact reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from typing import Iterator, List, Optional
+
+import pytest
+
+BACKENDS = ("nft", "legacy")
+FAMILIES = (4, 6)
+
+
+def skip_reason(backend: Optional[str] = None) -> Optional[str]:
+    if os.geteuid() != 0:
+        return "real-kernel tests need root (network namespaces, iptables)"
+    if shutil.which("ip") is None:
+        return "no `ip` binary (iproute2) to create network namespaces"
+    for b in [backend] if backend else list(BACKENDS):
+        for name in (f"iptables-{b}", f"ip6tables-{b}", f"iptables-{b}-restore"):
+            if shutil.which(name) is None:
+                return f"no {name} binary (apt-get install iptables)"
+    return None
+
+
+def _run(argv: List[str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, capture_output=True, check=False)
+
+
+class Namespace:
+    """A named network namespace (``ip netns add``), removed on close."""
+
+    def __init__(self) -> None:
+        self.name = f"iptw-{uuid.uuid4().hex[:10]}"
+        res = _run(["ip", "netns", "add", self.name])
+        if res.returncode != 0:
+            pytest.skip(f"cannot create a network namespace: {res.stderr.decode().strip()}")
+        _run(["ip", "-n", self.name, "link", "set", "lo", "up"])
+
+    def exec(self, *argv: str, input: Optional[bytes] = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            input=input, capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"},
+        )
+
+    def save(self, backend: str, family: int = 4) -> str:
+        prog = f"{'ip6' if family == 6 else 'ip'}tables-{backend}-save"
+        out = self.exec(prog).stdout.decode()
+        return "\n".join(line for line in out.splitlines() if not line.startswith("#"))
+
+    def close(self) -> None:
+        _run(["ip", "netns", "del", self.name])
+
+
+def namespace() -> Iterator[Namespace]:
+    ns = Namespace()
+    try:
+        yield ns
+    finally:
+        ns.close()
