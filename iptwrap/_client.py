@@ -192,10 +192,10 @@ class IPTables:
         return self._probe()
 
     def present(self) -> bool:
-        """True if the iptables binary runs and reports a version."""
+        """True if the iptables binary runs (in the namespace) and reports a version."""
         try:
             self._probe()
-        except (BinaryNotFoundError, VersionError, CommandTimeoutError):
+        except IPTablesError:
             return False
         return True
 

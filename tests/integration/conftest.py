@@ -6,24 +6,22 @@ import pytest
 
 from iptwrap import IPTables, Protocol
 
-from .netns import BACKENDS, FAMILIES, Namespace, namespace, skip_reason
+from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
 
 
 @pytest.fixture
 def ns() -> Iterator[Namespace]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require()
     yield from namespace()
 
 
-@pytest.fixture(params=[(b, f) for b in BACKENDS for f in FAMILIES],
-                ids=[f"{b}-ipv{f}" for b in BACKENDS for f in FAMILIES])
+@pytest.fixture(
+    params=[(b, f) for b in BACKENDS for f in FAMILIES],
+    ids=[f"{b}-ipv{f}" for b in BACKENDS for f in FAMILIES],
+)
 def real(request: pytest.FixtureRequest, ns: Namespace) -> Tuple[IPTables, Namespace, str, int]:
     """An IPTables client in a fresh namespace, per backend and family."""
     backend, family = request.param
-    reason = skip_reason(backend)
-    if reason:
-        pytest.skip(reason)
+    require(backend)
     proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
     return IPTables(proto, mode=backend, netns=ns.name, lock_timeout=3), ns, backend, family

@@ -14,7 +14,7 @@ import pytest
 import iptwrap
 from iptwrap import IPTables, Mode, Protocol, RulePosition, Table
 
-from .netns import Namespace, skip_reason
+from .netns import Namespace, require
 
 Real = Tuple[IPTables, Namespace, str, int]
 
@@ -58,12 +58,18 @@ def test_chain_lifecycle(real: Real) -> None:
 def test_rules_positions_and_identity(real: Real) -> None:
     ipt, ns, backend, family = real
     a1, a2 = addr(family, 1), addr(family, 2)
-    assert ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-s", a1, "-j", "ACCEPT") is False
+    assert (
+        ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-s", a1, "-j", "ACCEPT") is False
+    )
     # the kernel's identity, not a string compare: -p TCP --dport ssh == -p tcp -m tcp --dport 22
     assert ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-s", a1, "-j", "ACCEPT") is True
     ipt.append_rule("filter", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP")
-    assert ipt.ensure_rule(RulePosition.PREPEND, "filter", "INPUT",
-                           "-p", "TCP", "--dport", "ssh", "-j", "DROP") is True
+    assert (
+        ipt.ensure_rule(
+            RulePosition.PREPEND, "filter", "INPUT", "-p", "TCP", "--dport", "ssh", "-j", "DROP"
+        )
+        is True
+    )
     assert ipt.ensure_rule(RulePosition.PREPEND, "filter", "INPUT", "-s", a2, "-j", "DROP") is False
     ipt.insert_rule("filter", "INPUT", 2, "-i", "lo", "-j", "ACCEPT")
     assert ipt.list_rules("filter", "INPUT") == [
@@ -104,8 +110,14 @@ def test_policy_counters_and_zero(real: Real) -> None:
 def test_save_and_restore_round_trip(real: Real) -> None:
     ipt, ns, backend, family = real
     ipt.ensure_chain("nat", "IPTW-NAT")
-    ipt.append_rule("nat", "POSTROUTING", "-s", addr(family, 0) + ("/64" if family == 6 else "/24"),
-                    "-j", "MASQUERADE")
+    ipt.append_rule(
+        "nat",
+        "POSTROUTING",
+        "-s",
+        addr(family, 0) + ("/64" if family == 6 else "/24"),
+        "-j",
+        "MASQUERADE",
+    )
     buf = bytearray()
     ipt.save_into(Table.NAT, buf)
     stream = io.BytesIO()
@@ -175,8 +187,7 @@ def test_restore_error_names_the_line_and_applies_nothing(real: Real) -> None:
 
 def test_ipv6_canonical_forms(ns: Namespace) -> None:
     for backend in ("nft", "legacy"):
-        if skip_reason(backend):
-            pytest.skip(skip_reason(backend) or "")
+        require(backend)
         ipt = IPTables(Protocol.IPV6, mode=backend, netns=ns.name)
         ipt.append_rule("filter", "INPUT", "-s", "2001:DB8:0:0::1", "-j", "ACCEPT")
         ipt.append_rule("filter", "INPUT", "-d", "2001:db8:0:0:0:0:0:0/32", "-j", "DROP")
@@ -189,9 +200,7 @@ def test_ipv6_canonical_forms(ns: Namespace) -> None:
 
 
 def test_netns_that_does_not_exist_is_typed() -> None:
-    reason = skip_reason("nft")
-    if reason:
-        pytest.skip(reason)
+    require("nft")
     ipt = IPTables(mode="nft", netns="iptw-no-such-namespace")
     with pytest.raises(iptwrap.NamespaceNotFoundError) as err:
         ipt.chain_exists("filter", "INPUT")
@@ -219,8 +228,7 @@ def _hold(path: str, seconds: float) -> threading.Event:
 
 @pytest.mark.parametrize("family", [4, 6])
 def test_legacy_waits_for_a_briefly_held_lock(ns: Namespace, tmp_path, family: int) -> None:
-    if skip_reason("legacy"):
-        pytest.skip(skip_reason("legacy") or "")
+    require("legacy")
     lock = str(tmp_path / "xtables.lock")
     proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
     ipt = IPTables(proto, mode="legacy", netns=ns.name, lock_file=lock, lock_timeout=5)
@@ -235,8 +243,7 @@ def test_legacy_waits_for_a_briefly_held_lock(ns: Namespace, tmp_path, family: i
 
 
 def test_legacy_lock_held_too_long_is_a_typed_timeout(ns: Namespace, tmp_path) -> None:
-    if skip_reason("legacy"):
-        pytest.skip(skip_reason("legacy") or "")
+    require("legacy")
     lock = str(tmp_path / "xtables.lock")
     ipt = IPTables(mode="legacy", netns=ns.name, lock_file=lock, lock_timeout=1)
     ipt.present()
@@ -256,8 +263,7 @@ def test_legacy_lock_held_too_long_is_a_typed_timeout(ns: Namespace, tmp_path) -
 
 def test_nft_ignores_the_xtables_lock(ns: Namespace, tmp_path) -> None:
     """Measured with 1.8.9: iptables-nft never takes the lock file, so a held lock does not delay it."""
-    if skip_reason("nft"):
-        pytest.skip(skip_reason("nft") or "")
+    require("nft")
     lock = str(tmp_path / "xtables.lock")
     ipt = IPTables(mode="nft", netns=ns.name, lock_file=lock, lock_timeout=1)
     ipt.present()

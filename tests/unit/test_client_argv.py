@@ -42,7 +42,7 @@ WAIT_FLAGS = [
 ]
 
 
-def client(version: str, **kw: object) -> "tuple[IPTables, RecordingRunner]":
+def client(version: str, **kw: object) -> tuple[IPTables, RecordingRunner]:
     runner = RecordingRunner(V[version])
     return IPTables(runner=runner, lock_timeout=5, **kw), runner  # type: ignore[arg-type]
 
@@ -106,24 +106,48 @@ def test_lock_timeout_is_rounded_up_to_whole_seconds() -> None:
 
 
 Call = Callable[[IPTables], object]
-METHODS: List["tuple[str, Call, List[str]]"] = [
-    ("ensure_chain", lambda i: i.ensure_chain(Table.NAT, "KUBE-SVC"), ["-t", "nat", "-N", "KUBE-SVC"]),
+METHODS: List[tuple[str, Call, List[str]]] = [
+    (
+        "ensure_chain",
+        lambda i: i.ensure_chain(Table.NAT, "KUBE-SVC"),
+        ["-t", "nat", "-N", "KUBE-SVC"],
+    ),
     ("flush_chain", lambda i: i.flush_chain("nat", "X"), ["-t", "nat", "-F", "X"]),
     ("delete_chain", lambda i: i.delete_chain("filter", "X"), ["-t", "filter", "-X", "X"]),
     ("chain_exists", lambda i: i.chain_exists("raw", "X"), ["-t", "raw", "-S", "X", "1"]),
     ("list_chains", lambda i: i.list_chains("mangle"), ["-t", "mangle", "-S"]),
-    ("rename_chain", lambda i: i.rename_chain("filter", "A", "B"), ["-t", "filter", "-E", "A", "B"]),
-    ("set_policy", lambda i: i.set_policy("filter", "FORWARD", "DROP"),
-     ["-t", "filter", "-P", "FORWARD", "DROP"]),
+    (
+        "rename_chain",
+        lambda i: i.rename_chain("filter", "A", "B"),
+        ["-t", "filter", "-E", "A", "B"],
+    ),
+    (
+        "set_policy",
+        lambda i: i.set_policy("filter", "FORWARD", "DROP"),
+        ["-t", "filter", "-P", "FORWARD", "DROP"],
+    ),
     ("zero_table", lambda i: i.zero_counters("filter"), ["-t", "filter", "-Z"]),
     ("zero_chain", lambda i: i.zero_counters("filter", "INPUT"), ["-t", "filter", "-Z", "INPUT"]),
-    ("zero_rule", lambda i: i.zero_counters("filter", "INPUT", 3), ["-t", "filter", "-Z", "INPUT", "3"]),
-    ("append_rule", lambda i: i.append_rule("filter", "INPUT", "-s", "192.0.2.1", "-j", "DROP"),
-     ["-t", "filter", "-A", "INPUT", "-s", "192.0.2.1", "-j", "DROP"]),
-    ("insert_rule", lambda i: i.insert_rule("filter", "INPUT", 2, "-j", "ACCEPT"),
-     ["-t", "filter", "-I", "INPUT", "2", "-j", "ACCEPT"]),
-    ("delete_rule", lambda i: i.delete_rule("filter", "INPUT", "-j", "ACCEPT"),
-     ["-t", "filter", "-D", "INPUT", "-j", "ACCEPT"]),
+    (
+        "zero_rule",
+        lambda i: i.zero_counters("filter", "INPUT", 3),
+        ["-t", "filter", "-Z", "INPUT", "3"],
+    ),
+    (
+        "append_rule",
+        lambda i: i.append_rule("filter", "INPUT", "-s", "192.0.2.1", "-j", "DROP"),
+        ["-t", "filter", "-A", "INPUT", "-s", "192.0.2.1", "-j", "DROP"],
+    ),
+    (
+        "insert_rule",
+        lambda i: i.insert_rule("filter", "INPUT", 2, "-j", "ACCEPT"),
+        ["-t", "filter", "-I", "INPUT", "2", "-j", "ACCEPT"],
+    ),
+    (
+        "delete_rule",
+        lambda i: i.delete_rule("filter", "INPUT", "-j", "ACCEPT"),
+        ["-t", "filter", "-D", "INPUT", "-j", "ACCEPT"],
+    ),
     ("list_rules", lambda i: i.list_rules("filter", "INPUT"), ["-t", "filter", "-S", "INPUT"]),
 ]
 
@@ -137,7 +161,9 @@ def test_method_argv(name: str, call: Call, tail: List[str]) -> None:
 
 def test_ensure_rule_checks_then_appends_or_prepends() -> None:
     not_found = (1, b"", b"iptables: Bad rule (does a matching rule exist in that chain?).\n")
-    runner = RecordingRunner(V["1.8.9-nft"], replies=[not_found, (0, b"", b""), (0, b"", b""), not_found])
+    runner = RecordingRunner(
+        V["1.8.9-nft"], replies=[not_found, (0, b"", b""), (0, b"", b""), not_found]
+    )
     ipt = IPTables(runner=runner, lock_timeout=5)
     assert ipt.ensure_rule(RulePosition.APPEND, "nat", "POSTROUTING", "-j", "MASQUERADE") is False
     assert ipt.ensure_rule(RulePosition.PREPEND, "filter", "INPUT", "-j", "ACCEPT") is True
@@ -162,8 +188,10 @@ def test_ensure_chain_reports_existing() -> None:
 def test_delete_rule_absent_is_not_an_error() -> None:
     runner = RecordingRunner(
         V["1.8.9-nft"],
-        replies=[(1, b"", b"iptables: Bad rule (does a matching rule exist in that chain?).\n"),
-                 (1, b"", b"iptables: No chain/target/match by that name.\n")],
+        replies=[
+            (1, b"", b"iptables: Bad rule (does a matching rule exist in that chain?).\n"),
+            (1, b"", b"iptables: No chain/target/match by that name.\n"),
+        ],
     )
     ipt = IPTables(runner=runner)
     assert ipt.delete_rule("filter", "INPUT", "-j", "ACCEPT") is False
@@ -177,18 +205,22 @@ def test_delete_rule_absent_is_not_an_error() -> None:
         (Protocol.IPV4, "auto", ("iptables", "iptables-save", "iptables-restore")),
         (Protocol.IPV6, "auto", ("ip6tables", "ip6tables-save", "ip6tables-restore")),
         (Protocol.IPV4, "nft", ("iptables-nft", "iptables-nft-save", "iptables-nft-restore")),
-        (Protocol.IPV6, "legacy",
-         ("ip6tables-legacy", "ip6tables-legacy-save", "ip6tables-legacy-restore")),
+        (
+            Protocol.IPV6,
+            "legacy",
+            ("ip6tables-legacy", "ip6tables-legacy-save", "ip6tables-legacy-restore"),
+        ),
     ],
 )
-def test_binaries_per_mode(protocol: Protocol, mode: str, expected: "tuple[str, str, str]") -> None:
+def test_binaries_per_mode(protocol: Protocol, mode: str, expected: tuple[str, str, str]) -> None:
     b = Binaries.for_mode(protocol, mode)
     assert (b.iptables, b.save, b.restore) == expected
 
 
 def test_save_argv_and_save_into() -> None:
-    runner = RecordingRunner(V["1.8.9-nft"], replies=[(0, b"*nat\nCOMMIT\n", b""),
-                                                     (0, b"*filter\nCOMMIT\n", b"")])
+    runner = RecordingRunner(
+        V["1.8.9-nft"], replies=[(0, b"*nat\nCOMMIT\n", b""), (0, b"*filter\nCOMMIT\n", b"")]
+    )
     ipt = IPTables(runner=runner)
     buf = bytearray(b"# before\n")
     ipt.save_into(Table.NAT, buf)
@@ -238,8 +270,19 @@ def test_ensure_rule_without_check_support_reads_the_chain() -> None:
     listing = b"-P INPUT ACCEPT\n-A INPUT -s 192.0.2.1/32 -p tcp -m tcp --dport 22 -j ACCEPT\n"
     runner = RecordingRunner(V["1.4.10"], replies=[(0, listing, b""), (0, listing, b"")])
     ipt = IPTables(runner=runner)
-    assert ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT",
-                           "-s", "192.0.2.1", "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT")
+    assert ipt.ensure_rule(
+        RulePosition.APPEND,
+        "filter",
+        "INPUT",
+        "-s",
+        "192.0.2.1",
+        "-p",
+        "TCP",
+        "--dport",
+        "ssh",
+        "-j",
+        "ACCEPT",
+    )
     assert not ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-j", "DROP")
     assert runner.calls[-1] == ["iptables", "-t", "filter", "-A", "INPUT", "-j", "DROP"]
     assert all("-C" not in c for c in runner.calls)

@@ -14,34 +14,70 @@ from iptwrap._errors import is_lock_contention, restore_failed_line
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 NF, ALR, IN_USE, PARAM, JUMP, REJ = (
-    ipt.NotFoundError, ipt.AlreadyExistsError, ipt.ChainInUseError, ipt.ParameterError,
-    ipt.JumpTargetNotFoundError, ipt.RuleRejectedError,
+    ipt.NotFoundError,
+    ipt.AlreadyExistsError,
+    ipt.ChainInUseError,
+    ipt.ParameterError,
+    ipt.JumpTargetNotFoundError,
+    ipt.RuleRejectedError,
 )
 # What each recorded failure *means* for a caller, decided per case (not derived from
 # the classifier): the class the error must be an instance of.
 EXPECTED: Dict[str, type] = {
-    "append_missing_chain": NF, "append_missing_chain_nat": NF, "new_existing_chain": ALR,
-    "new_builtin_chain": ALR, "new_chain_named_ACCEPT": PARAM, "new_chain_name_29": PARAM,
-    "new_chain_with_space": PARAM, "new_chain_leading_bang": PARAM,
-    "delete_nonempty_chain": IN_USE, "delete_referenced_chain": IN_USE,
-    "delete_all_user_chains_with_ref": IN_USE, "delete_chain_missing": NF,
-    "rename_missing": NF, "rename_builtin": NF, "rename_to_builtin_name": ALR,
-    "flush_missing": NF, "zero_missing": NF, "list_missing": NF, "delete_nonmatching": NF,
-    "delete_nospec": NF, "check_nonmatching": NF, "check_missing_chain": NF,
-    "check_missing_target_chain": JUMP, "insert_empty_pos2": ipt.InvalidRuleNumberError,
+    "append_missing_chain": NF,
+    "append_missing_chain_nat": NF,
+    "new_existing_chain": ALR,
+    "new_builtin_chain": ALR,
+    "new_chain_named_ACCEPT": PARAM,
+    "new_chain_name_29": PARAM,
+    "new_chain_with_space": PARAM,
+    "new_chain_leading_bang": PARAM,
+    "delete_nonempty_chain": IN_USE,
+    "delete_referenced_chain": IN_USE,
+    "delete_all_user_chains_with_ref": IN_USE,
+    "delete_chain_missing": NF,
+    "rename_missing": NF,
+    "rename_builtin": NF,
+    "rename_to_builtin_name": ALR,
+    "flush_missing": NF,
+    "zero_missing": NF,
+    "list_missing": NF,
+    "delete_nonmatching": NF,
+    "delete_nospec": NF,
+    "check_nonmatching": NF,
+    "check_missing_chain": NF,
+    "check_missing_target_chain": JUMP,
+    "insert_empty_pos2": ipt.InvalidRuleNumberError,
     "zero_rule_num_oob": ipt.InvalidRuleNumberError,
-    "policy_user_chain": ipt.BadPolicyError, "policy_reject": ipt.BadPolicyError,
-    "policy_nat_drop": PARAM, "bad_table_list": ipt.TableNotFoundError,
-    "bad_table_append": ipt.TableNotFoundError, "save_bad_table": ipt.TableNotFoundError,
-    "raw_has_no_input": NF, "unknown_target": JUMP, "jump_missing_chain": JUMP,
-    "goto_missing_chain": JUMP, "goto_builtin_verdict": JUMP, "jump_other_table": JUMP,
-    "dnat_in_filter": REJ, "snat_in_filter": REJ, "masq_in_prerouting": REJ,
-    "masq_in_user_chain_linked_prerouting": REJ, "reject_in_nat": REJ,
-    "reject_tcp_reset_no_proto": REJ, "owner_in_input": REJ,
-    "addrtype_limit_iface_in_output": REJ, "dnat_no_to": PARAM, "drop_in_nat": PARAM,
-    "invalid_port_big": PARAM, "dup_source": PARAM, "two_commands": PARAM,
-    "extra_positional": PARAM, "set_missing": PARAM,
-    "restore_unknown_table": ipt.TableNotFoundError, "restore_jump_missing_chain": JUMP,
+    "policy_user_chain": ipt.BadPolicyError,
+    "policy_reject": ipt.BadPolicyError,
+    "policy_nat_drop": PARAM,
+    "bad_table_list": ipt.TableNotFoundError,
+    "bad_table_append": ipt.TableNotFoundError,
+    "save_bad_table": ipt.TableNotFoundError,
+    "raw_has_no_input": NF,
+    "unknown_target": JUMP,
+    "jump_missing_chain": JUMP,
+    "goto_missing_chain": JUMP,
+    "goto_builtin_verdict": JUMP,
+    "jump_other_table": JUMP,
+    "dnat_in_filter": REJ,
+    "snat_in_filter": REJ,
+    "masq_in_prerouting": REJ,
+    "masq_in_user_chain_linked_prerouting": REJ,
+    "reject_in_nat": REJ,
+    "reject_tcp_reset_no_proto": REJ,
+    "owner_in_input": REJ,
+    "addrtype_limit_iface_in_output": REJ,
+    "dnat_no_to": PARAM,
+    "drop_in_nat": PARAM,
+    "invalid_port_big": PARAM,
+    "dup_source": PARAM,
+    "two_commands": PARAM,
+    "extra_positional": PARAM,
+    "set_missing": PARAM,
+    "restore_unknown_table": ipt.TableNotFoundError,
+    "restore_jump_missing_chain": JUMP,
     "lock_held_restore_w1": ipt.LockTimeoutError,
     "lock_held_restore_noflush_w1": ipt.LockTimeoutError,
 }
@@ -80,7 +116,9 @@ def test_kernel_rejection_with_exit_4_is_not_lock_contention() -> None:
 
 
 def test_not_found_helper() -> None:
-    err = ipt.NotFoundError(["iptables"], 1, b"", b"iptables: No chain/target/match by that name.\n")
+    err = ipt.NotFoundError(
+        ["iptables"], 1, b"", b"iptables: No chain/target/match by that name.\n"
+    )
     assert ipt.is_not_found(err)
     assert not ipt.is_not_found(ipt.LockTimeoutError(["iptables"], 4))
     assert not ipt.is_not_found(ValueError("x"))
@@ -109,8 +147,10 @@ def test_restore_line_extraction(stderr: bytes, line: object) -> None:
 
 def test_error_message_names_command_and_first_line() -> None:
     err = ipt.ParameterError(
-        ["iptables", "-A", "INPUT", "--foo"], 2, b"",
-        b"iptables v1.8.9 (nf_tables): unknown option \"--foo\"\nTry `iptables -h'\n",
+        ["iptables", "-A", "INPUT", "--foo"],
+        2,
+        b"",
+        b'iptables v1.8.9 (nf_tables): unknown option "--foo"\nTry `iptables -h\'\n',
     )
     assert "unknown option" in str(err) and "exit 2" in str(err) and "--foo" in str(err)
     assert err.stderr_text.startswith("iptables v1.8.9")

@@ -1,0 +1,698 @@
+"""The fake's kernel model: tables, chains, rules, counters, references and hooks.
+
+One :class:`Kernel` is the xtables state of one address family for one backend
+(``nft`` or ``legacy``) in one network namespace. :meth:`Kernel.execute` runs a parsed
+:class:`~iptwrap.fake._model.Command` against it and returns what the command prints
+on stdout, or raises one of the exceptions of :mod:`iptwrap.fake._errors`.
+
+Rules are identified by :attr:`RuleSpec.text`; every chain keeps a ``text -> count``
+index so ``-C`` is a dict lookup and ``-D`` only searches when the rule exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+
+from ._errors import FakeError, KernelRefused, ParameterProblem, Raw, RuntimeProblem, VersionProblem
+from ._model import Command, RuleSpec
+
+__all__ = [
+    "BUILTIN_CHAINS",
+    "NFT_TABLE_ORDER",
+    "Rule",
+    "Chain",
+    "Table",
+    "Kernel",
+    "MSG_NOCHAIN",
+    "MSG_BADRULE",
+]
+
+BUILTIN_CHAINS: Dict[str, Tuple[str, ...]] = {
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "raw": ("PREROUTING", "OUTPUT"),
+    "security": ("INPUT", "FORWARD", "OUTPUT"),
+}
+# iptables-nft-save walks its built-in table list in this order.
+NFT_TABLE_ORDER: Tuple[str, ...] = ("mangle", "security", "raw", "filter", "nat")
+POLICIES = ("ACCEPT", "DROP")
+# Rules after one of these (no match, standard verdict) are never reached, and the
+# legacy kernel does not check them against the hooks of their chain.
+_UNCONDITIONAL = frozenset({"-j ACCEPT", "-j DROP", "-j RETURN"})
+
+MSG_NOCHAIN = "No chain/target/match by that name."
+MSG_BADRULE = "Bad rule (does a matching rule exist in that chain?)."
+_EINVAL = "Invalid argument"
+
+
+class Rule:
+    """One rule in a chain: its spec and its counters."""
+
+    __slots__ = ("spec", "pkts", "bytes")
+
+    def __init__(self, spec: RuleSpec, pkts: int = 0, bytes_: int = 0) -> None:
+        self.spec = spec
+        self.pkts = pkts
+        self.bytes = bytes_
+
+    def clone(self) -> Rule:
+        return Rule(self.spec, self.pkts, self.bytes)
+
+
+class Chain:
+    """A built-in or user chain with an index of its rules by text."""
+
+    __slots__ = ("name", "builtin", "policy", "pkts", "bytes", "rules", "counts", "jumps",
+                 "cons", "uncond")
+
+    def __init__(self, name: str, builtin: bool, policy: Optional[str] = None) -> None:
+        self.name = name
+        self.builtin = builtin
+        self.policy = policy if builtin else None
+        self.pkts = 0
+        self.bytes = 0
+        self.rules: List[Rule] = []
+        self.counts: Dict[str, int] = {}
+        self.jumps: Dict[str, int] = {}  # user chain -> rules of this chain jumping there
+        self.cons: Dict[FrozenSet[str], int] = {}  # valid_hooks sets of this chain's rules
+        self.uncond = 0  # rules whose text is an unconditional verdict
+
+    def copy(self) -> Chain:
+        c = Chain(self.name, self.builtin, self.policy)
+        c.pkts, c.bytes = self.pkts, self.bytes
+        c.rules = list(self.rules)  # Rule objects are replaced, never mutated, while staged
+        c.counts = dict(self.counts)
+        c.jumps = dict(self.jumps)
+        c.cons = dict(self.cons)
+        c.uncond = self.uncond
+        return c
+
+    def has(self, text: str) -> bool:
+        return self.counts.get(text, 0) > 0
+
+    def find(self, text: str) -> int:
+        if not self.counts.get(text, 0):
+            return -1
+        for i, r in enumerate(self.rules):
+            if r.spec.text == text:
+                return i
+        return -1  # pragma: no cover - index and list disagree
+
+
+class Table:
+    """One table: its chains (creation order) and the jump reference counts."""
+
+    __slots__ = ("name", "chains", "refcount", "seq")
+
+    def __init__(self, name: str, seq: int = 0) -> None:
+        self.name = name
+        self.chains: Dict[str, Chain] = {}
+        for c in BUILTIN_CHAINS[name]:
+            self.chains[c] = Chain(c, True, "ACCEPT")
+        self.refcount: Dict[str, int] = {}
+        self.seq = seq
+
+    def copy(self) -> Table:
+        t = Table.__new__(Table)
+        t.name = self.name
+        t.chains = {k: v.copy() for k, v in self.chains.items()}
+        t.refcount = dict(self.refcount)
+        t.seq = self.seq
+        return t
+
+    # ---- ordering ---------------------------------------------------------------
+    def builtin_chains(self) -> List[Chain]:
+        return [self.chains[c] for c in BUILTIN_CHAINS[self.name]]
+
+    def user_chains(self) -> List[Chain]:
+        names = sorted((n for n, c in self.chains.items() if not c.builtin),
+                       key=lambda s: s.encode("utf-8", "surrogateescape"))
+        return [self.chains[n] for n in names]
+
+    def ordered_chains(self) -> List[Chain]:
+        return self.builtin_chains() + self.user_chains()
+
+    def refs(self, name: str) -> int:
+        return self.refcount.get(name, 0)
+
+    # ---- rule bookkeeping ---------------------------------------------------------
+    def _account(self, chain: Chain, spec: RuleSpec, delta: int) -> None:
+        t = spec.text
+        n = chain.counts.get(t, 0) + delta
+        if n:
+            chain.counts[t] = n
+        else:
+            chain.counts.pop(t, None)
+        j = spec.jump_chain
+        if j is not None:
+            n = chain.jumps.get(j, 0) + delta
+            if n:
+                chain.jumps[j] = n
+            else:
+                chain.jumps.pop(j, None)
+            n = self.refcount.get(j, 0) + delta
+            if n:
+                self.refcount[j] = n
+            else:
+                self.refcount.pop(j, None)
+        h = spec.valid_hooks
+        if h is not None:
+            n = chain.cons.get(h, 0) + delta
+            if n:
+                chain.cons[h] = n
+            else:
+                chain.cons.pop(h, None)
+        if t in _UNCONDITIONAL:
+            chain.uncond += delta
+
+    def insert(self, chain: Chain, index: Optional[int], rule: Rule) -> None:
+        if index is None:
+            chain.rules.append(rule)
+        else:
+            chain.rules.insert(index, rule)
+        self._account(chain, rule.spec, 1)
+
+    def pop(self, chain: Chain, index: int) -> Rule:
+        rule = chain.rules.pop(index)
+        self._account(chain, rule.spec, -1)
+        return rule
+
+    def replace(self, chain: Chain, index: int, rule: Rule) -> Rule:
+        old = chain.rules[index]
+        self._account(chain, old.spec, -1)
+        chain.rules[index] = rule
+        self._account(chain, rule.spec, 1)
+        return old
+
+    def flush(self, chain: Chain) -> None:
+        for j, n in chain.jumps.items():
+            m = self.refcount.get(j, 0) - n
+            if m:
+                self.refcount[j] = m
+            else:
+                self.refcount.pop(j, None)
+        chain.rules = []
+        chain.counts = {}
+        chain.jumps = {}
+        chain.cons = {}
+        chain.uncond = 0
+
+    def rename(self, old: str, new: str) -> None:
+        chain = self.chains.pop(old)
+        chain.name = new
+        self.chains[new] = chain
+        for ch in self.chains.values():
+            if not ch.jumps.get(old):
+                continue
+            for i, r in enumerate(ch.rules):
+                if r.spec.jump_chain == old:
+                    self.replace(ch, i, Rule(_retarget(r.spec, old, new), r.pkts, r.bytes))
+
+    # ---- hook / loop validation --------------------------------------------------------
+    def _effective(self, chain: Chain, legacy: bool) -> Tuple[List[str], List[FrozenSet[str]]]:
+        if legacy and chain.uncond:
+            edges: List[str] = []
+            cons: List[FrozenSet[str]] = []
+            for r in chain.rules:
+                s = r.spec
+                if s.jump_chain is not None:
+                    edges.append(s.jump_chain)
+                if s.valid_hooks is not None:
+                    cons.append(s.valid_hooks)
+                if s.text in _UNCONDITIONAL:
+                    break
+            return edges, cons
+        return list(chain.jumps), list(chain.cons)
+
+    def validate(self, legacy: bool) -> Optional[str]:
+        """What the kernel says about the table as a whole: None, "EINVAL" or "ELOOP"."""
+        hooks: Dict[str, Set[str]] = {}
+        eff: Dict[str, Tuple[List[str], List[FrozenSet[str]]]] = {}
+
+        def effective(name: str) -> Tuple[List[str], List[FrozenSet[str]]]:
+            e = eff.get(name)
+            if e is None:
+                e = self._effective(self.chains[name], legacy)
+                eff[name] = e
+            return e
+
+        for hook in BUILTIN_CHAINS[self.name]:
+            hooks.setdefault(hook, set()).add(hook)
+            on_path: Set[str] = {hook}
+            seen: Set[str] = {hook}
+            stack: List[Tuple[str, Iterator[str]]] = [(hook, iter(effective(hook)[0]))]
+            while stack:
+                name, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    on_path.discard(name)
+                    continue
+                if nxt not in self.chains:
+                    continue
+                if nxt in on_path:
+                    return "ELOOP"
+                if nxt in seen:
+                    continue
+                seen.add(nxt)
+                on_path.add(nxt)
+                hooks.setdefault(nxt, set()).add(hook)
+                stack.append((nxt, iter(effective(nxt)[0])))
+        for name, hs in hooks.items():
+            for cons in effective(name)[1]:
+                if not hs <= cons:
+                    return "EINVAL"
+        return None
+
+
+def _retarget(spec: RuleSpec, old: str, new: str) -> RuleSpec:
+    text = spec.text
+    for flag in ("-j", "-g"):
+        suffix = f"{flag} {old}"
+        if text == suffix:
+            text = f"{flag} {new}"
+            break
+        if text.endswith(" " + suffix):
+            text = text[: -len(suffix)] + f"{flag} {new}"
+            break
+    listing = spec.listing
+    if listing[0] == old:
+        listing = (new,) + listing[1:]
+    return dataclasses.replace(
+        spec,
+        text=text,
+        jump_chain=new,
+        target=new if spec.target == old else spec.target,
+        listing=listing,
+    )
+
+
+def _strerror(kind: str, backend: str) -> str:
+    if kind == "ELOOP":
+        return "Too many links" if backend == "nft" else "Too many levels of symbolic links"
+    return _EINVAL
+
+
+_RULE_OPS = {"A": "RULE_APPEND", "I": "RULE_INSERT", "R": "RULE_REPLACE", "D": "RULE_DELETE"}
+
+
+class Kernel:
+    """The xtables state of one family and one backend."""
+
+    def __init__(self, family: int = 4, backend: str = "nft", version: str = "1.8.9") -> None:
+        if backend not in ("nft", "legacy"):
+            raise ValueError(f"backend must be 'nft' or 'legacy', not {backend!r}")
+        self.family = family
+        self.backend = backend
+        self.version = version
+        self.tables: Dict[str, Table] = {}
+        self._seq = 0
+        # Set by the restore emulation: a rule jumping to a chain that does not exist
+        # (yet) is recorded here instead of refused (nft checks at COMMIT).
+        self.defer_checks = False
+        self.pending_missing: List[str] = []
+        self.pending_kernel: bool = False
+
+    @property
+    def legacy(self) -> bool:
+        return self.backend == "legacy"
+
+    @property
+    def short_prog(self) -> str:
+        return "ip6tables" if self.family == 6 else "iptables"
+
+    # ---- tables -------------------------------------------------------------------
+    def check_table_name(self, name: str) -> None:
+        if name in BUILTIN_CHAINS:
+            return
+        if self.legacy:
+            raise VersionProblem(
+                f"can't initialize {self.short_prog} table `{name}': Table does not exist "
+                "(do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded."
+            )
+        raise VersionProblem(
+            f"table '{name}' does not exist\n"
+            "Perhaps iptables or your kernel needs to be upgraded."
+        )
+
+    def instantiate(self, name: str) -> Table:
+        t = self.tables.get(name)
+        if t is None:
+            self._seq += 1
+            t = Table(name, self._seq)
+            self.tables[name] = t
+        return t
+
+    def peek(self, name: str) -> Table:
+        """The table if it exists, else a fresh unregistered one (nft read paths)."""
+        t = self.tables.get(name)
+        return t if t is not None else Table(name)
+
+    def table_for(self, name: str, *, write: bool) -> Table:
+        """Legacy instantiates a table on any access; nft only when writing."""
+        self.check_table_name(name)
+        if self.legacy or write:
+            return self.instantiate(name)
+        return self.peek(name)
+
+    def saved_tables(self) -> List[Table]:
+        if self.legacy:
+            return sorted(self.tables.values(), key=lambda t: -t.seq)
+        return [self.tables[n] for n in NFT_TABLE_ORDER if n in self.tables]
+
+    def has_tables(self) -> bool:
+        return bool(self.tables)
+
+    # ---- execution ------------------------------------------------------------------
+    def execute(self, cmd: Command, table: Optional[Table] = None) -> str:
+        """Run one command; return its stdout. ``table`` overrides the lookup (restore)."""
+        op = cmd.op
+        if op in ("h", "V"):
+            return ""
+        fn = _HANDLERS.get(op)
+        if fn is None:
+            raise ParameterProblem(f"unknown command {op!r}")
+        if table is not None:
+            return fn(self, table, cmd, True)
+        self.check_table_name(cmd.table)
+        existed = cmd.table in self.tables
+        if self.legacy:
+            t = self.instantiate(cmd.table)
+        else:
+            t = self.peek(cmd.table)
+        out = fn(self, t, cmd, existed)
+        if not existed and not self.legacy and op in _NFT_CREATES:
+            self._seq += 1
+            t.seq = self._seq
+            self.tables[cmd.table] = t
+        if self.legacy and op in _LEGACY_COMMITS:
+            # libiptc's commit resets the built-in policy counters it was not told to set.
+            for c in t.builtin_chains():
+                if not (op == "P" and c.name == cmd.chain and cmd.counters is not None
+                        and existed):
+                    c.pkts = c.bytes = 0
+        return out
+
+    # helpers
+    def _chain(self, t: Table, name: Optional[str], msg: str = MSG_NOCHAIN) -> Chain:
+        c = t.chains.get(name or "")
+        if c is None:
+            raise RuntimeProblem(msg)
+        return c
+
+    def _rules_of(self, cmd: Command) -> List[RuleSpec]:
+        rules = getattr(cmd, "rules", None)
+        if rules:
+            return list(rules)
+        if cmd.rule is not None:
+            return [cmd.rule]
+        return [RuleSpec(text="", target=None, goto=False, jump_chain=None)]
+
+    def _check_new_rule(self, t: Table, spec: RuleSpec, op: str, chain: str) -> None:
+        if spec.jump_chain is not None and spec.jump_chain not in t.chains:
+            if self.defer_checks and not self.legacy:
+                self.pending_missing.append(spec.jump_chain)
+            else:
+                if self.legacy:
+                    raise ParameterProblem(
+                        f"Couldn't load target `{spec.jump_chain}':No such file or directory\n")
+                raise ParameterProblem(f"Chain '{spec.jump_chain}' does not exist")
+        if spec.valid_tables is not None and t.name not in spec.valid_tables:
+            self._refuse(_EINVAL, op, chain)
+
+    def _refuse(self, strerror: str, op: str, chain: str) -> None:
+        if self.defer_checks:
+            self.pending_kernel = True
+            return
+        raise KernelRefused(strerror, op=_RULE_OPS.get(op, "RULE_APPEND"),
+                            what=f"rule in chain {chain}")
+
+    def _validate(self, t: Table, op: str, chain: str) -> None:
+        if self.defer_checks:
+            self.pending_kernel = True
+            return
+        kind = t.validate(self.legacy)
+        if kind is not None:
+            raise KernelRefused(_strerror(kind, self.backend), op=_RULE_OPS.get(op, "RULE_APPEND"),
+                                what=f"rule in chain {chain}")
+
+    @staticmethod
+    def _needs_graph_check(specs: List[RuleSpec]) -> bool:
+        return any(s.jump_chain is not None or s.valid_hooks is not None for s in specs)
+
+    def _new_rule(self, spec: RuleSpec, cmd: Command) -> Rule:
+        if cmd.counters is not None:
+            return Rule(spec, cmd.counters[0], cmd.counters[1])
+        return Rule(spec)
+
+    # ---- rule commands -----------------------------------------------------------------
+    def _op_append(self, t: Table, cmd: Command, existed: bool) -> str:
+        chain = self._chain(t, cmd.chain)
+        specs = self._rules_of(cmd)
+        for s in specs:
+            self._check_new_rule(t, s, "A", chain.name)
+        start = len(chain.rules)
+        for s in specs:
+            t.insert(chain, None, self._new_rule(s, cmd))
+        if self._needs_graph_check(specs):
+            try:
+                self._validate(t, "A", chain.name)
+            except KernelRefused:
+                while len(chain.rules) > start:
+                    t.pop(chain, len(chain.rules) - 1)
+                raise
+        return ""
+
+    def _op_insert(self, t: Table, cmd: Command, existed: bool) -> str:
+        chain = self._chain(t, cmd.chain)
+        num = cmd.rulenum or 1
+        if num > len(chain.rules) + 1:
+            raise RuntimeProblem("Index of insertion too big.")
+        specs = self._rules_of(cmd)
+        for s in specs:
+            self._check_new_rule(t, s, "I", chain.name)
+        idx = num - 1
+        for k, s in enumerate(specs):
+            t.insert(chain, idx + k, self._new_rule(s, cmd))
+        if self._needs_graph_check(specs):
+            try:
+                self._validate(t, "I", chain.name)
+            except KernelRefused:
+                for _ in specs:
+                    t.pop(chain, idx)
+                raise
+        return ""
+
+    def _op_replace(self, t: Table, cmd: Command, existed: bool) -> str:
+        chain = self._chain(t, cmd.chain)
+        num = cmd.rulenum or 0
+        if num < 1 or num > len(chain.rules):
+            if not self.legacy and not chain.rules:
+                raise RuntimeProblem(MSG_NOCHAIN)
+            raise RuntimeProblem("Index of replacement too big.")
+        specs = self._rules_of(cmd)
+        spec = specs[0]
+        self._check_new_rule(t, spec, "R", chain.name)
+        old = t.replace(chain, num - 1, self._new_rule(spec, cmd))
+        if self._needs_graph_check([spec]) or (self.legacy and old.spec.text in _UNCONDITIONAL):
+            try:
+                self._validate(t, "R", chain.name)
+            except KernelRefused:
+                t.replace(chain, num - 1, old)
+                raise
+        return ""
+
+    def _op_delete(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.rulenum is not None and cmd.rule is None:
+            chain = self._chain(t, cmd.chain)
+            if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
+                raise RuntimeProblem("Index of deletion too big.")
+            removed = [(cmd.rulenum - 1, t.pop(chain, cmd.rulenum - 1))]
+        else:
+            chain = self._chain(t, cmd.chain, MSG_BADRULE)
+            removed = []
+            for s in self._rules_of(cmd):
+                i = chain.find(s.text)
+                if i < 0:
+                    for idx, r in reversed(removed):
+                        t.insert(chain, idx, r)
+                    raise RuntimeProblem(MSG_BADRULE)
+                removed.append((i, t.pop(chain, i)))
+        if self.legacy and any(r.spec.text in _UNCONDITIONAL for _, r in removed):
+            try:
+                self._validate(t, "D", chain.name)
+            except KernelRefused:
+                for idx, r in reversed(removed):
+                    t.insert(chain, idx, r)
+                raise
+        return ""
+
+    def _op_check(self, t: Table, cmd: Command, existed: bool) -> str:
+        chain = t.chains.get(cmd.chain or "")
+        if chain is None:
+            raise RuntimeProblem(MSG_BADRULE)
+        for s in self._rules_of(cmd):
+            if not chain.has(s.text):
+                raise RuntimeProblem(MSG_BADRULE)
+        return ""
+
+    # ---- chain commands ---------------------------------------------------------------
+    def _op_new(self, t: Table, cmd: Command, existed: bool) -> str:
+        name = cmd.chain or ""
+        if name in t.chains:
+            raise RuntimeProblem("Chain already exists.")
+        t.chains[name] = Chain(name, False)
+        return ""
+
+    def _chain_del_error(self, chain: Chain, t: Table) -> Optional[str]:
+        """Why deleting this chain fails (backend wording), or None."""
+        if self.legacy:
+            if chain.builtin:
+                return "Invalid argument. Run `dmesg' for more information."
+            if t.refs(chain.name):
+                return "Too many links."
+            if chain.rules:
+                return "Directory not empty."
+            return None
+        if chain.builtin or t.refs(chain.name) or chain.rules:
+            return "Device or resource busy"
+        return None
+
+    def _op_delete_chain(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.chain:
+            chain = self._chain(t, cmd.chain)
+            err = self._chain_del_error(chain, t)
+            if err is not None:
+                if self.legacy:
+                    raise RuntimeProblem(err)
+                raise KernelRefused(err, op="CHAIN_DEL", what=f"chain {chain.name}")
+            del t.chains[chain.name]
+            return ""
+        # every user chain; all or nothing
+        if self.legacy:
+            order = t.user_chains()
+        else:
+            order = [c for c in t.chains.values() if not c.builtin]
+        # deleting a chain releases the references its own rules hold only once it is
+        # gone, which needs it to be empty: so nothing referenced by a non-empty chain goes
+        last: Optional[str] = None
+        first_nft: Optional[str] = None
+        for c in order:
+            err = self._chain_del_error(c, t)
+            if err is not None:
+                last = err
+                if first_nft is None:
+                    first_nft = c.name
+        if last is not None:
+            if self.legacy:
+                raise RuntimeProblem(last)
+            raise KernelRefused(last, op="CHAIN_DEL", what=f"chain {first_nft}")
+        for c in order:
+            del t.chains[c.name]
+        return ""
+
+    def _op_flush(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.chain:
+            t.flush(self._chain(t, cmd.chain))
+        else:
+            for c in t.chains.values():
+                t.flush(c)
+        return ""
+
+    def _op_zero(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.chain:
+            chain = self._chain(t, cmd.chain)
+            if cmd.rulenum is not None:
+                if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
+                    if self.legacy:
+                        raise RuntimeProblem("Index of counter too big.")
+                    return ""
+                i = cmd.rulenum - 1
+                chain.rules[i] = Rule(chain.rules[i].spec)
+                return ""
+            chains = [chain]
+        else:
+            chains = list(t.chains.values())
+        for c in chains:
+            _zero_chain(c)
+        return ""
+
+    def _op_rename(self, t: Table, cmd: Command, existed: bool) -> str:
+        old = cmd.chain or ""
+        new = cmd.new_name or ""
+        if new in t.chains:
+            raise RuntimeProblem("File exists.")
+        c = t.chains.get(old)
+        if c is None or c.builtin:
+            raise RuntimeProblem(MSG_NOCHAIN)
+        t.rename(old, new)
+        return ""
+
+    def _op_policy(self, t: Table, cmd: Command, existed: bool) -> str:
+        chain = t.chains.get(cmd.chain or "")
+        if chain is None or not chain.builtin:
+            raise RuntimeProblem("Bad built-in chain name.")
+        if cmd.policy not in POLICIES:
+            raise RuntimeProblem("Bad policy name. Run `dmesg' for more information.")
+        chain.policy = cmd.policy
+        if self.legacy and cmd.counters is not None and existed:
+            chain.pkts, chain.bytes = cmd.counters
+        else:
+            chain.pkts = chain.bytes = 0
+        return ""
+
+    # ---- listing ----------------------------------------------------------------------------
+    def _missing_list_chain(self, t: Table, name: str) -> FakeError:
+        if self.legacy:
+            return RuntimeProblem(MSG_NOCHAIN)
+        return Raw(1, f"{self.short_prog} v{self.version} (nf_tables): chain `{name}' in table "
+                      f"`{t.name}' is incompatible, use 'nft' tool.\n")
+
+    def _op_list_rules(self, t: Table, cmd: Command, existed: bool) -> str:
+        from ._save import list_rules
+
+        if cmd.chain and cmd.chain not in t.chains:
+            raise self._missing_list_chain(t, cmd.chain)
+        return list_rules(t, cmd.chain, cmd.rulenum, counters=cmd.verbose)
+
+    def _op_list(self, t: Table, cmd: Command, existed: bool) -> str:
+        from ._save import list_table
+
+        if cmd.chain and cmd.chain not in t.chains:
+            raise self._missing_list_chain(t, cmd.chain)
+        out = list_table(t, cmd, family=self.family)
+        if cmd.zero_after_list:
+            chains = [t.chains[cmd.chain]] if cmd.chain else t.ordered_chains()
+            for c in chains:
+                _zero_chain(c)
+                if not cmd.rulenum:
+                    out += f"Zeroing chain `{c.name}'\n"
+        return out
+
+
+def _zero_chain(c: Chain) -> None:
+    c.rules = [r if (r.pkts == 0 and r.bytes == 0) else Rule(r.spec) for r in c.rules]
+    c.pkts = c.bytes = 0
+
+
+_NFT_CREATES = frozenset("AINP")
+_LEGACY_COMMITS = frozenset("AIRDNXFEP")
+
+_Handler = Callable[[Kernel, Table, Command, bool], str]
+_HANDLERS: Dict[str, _Handler] = {
+    "A": Kernel._op_append,
+    "I": Kernel._op_insert,
+    "R": Kernel._op_replace,
+    "D": Kernel._op_delete,
+    "C": Kernel._op_check,
+    "N": Kernel._op_new,
+    "X": Kernel._op_delete_chain,
+    "F": Kernel._op_flush,
+    "Z": Kernel._op_zero,
+    "E": Kernel._op_rename,
+    "P": Kernel._op_policy,
+    "S": Kernel._op_list_rules,
+    "L": Kernel._op_list,
+}
