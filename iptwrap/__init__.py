@@ -4,6 +4,7 @@ Import everything from here; ``iptwrap.fake`` is the one public submodule.
 """
 
 from ._client import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, IPTables, RetryPolicy
+from ._dump import Dump, SavedChain, SavedRule, SavedTable, SaveFormatError, parse_save
 from ._errors import (
     CLASSIFICATION,
     AlreadyExistsError,
@@ -50,6 +51,7 @@ __all__ = [
     "CommandTimeoutError",
     "DEFAULT_CALL_TIMEOUT",
     "DEFAULT_LOCK_TIMEOUT",
+    "Dump",
     "IPTables",
     "IPTablesError",
     "Interface",
@@ -65,6 +67,10 @@ __all__ = [
     "ResourceError",
     "RestoreError",
     "Result",
+    "SaveFormatError",
+    "SavedChain",
+    "SavedRule",
+    "SavedTable",
     "RetryPolicy",
     "RuleCounters",
     "RulePosition",
@@ -78,4 +84,5 @@ __all__ = [
     "VersionError",
     "classify",
     "is_not_found",
+    "parse_save",
 ]

@@ -111,7 +111,9 @@ def test_interface_is_satisfied() -> None:
 
 def test_subprocess_runner_env_and_no_shell() -> None:
     runner = SubprocessRunner(env={"IPTW_X": "1"})
-    res = runner.run([sys.executable, "-c", "import os;print(os.environ['LC_ALL'], os.environ['IPTW_X'])"])
+    res = runner.run(
+        [sys.executable, "-c", "import os;print(os.environ['LC_ALL'], os.environ['IPTW_X'])"]
+    )
     assert res.returncode == 0 and res.stdout == b"C 1\n"
     # shell metacharacters are just bytes in one argv slot
     res = runner.run(["echo", "$(id) ; rm -rf /"])

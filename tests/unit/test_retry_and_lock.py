@@ -60,7 +60,9 @@ def test_retries_stop_at_the_lock_deadline() -> None:
         time.sleep(0.3)
 
     runner = RecordingRunner("iptables v1.8.9 (legacy)", replies=[LOCKED] * 50, on_call=slow)
-    ipt = IPTables(runner=runner, lock_timeout=1, retry=RetryPolicy(attempts=50, initial_backoff=0.01))
+    ipt = IPTables(
+        runner=runner, lock_timeout=1, retry=RetryPolicy(attempts=50, initial_backoff=0.01)
+    )
     start = time.monotonic()
     with pytest.raises(iptwrap.LockTimeoutError):
         ipt.flush_chain("filter", "INPUT")
@@ -94,7 +96,10 @@ def test_restore_error_carries_line_and_text() -> None:
 def test_timeout_and_missing_binary_are_typed() -> None:
     runner = RecordingRunner(
         "iptables v1.8.9 (nf_tables)",
-        replies=[iptwrap.RunnerTimeout(["iptables"], 2.0, b"", b""), FileNotFoundError(2, "x", "iptables")],
+        replies=[
+            iptwrap.RunnerTimeout(["iptables"], 2.0, b"", b""),
+            FileNotFoundError(2, "x", "iptables"),
+        ],
     )
     ipt = IPTables(runner=runner, call_timeout=2.0)
     with pytest.raises(iptwrap.CommandTimeoutError):
@@ -200,7 +205,12 @@ def test_ensure_rule_is_serialised_across_threads() -> None:
                 time.sleep(0.01)  # widen the check-then-add window
                 if state["present"]:
                     return iptwrap.Result(argv, 0, b"", b"")
-                return iptwrap.Result(argv, 1, b"", b"iptables: Bad rule (does a matching rule exist in that chain?).\n")
+                return iptwrap.Result(
+                    argv,
+                    1,
+                    b"",
+                    b"iptables: Bad rule (does a matching rule exist in that chain?).\n",
+                )
             if "-A" in argv:
                 state["adds"] += 1
                 state["present"] = True
@@ -212,7 +222,9 @@ def test_ensure_rule_is_serialised_across_threads() -> None:
     def worker() -> None:
         ipt = IPTables(runner=runner)  # separate clients, same runner: still serialised
         gate.wait()
-        results.append(ipt.ensure_rule(iptwrap.RulePosition.APPEND, "filter", "INPUT", "-j", "ACCEPT"))
+        results.append(
+            ipt.ensure_rule(iptwrap.RulePosition.APPEND, "filter", "INPUT", "-j", "ACCEPT")
+        )
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for t in threads:

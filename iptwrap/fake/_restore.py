@@ -1,0 +1,382 @@
+"""``iptables-restore`` emulation: tokenising, ``*table``/``:CHAIN``/``COMMIT``, counters.
+
+Atomic per ``COMMIT`` block, as both backends are: each block is staged on a copy of
+its table and swapped in at ``COMMIT``; a failing later block leaves earlier ones
+applied. The backend differences (see ``tests/data/errors.jsonl``) are:
+
+* legacy instantiates the table at the ``*table`` line (even with ``--test`` or when the
+  block later fails), nft only at a successful ``COMMIT``;
+* without ``--noflush`` legacy keeps the policies of built-in chains the block does not
+  declare, nft resets them (it deletes and recreates the table);
+* nft resolves ``-j CHAIN`` at ``COMMIT`` (so the error names the ``COMMIT`` line) and
+  reports kernel refusals per rule line; legacy reports ``line <COMMIT> failed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Set, Tuple
+
+from ._errors import (
+    BadArgument,
+    FakeError,
+    KernelRefused,
+    ParameterProblem,
+    Raw,
+    RuntimeProblem,
+    VersionProblem,
+)
+from ._kernel import BUILTIN_CHAINS, POLICIES, Chain, Kernel, Table, _strerror
+from ._model import Command, ParseContext
+
+__all__ = ["RestoreOptions", "tokenize", "run_restore", "RestoreFailed"]
+
+Parser = Callable[[Sequence[str], ParseContext], Command]
+
+
+@dataclass
+class RestoreOptions:
+    counters: bool = False
+    noflush: bool = False
+    test: bool = False
+    table: Optional[str] = None
+    verbose: bool = False
+    wait: Optional[float] = None
+    files: List[str] = field(default_factory=list)
+
+
+class RestoreFailed(Exception):
+    """A finished restore that failed: exit code and the exact stderr text."""
+
+    def __init__(self, returncode: int, stderr: str) -> None:
+        super().__init__(stderr)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def tokenize(text: str, prog: str) -> List[str]:
+    """Split one restore line the way iptables' ``add_param_to_argv`` does.
+
+    Double quotes group (and may be empty: ``""`` is an empty argument); inside them a
+    backslash escapes the next character. Single quotes are ordinary characters. An
+    unterminated quote runs to the end of the line, newline included.
+    """
+    out: List[str] = []
+    buf: List[str] = []
+    quote_open = False
+    escaped = False
+    quoted = False
+    for ch in text:
+        if quote_open:
+            if escaped:
+                buf.append(ch)
+                escaped = False
+                continue
+            if ch == "\\":
+                escaped = True
+                continue
+            if ch == '"':
+                quote_open = False
+                continue
+            buf.append(ch)
+            continue
+        if ch == '"':
+            quote_open = True
+            quoted = True
+            continue
+        if ch in " \t\n":
+            if not buf and not quoted:
+                continue
+            _emit(out, "".join(buf), quoted, prog)
+            buf = []
+            quoted = False
+            continue
+        buf.append(ch)
+    if buf or quoted:
+        _emit(out, "".join(buf), quoted, prog)
+    return out
+
+
+def _emit(out: List[str], param: str, quoted: bool, prog: str) -> None:
+    if not quoted and (param == "-t" or (len(param) >= 3 and "--table".startswith(param))):
+        raise ParameterProblem(f"The -t option cannot be used in {prog}.\n")
+    out.append(param)
+
+
+def _parse_counter_pair(s: str) -> Optional[Tuple[int, int]]:
+    if not (s.startswith("[") and s.endswith("]")):
+        return None
+    body = s[1:-1]
+    p, sep, b = body.partition(":")
+    if not sep or not p.isdigit() or not b.isdigit():
+        return None
+    return int(p), int(b)
+
+
+_REFUSAL_OPS = {"A": "RULE_APPEND", "I": "RULE_INSERT", "R": "RULE_REPLACE"}
+
+
+@dataclass
+class _Block:
+    name: str
+    start_line: int
+    staged: Table
+    skip: bool = False
+    content: bool = False
+    declared_counters: Set[str] = field(default_factory=set)
+    ops: List[Tuple[int, Command]] = field(default_factory=list)
+
+
+def run_restore(
+    kernel: Kernel,
+    data: str,
+    opts: RestoreOptions,
+    *,
+    prog: str,
+    ctx_prog: str,
+    parse: Parser,
+    render: Callable[[FakeError, Optional[int]], Tuple[int, str]],
+) -> str:
+    """Apply ``data``; return stdout. Raises :class:`RestoreFailed` on failure."""
+    legacy = kernel.legacy
+    tag = "legacy" if legacy else "nf_tables"
+    out: List[str] = []
+    block: Optional[_Block] = None
+    pieces = data.split("\n")
+    n = 0
+    for idx, piece in enumerate(pieces):
+        if idx == len(pieces) - 1 and piece == "":
+            break
+        n += 1
+        line = piece + "\n" if idx < len(pieces) - 1 else piece
+        if line in ("\n", "") or line[0] == "#":
+            continue
+        if block is not None and block.skip:
+            if line.rstrip("\r\n") == "COMMIT":
+                block = None
+            continue
+        try:
+            if block is not None and line.rstrip("\r\n") == "COMMIT":
+                _commit(kernel, block, opts, n, prog, tag, parse)
+                block = None
+                continue
+            if block is None and line[0] == "*":
+                name = line[1:].strip(" \t\r\n").split(" ")[0].split("\t")[0]
+                if opts.table is not None and name != opts.table:
+                    block = _Block(name, n, Table("filter"), skip=True)
+                    continue
+                if name not in BUILTIN_CHAINS:
+                    if legacy:
+                        raise ParameterProblem(f"{prog}: unable to initialize table '{name}'")
+                    raise ParameterProblem(f"{prog}: line {n} table name '{name}' invalid")
+                block = _start_block(kernel, name, n, opts)
+                continue
+            if block is not None and line[0] == ":":
+                _declare(kernel, block, line, n, opts, prog, tag)
+                continue
+            if block is None:
+                raise RestoreFailed(1, f"{prog}: line {n} failed\n")
+            out.append(_rule_line(kernel, block, line, n, opts, prog, ctx_prog, parse))
+        except RestoreFailed:
+            raise
+        except FakeError as e:
+            rc, text = render(e, n)
+            raise RestoreFailed(rc, text) from None
+    if block is not None and not block.skip:
+        raise RestoreFailed(1, f"{prog}: COMMIT expected at line {n + 1}\n")
+    return "".join(out)
+
+
+def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Block:
+    if kernel.legacy:
+        live = kernel.instantiate(name)
+    else:
+        live = kernel.peek(name)
+    if opts.noflush:
+        staged = live.copy()
+    elif kernel.legacy:
+        staged = Table(name, live.seq)
+        for c in live.builtin_chains():
+            b = staged.chains[c.name]
+            b.policy, b.pkts, b.bytes = c.policy, c.pkts, c.bytes
+    else:
+        staged = Table(name, live.seq)
+    kernel.pending_missing = []
+    kernel.pending_kernel = False
+    return _Block(name, n, staged)
+
+
+def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOptions,
+             prog: str, tag: str) -> None:
+    fields = line[1:].split()
+    if not fields:
+        raise ParameterProblem(f"{prog}: line {n} chain name invalid")
+    name = fields[0]
+    if len(name) >= 29:
+        if kernel.legacy:
+            raise ParameterProblem(f"Invalid chain name `{name}' (28 chars max)")
+        raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
+    t = block.staged
+    block.content = True
+    builtin = name in BUILTIN_CHAINS[t.name]
+    if len(fields) < 2:
+        raise ParameterProblem(f"{prog}: line {n} no policy specified")
+    policy = fields[1]
+    if not builtin:
+        existing = t.chains.get(name)
+        if existing is not None:
+            if opts.noflush or not kernel.legacy:
+                t.flush(existing)
+            else:
+                raise ParameterProblem(f"error creating chain '{name}':File exists")
+        else:
+            t.chains[name] = Chain(name, False)
+    if policy == "-":
+        return
+    if not builtin:
+        if kernel.legacy:
+            raise Raw(1, f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
+                         f"`{name}' line {n}: Bad built-in chain name\n")
+        return
+    counters: Tuple[int, int] = (0, 0)
+    if opts.counters:
+        pair = _parse_counter_pair(fields[2]) if len(fields) > 2 else None
+        if pair is None:
+            raise ParameterProblem(f"invalid policy counters for chain '{name}'")
+        counters = pair
+    if policy not in POLICIES:
+        if kernel.legacy:
+            raise Raw(1, f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
+                         f"`{name}' line {n}: Bad policy name\n")
+        raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
+    c = t.chains[name]
+    c.policy = policy
+    c.pkts, c.bytes = counters
+    block.declared_counters.add(name)
+
+
+def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOptions,
+               prog: str, ctx_prog: str, parse: Parser) -> str:
+    start = 0
+    pcnt: Optional[str] = None
+    bcnt: Optional[str] = None
+    if line[0] == "[":
+        end = line.find("]")
+        if end < 0:
+            raise ParameterProblem(f"Bad line {n}: need ]")
+        inner = line[1:end]
+        p, sep, b = inner.partition(":")
+        if not sep:
+            raise ParameterProblem(f"Bad line {n}: need :")
+        pcnt, bcnt = p, b
+        start = end + 1
+    tokens = tokenize(line[start:], prog)
+    args: List[str] = ["-t", block.name]
+    if opts.counters and pcnt is not None and bcnt is not None:
+        args += ["--set-counters", pcnt, bcnt]
+    args += tokens
+    staged = block.staged
+    if kernel.legacy:
+        def chain_exists(table: str, chain: str) -> bool:
+            if table != staged.name:
+                return chain in kernel.peek(table).chains
+            c = staged.chains.get(chain)
+            return c is not None and not c.builtin
+    else:
+        def chain_exists(table: str, chain: str) -> bool:
+            return True
+    ctx = ParseContext(prog=ctx_prog, family=kernel.family, backend=kernel.backend,
+                       version=kernel.version, chain_exists=chain_exists, restore=True)
+    cmd = parse(args, ctx)
+    block.content = True
+    kernel.defer_checks = True
+    try:
+        out = kernel.execute(cmd, staged if cmd.table == block.name else None)
+    except (RuntimeProblem, KernelRefused) as e:
+        msg = e.message if isinstance(e, RuntimeProblem) else e.strerror + "."
+        if kernel.legacy:
+            raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
+        raise RestoreFailed(1, f"{prog}: line {n} failed: {msg}\n") from None
+    finally:
+        kernel.defer_checks = False
+    block.ops.append((n, cmd))
+    return out
+
+
+def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: str,
+            tag: str, parse: Parser) -> None:
+    staged = block.staged
+    legacy = kernel.legacy
+    if opts.test:
+        kernel.pending_missing = []
+        kernel.pending_kernel = False
+        return
+    if not legacy and kernel.pending_missing:
+        missing = kernel.pending_missing[0]
+        kernel.pending_missing = []
+        raise ParameterProblem(f"Chain '{missing}' does not exist")
+    if kernel.pending_kernel:
+        kernel.pending_kernel = False
+        bad = staged.validate(legacy) is not None or _table_violation(staged)
+        if bad:
+            if legacy:
+                raise RestoreFailed(1, f"{prog}: line {n} failed\n")
+            raise RestoreFailed(4, _nft_refusals(kernel, block, opts, prog, tag))
+    if legacy:
+        for c in staged.builtin_chains():
+            if c.name not in block.declared_counters:
+                c.pkts = c.bytes = 0
+        kernel.tables[block.name] = staged
+        return
+    live = kernel.tables.get(block.name)
+    if not opts.noflush and not block.content:
+        kernel.tables.pop(block.name, None)
+        return
+    if live is None:
+        kernel._seq += 1
+        staged.seq = kernel._seq
+    kernel.tables[block.name] = staged
+
+
+def _table_violation(t: Table) -> bool:
+    for c in t.chains.values():
+        for r in c.rules:
+            vt = r.spec.valid_tables
+            if vt is not None and t.name not in vt:
+                return True
+    return False
+
+
+def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str,
+                  tag: str) -> str:
+    """Replay the block rule by rule to find the lines the nft kernel refuses."""
+    live = kernel.tables.get(block.name)
+    base = live.copy() if (opts.noflush and live is not None) else Table(block.name)
+    lines: List[str] = []
+    failed: Optional[str] = None
+    for ln, cmd in block.ops:
+        op = _REFUSAL_OPS.get(cmd.op)
+        if failed is not None and op is not None:
+            lines.append(f"line {ln}: {op} failed ({failed}): rule in chain {cmd.chain}\n")
+            continue
+        try:
+            kernel.execute(cmd, base)
+        except KernelRefused as e:
+            failed = e.strerror
+            lines.append(f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n")
+        except FakeError:
+            continue
+        else:
+            if cmd.op == "N" or cmd.op == "X":
+                continue
+            kind = base.validate(False)
+            if kind is not None and op is not None:
+                failed = _strerror(kind, "nft")
+                lines.append(f"line {ln}: {op} failed ({failed}): rule in chain {cmd.chain}\n")
+    if not lines:
+        lines.append(f"line {block.start_line}: TABLE failed (Invalid argument)\n")
+    return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)
+
+
+# Re-exported for the runner's option errors.
+_ = (BadArgument, VersionProblem)

@@ -1,0 +1,182 @@
+"""The extension framework: how match (``-m``) and target (``-j``) modules plug into the parser.
+
+Every emulated module is an :class:`Ext` subclass with a table of long options. The
+command-line parser dispatches each option to the extension instance that owns it
+(newest first, like getopt over xtables' merged option table), then asks every
+instance for its ``iptables-save`` text, its ``-L -n`` text and its kernel
+restrictions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+
+from ._errors import ParameterProblem
+from ._model import ParseContext
+
+__all__ = [
+    "Ext",
+    "ExtInst",
+    "RuleBuild",
+    "Cursor",
+    "Restriction",
+    "MATCHES",
+    "TARGETS",
+    "register_match",
+    "register_target",
+    "ALL_HOOKS",
+    "hooks",
+]
+
+ALL_HOOKS = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
+
+
+def hooks(*names: str) -> FrozenSet[str]:
+    return frozenset(names)
+
+
+# (valid_hooks, valid_tables, kernel_refusal)
+Restriction = Tuple[Optional[FrozenSet[str]], Optional[FrozenSet[str]], Optional[str]]
+NO_RESTRICTION: Restriction = (None, None, None)
+
+
+class Cursor:
+    """The argv being parsed and the index of the next unconsumed token."""
+
+    __slots__ = ("argv", "i")
+
+    def __init__(self, argv: Sequence[str], i: int = 0) -> None:
+        self.argv = argv
+        self.i = i
+
+    def has_arg(self) -> bool:
+        """xs_has_arg: a next token that is not an option and not ``!``."""
+        if self.i >= len(self.argv):
+            return False
+        t = self.argv[self.i]
+        return not (t.startswith("-") or t.startswith("!"))
+
+    def peek(self) -> Optional[str]:
+        return self.argv[self.i] if self.i < len(self.argv) else None
+
+    def take(self) -> str:
+        t = self.argv[self.i]
+        self.i += 1
+        return t
+
+
+class RuleBuild:
+    """Everything known about the rule being parsed (shared with extensions)."""
+
+    __slots__ = (
+        "ctx",
+        "family",
+        "backend",
+        "table",
+        "chain",
+        "proto",
+        "proto_inv",
+        "warnings",
+        "matches",
+        "target",
+    )
+
+    def __init__(self, ctx: ParseContext, table: str, chain: Optional[str]) -> None:
+        self.ctx = ctx
+        self.family = ctx.family
+        self.backend = ctx.backend
+        self.table = table
+        self.chain = chain
+        self.proto: Optional[int] = None
+        self.proto_inv = False
+        self.warnings: List[str] = []
+        self.matches: List[ExtInst] = []
+        self.target: Optional[ExtInst] = None
+
+
+class Ext:
+    """One match or target module. Subclasses fill ``name``, ``opts`` and the hooks."""
+
+    name: str = ""
+    save_name: str = ""  # name printed after -m/-j when it differs (NOTRACK)
+    list_name: str = ""  # target column in -L when it differs (NOTRACK -> CT)
+    is_target: bool = False
+    families: Tuple[int, ...] = (4, 6)
+    # long option -> (option id, takes an argument, may be inverted)
+    opts: Dict[str, Tuple[str, bool, bool]] = {}
+    # option ids that may be given more than once
+    multi: FrozenSet[str] = frozenset()
+
+    def init(self, st: Dict[str, Any], rb: RuleBuild) -> None:
+        """Set defaults in the fresh state dict."""
+
+    def parse(
+        self, st: Dict[str, Any], oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        raise NotImplementedError
+
+    def final(self, st: Dict[str, Any], rb: RuleBuild) -> Tuple[str, str]:
+        """(save text, -L -n text), each starting with a space or empty."""
+        return "", ""
+
+    def restrict(self, st: Dict[str, Any], rb: RuleBuild) -> Restriction:
+        return NO_RESTRICTION
+
+    # -- helpers for subclasses
+    def err(self, msg: str) -> ParameterProblem:
+        return ParameterProblem(msg)
+
+    def mand(self, opt: str) -> ParameterProblem:
+        return ParameterProblem(f'{self.name}: option "--{opt}" must be specified\n')
+
+    def bad(self, opt: str, arg: str) -> ParameterProblem:
+        return ParameterProblem(f'{self.name}: Bad value for "--{opt}" option: "{arg}"')
+
+    def uint(self, opt: str, arg: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
+        from ._spec_addr import strtoui
+
+        v = strtoui(arg, lo, hi)
+        if v is None:
+            raise ParameterProblem(
+                f'{self.name}: bad value for option "--{opt}", or out of range ({lo}-{hi}).\n'
+            )
+        return v
+
+
+class ExtInst:
+    """One loaded instance of an extension inside a rule."""
+
+    __slots__ = ("ext", "st", "seen", "completed")
+
+    def __init__(self, ext: Ext, rb: RuleBuild) -> None:
+        self.ext = ext
+        self.st: Dict[str, Any] = {}
+        self.seen: Dict[str, bool] = {}
+        self.completed = False
+        ext.init(self.st, rb)
+
+    def feed(self, opt: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        oid, _has_arg, can_inv = self.ext.opts[opt]
+        name = self.ext.name
+        if oid in self.seen and oid not in self.ext.multi:
+            raise ParameterProblem(f'{name}: option "--{opt}" can only be used once.\n')
+        if inv and not can_inv:
+            raise ParameterProblem(f'{name}: option "--{opt}" cannot be inverted.\n')
+        self.seen[oid] = True
+        self.ext.parse(self.st, oid, arg, inv, rb, cur)
+
+
+MATCHES: Dict[str, Ext] = {}
+TARGETS: Dict[str, Ext] = {}
+
+
+def register_match(cls: Callable[[], Ext]) -> Callable[[], Ext]:
+    inst = cls()
+    MATCHES[inst.name] = inst
+    return cls
+
+
+def register_target(cls: Callable[[], Ext]) -> Callable[[], Ext]:
+    inst = cls()
+    TARGETS[inst.name] = inst
+    return cls
