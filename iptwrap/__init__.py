@@ -3,6 +3,7 @@
 Import everything from here; ``iptwrap.fake`` is the one public submodule.
 """
 
+from ._batch import Batch, BatchError, BatchOp, BatchResult
 from ._client import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, IPTables, RetryPolicy
 from ._dump import Dump, SavedChain, SavedRule, SavedTable, SaveFormatError, parse_save
 from ._errors import (
@@ -32,6 +33,7 @@ from ._interface import Interface
 from ._listing import ChainPolicy, RuleCounters
 from ._payload import InvalidArgumentError
 from ._runner import Result, Runner, RunnerTimeout, SubprocessRunner
+from ._sync import Jump, SyncResult
 from ._types import Chain, Mode, Protocol, RulePosition, Table
 from ._version import BinaryInfo, Version
 
@@ -39,6 +41,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
+    "Batch",
+    "BatchError",
+    "BatchOp",
+    "BatchResult",
     "BadPolicyError",
     "BinaryInfo",
     "BinaryNotFoundError",
@@ -54,6 +60,7 @@ __all__ = [
     "Dump",
     "IPTables",
     "IPTablesError",
+    "Jump",
     "Interface",
     "InvalidArgumentError",
     "InvalidRuleNumberError",
@@ -78,6 +85,7 @@ __all__ = [
     "Runner",
     "RunnerTimeout",
     "SubprocessRunner",
+    "SyncResult",
     "Table",
     "TableNotFoundError",
     "Version",

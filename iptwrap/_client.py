@@ -16,6 +16,7 @@ from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
+from ._batch import Batch
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
@@ -39,6 +40,7 @@ from ._listing import (
 from ._lock import LockNotAcquired, hold_xtables_lock, lock_path
 from ._payload import InvalidArgumentError, chain_name, check_payload, rule_tokens, table_name
 from ._runner import Runner, RunnerTimeout, SubprocessRunner
+from ._sync import DesiredChains, Jump, SyncResult, sync_chains
 from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
 from ._version import BinaryInfo, Version, parse_version_output
 
@@ -338,6 +340,30 @@ class IPTables:
             )
         return counters_from_save(out, c)
 
+    # ----------------------------------------------------------------- fast paths
+
+    def batch(self) -> Batch:
+        """Collect mutations; on exit apply them in one ``iptables-restore --noflush``.
+
+        ``with ipt.batch() as b: b.ensure_rule(...)``; then ``b.result`` says what was
+        added, deleted or already present. See :class:`iptwrap.Batch`.
+        """
+        return Batch(self)
+
+    def sync(
+        self,
+        prefix: str,
+        chains: DesiredChains,
+        jumps: Sequence[Jump] = (),
+    ) -> SyncResult:
+        """Make the chains named ``prefix*`` exactly ``chains``; send only the difference.
+
+        ``chains`` maps table -> chain -> list of rules (each a sequence of argv
+        tokens). Chains with the prefix that are not in ``chains`` are deleted;
+        ``jumps`` are ensured in chains the agent does not own. See README.
+        """
+        return sync_chains(self, prefix, chains, jumps)
+
     # ----------------------------------------------------------------- save / restore
 
     def save(self, table: Optional[TableLike] = None, *, counters: bool = False) -> bytes:
@@ -447,19 +473,24 @@ class IPTables:
     def _rule_exists_by_listing(self, table: str, chain: str, tokens: List[str]) -> bool:
         """Before 1.4.11 there is no ``-C``: compare against ``iptables -S CHAIN``.
 
-        The spec is canonicalised by the fake's parser (the same one that imitates
-        iptables-save), so ``-s 10.0.0.1`` still finds ``-s 10.0.0.1/32``.
+        The spec is canonicalised by the parser that imitates iptables-save, so
+        ``-s 10.0.0.1`` still finds ``-s 10.0.0.1/32``. A spec it cannot read is
+        compared verbatim.
         """
-        from .fake._canonical import canonical_rule_text
+        from ._canonical import CanonicalError, canonical_rule_text
 
-        wanted = canonical_rule_text(
-            tokens,
-            table=table,
-            chain=chain,
-            family=6 if self.is_ipv6() else 4,
-            backend=self._probe().mode.value,
-        )
-        return f"-A {chain} {wanted}".rstrip() in self.list_rules(table, chain)
+        try:
+            wanted = canonical_rule_text(
+                tokens,
+                table=table,
+                chain=chain,
+                family=6 if self.is_ipv6() else 4,
+                backend=self._probe().mode.value,
+            )
+        except CanonicalError:
+            wanted = " ".join(tokens)
+        line = f"-A {chain} {wanted}" if wanted else f"-A {chain}"
+        return line in self.list_rules(table, chain)
 
     def _save(self, table: Optional[str], *, counters: bool) -> bytes:
         argv = [self._binaries.save]

@@ -378,10 +378,7 @@ class Kernel:
             return fn(self, table, cmd, True)
         self.check_table_name(cmd.table)
         existed = cmd.table in self.tables
-        if self.legacy:
-            t = self.instantiate(cmd.table)
-        else:
-            t = self.peek(cmd.table)
+        t = self.instantiate(cmd.table) if self.legacy else self.peek(cmd.table)
         out = fn(self, t, cmd, existed)
         if not existed and not self.legacy and op in _NFT_CREATES:
             self._seq += 1
@@ -571,10 +568,7 @@ class Kernel:
             del t.chains[chain.name]
             return ""
         # every user chain; all or nothing
-        if self.legacy:
-            order = t.user_chains()
-        else:
-            order = [c for c in t.chains.values() if not c.builtin]
+        order = t.user_chains() if self.legacy else [c for c in t.chains.values() if not c.builtin]
         # deleting a chain releases the references its own rules hold only once it is
         # gone, which needs it to be empty: so nothing referenced by a non-empty chain goes
         last: Optional[str] = None

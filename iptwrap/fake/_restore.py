@@ -188,10 +188,7 @@ def run_restore(
 
 
 def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Block:
-    if kernel.legacy:
-        live = kernel.instantiate(name)
-    else:
-        live = kernel.peek(name)
+    live = kernel.instantiate(name) if kernel.legacy else kernel.peek(name)
     if opts.noflush:
         staged = live.copy()
     elif kernel.legacy:
@@ -223,6 +220,8 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         raise ParameterProblem(f"{prog}: line {n} no policy specified")
     policy = fields[1]
     if not builtin:
+        block.ops.append((n, Command(op="N", table=t.name, chain=name)))
+        block.ops.append((n, Command(op="F", table=t.name, chain=name)))
         existing = t.chains.get(name)
         if existing is not None:
             if opts.noflush or not kernel.legacy:

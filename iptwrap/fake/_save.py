@@ -80,9 +80,9 @@ def split_target(text: str) -> Tuple[str, str]:
         if ch == '"':
             in_quote = True
             continue
-        if ch == "-" and (i == 0 or text[i - 1] == " ") and i + 2 <= n:
-            if text[i + 1] in "jg" and (i + 2 == n or text[i + 2] == " "):
-                best = i
+        if (ch == "-" and (i == 0 or text[i - 1] == " ") and i + 2 <= n
+                and text[i + 1] in "jg" and (i + 2 == n or text[i + 2] == " ")):
+            best = i
     if best < 0:
         return text, ""
     return text[:best].rstrip(" "), text[best:]

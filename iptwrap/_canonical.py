@@ -1,0 +1,54 @@
+"""Rule identity without asking the kernel: the canonical text iptables-save prints.
+
+The fake's rule-spec parser reproduces, per backend and family, exactly the text
+``iptables-save`` prints for a rule. The batch and sync paths use it to compare the
+rules an agent asks for against one ``iptables-save`` snapshot, instead of one
+``iptables -C`` per rule. When the parser does not know a match or target, the caller
+falls back to asking the kernel (``-C``): a slower answer, never a wrong one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+__all__ = ["canonical_rule_text", "CanonicalError"]
+
+
+class CanonicalError(Exception):
+    """The spec could not be canonicalised locally (unknown module, or invalid)."""
+
+
+
+def canonical_rule_text(
+    tokens: Sequence[str],
+    *,
+    table: str,
+    chain: str,
+    family: int,
+    backend: str,
+    version: str = "1.8.9",
+    chain_exists: Optional[Callable[[str, str], bool]] = None,
+) -> str:
+    """The text after ``-A CHAIN `` that iptables-save would print for this rule.
+
+    ``chain_exists`` answers for ``-j``/``-g`` targets; by default every name that is
+    not a known target is accepted as a user chain (identity does not depend on it).
+    """
+    # Imported here: the fake package imports the client, which imports this module.
+    from .fake._cmdline import parse_command
+    from .fake._errors import FakeError
+    from .fake._model import ParseContext
+
+    exists = chain_exists or (lambda _t, _c: True)
+    prog = "ip6tables" if family == 6 else "iptables"
+    ctx = ParseContext(prog=prog, family=family, backend=backend, version=version,
+                       chain_exists=exists)
+    try:
+        command = parse_command(["-t", table, "-A", chain, *tokens], ctx)
+    except FakeError as exc:
+        raise CanonicalError(str(exc)) from None
+    rules = getattr(command, "rules", ()) or ((command.rule,) if command.rule else ())
+    if len(rules) != 1 or rules[0] is None:
+        # a comma list of addresses is several kernel rules: not one identity
+        raise CanonicalError("spec expands to several rules")
+    return rules[0].text
