@@ -15,7 +15,7 @@ backends). A batch touching one table is all-or-nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._canonical import CanonicalError, canonical_rule_text
 from ._dump import SavedTable, parse_save
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 
-_BUILTIN_CHAINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+_NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,20 @@ class BatchError(RestoreError):
 
 
 class _TableModel:
-    """The chains of one table as the batch goes: name -> list of canonical specs."""
+    """One table's chains as the batch goes: name -> rules.
 
-    def __init__(self, saved: Optional[SavedTable]) -> None:
-        self.chains: Dict[str, List[str]] = {}
+    A rule is its canonical text, or, for rules the batch itself appended, the argv
+    tokens until some later ensure/delete in that chain needs its identity: a batch
+    that only creates rules never pays for canonicalising them. ``known`` is False
+    for tables the batch did not need a snapshot of (only appends, flushes, ...).
+    """
+
+    def __init__(self, saved: Optional[SavedTable], known: bool) -> None:
+        self.known = known
+        self.chains: Dict[str, List[Union[str, Tuple[str, ...]]]] = {}
         if saved is not None:
             for chain in saved.chains.values():
-                self.chains[chain.name] = chain.specs()
+                self.chains[chain.name] = list(chain.specs())
 
 
 class Batch:
@@ -162,11 +169,17 @@ class Batch:
         self._done = True
         if not self._ops:
             return self.result
+        # One snapshot per table, and only for tables where an answer depends on
+        # what is already there (ensure_*, delete_rule).
+        need = {op.table for op in self._ops if op.verb in _NEEDS_SNAPSHOT}
         tables: Dict[str, _TableModel] = {}
         for op in self._ops:
             if op.table not in tables:
-                saved = parse_save(self._client.save(op.table))
-                tables[op.table] = _TableModel(saved.tables.get(op.table))
+                if op.table in need:
+                    saved = parse_save(self._client.save(op.table)).tables.get(op.table)
+                    tables[op.table] = _TableModel(saved, known=True)
+                else:
+                    tables[op.table] = _TableModel(None, known=False)
         lines: Dict[str, List[Tuple[str, Optional[BatchOp]]]] = {t: [] for t in tables}
         for op in self._ops:
             lines[op.table].extend(self._resolve(op, tables[op.table]))
@@ -201,16 +214,29 @@ class Batch:
             raise BatchError(exc, op) from exc
         return self.result
 
-    def _canonical(self, op: BatchOp, model: _TableModel) -> Optional[str]:
+    def _canonical(self, table: str, chain: str, args: Sequence[str], model: _TableModel) -> Optional[str]:
         try:
             return canonical_rule_text(
-                op.args, table=op.table, chain=op.chain,
+                args, table=table, chain=chain,
                 family=6 if self._client.is_ipv6() else 4,
                 backend=self._client.mode.value,
                 chain_exists=lambda _t, name: name in model.chains,
             )
         except CanonicalError:
             return None
+
+    def _materialize(self, table: str, chain: str, model: _TableModel) -> Optional[List[str]]:
+        """The chain's rules as canonical texts (None if unknown or not canonicalisable)."""
+        rules = model.chains.get(chain)
+        if rules is None:
+            return None
+        for i, rule in enumerate(rules):
+            if isinstance(rule, tuple):
+                text = self._canonical(table, chain, rule, model)
+                if text is None:
+                    return None
+                rules[i] = text
+        return [r for r in rules if isinstance(r, str)]
 
     def _resolve(self, op: BatchOp, model: _TableModel) -> List[Tuple[str, Optional[BatchOp]]]:
         verb, chain, table = op.verb, op.chain, op.table
@@ -232,41 +258,45 @@ class Batch:
             return [(f"-X {chain}", op)]
         if verb == "set_policy":
             return [(f"-P {chain} {self._policies[op.index]}", op)]
-        canonical = self._canonical(op, model)
-        rules = model.chains.get(chain)
-        if verb == "append_rule":
-            if rules is not None and canonical is not None:
-                rules.append(canonical)
-            self.result.added.append((table, chain, canonical or spec))
-            return [(f"-A {chain} {spec}".rstrip(), op)]
-        if verb == "insert_rule":
-            number = self._numbers[op.index]
-            if rules is not None and canonical is not None:
-                rules.insert(number - 1, canonical)
-            self.result.added.append((table, chain, canonical or spec))
-            return [(f"-I {chain} {number} {spec}".rstrip(), op)]
-        if canonical is None:
+        if verb in ("append_rule", "insert_rule"):
+            rules = model.chains.get(chain)
+            if verb == "append_rule":
+                if rules is not None:
+                    rules.append(op.args)
+                line = f"-A {chain} {spec}"
+            else:
+                number = self._numbers[op.index]
+                if rules is not None:
+                    rules.insert(number - 1, op.args)
+                line = f"-I {chain} {number} {spec}"
+            self.result.added.append((table, chain, spec))
+            return [(line.rstrip(), op)]
+        canonical = self._canonical(table, chain, op.args, model)
+        current = self._materialize(table, chain, model)
+        if canonical is None or (current is None and chain in model.chains):
             # The local parser cannot tell identity: ask the kernel, as ensure_rule does.
-            exists = rules is not None and self._client.rule_exists(table, chain, *op.args)
+            exists = chain in model.chains and self._client.rule_exists(table, chain, *op.args)
         else:
-            exists = rules is not None and canonical in rules
+            exists = current is not None and canonical in current
+        rules = model.chains.get(chain)
         key = (table, chain, canonical or spec)
         if verb == "ensure_rule":
             if exists:
                 self.result.present.append(key)
                 return out
             position = self._positions[op.index]
-            if rules is not None and canonical is not None:
+            if rules is not None:
+                entry: Union[str, Tuple[str, ...]] = canonical if canonical is not None else op.args
                 if position is RulePosition.APPEND:
-                    rules.append(canonical)
+                    rules.append(entry)
                 else:
-                    rules.insert(0, canonical)
+                    rules.insert(0, entry)
             self.result.added.append(key)
             return [(f"{position.value} {chain} {spec}".rstrip(), op)]
         if verb == "delete_rule":
             if not exists:
                 return out
-            if rules is not None and canonical is not None:
+            if rules is not None and canonical is not None and canonical in rules:
                 rules.remove(canonical)
             self.result.deleted.append(key)
             return [(f"-D {chain} {spec}".rstrip(), op)]

@@ -9,7 +9,8 @@ falls back to asking the kernel (``-C``): a slower answer, never a wrong one.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+import threading
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 __all__ = ["canonical_rule_text", "CanonicalError"]
 
@@ -17,6 +18,12 @@ __all__ = ["canonical_rule_text", "CanonicalError"]
 class CanonicalError(Exception):
     """The spec could not be canonicalised locally (unknown module, or invalid)."""
 
+
+
+_CacheKey = Tuple[int, str, str, str, str, Tuple[str, ...]]
+_cache: Dict[_CacheKey, str] = {}
+_cache_lock = threading.Lock()
+_CACHE_MAX = 200_000
 
 
 def canonical_rule_text(
@@ -33,7 +40,12 @@ def canonical_rule_text(
 
     ``chain_exists`` answers for ``-j``/``-g`` targets; by default every name that is
     not a known target is accepted as a user chain (identity does not depend on it).
+    Successful answers are cached: agents resync the same rules again and again.
     """
+    key = (family, backend, version, table, chain, tuple(tokens))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     # Imported here: the fake package imports the client, which imports this module.
     from .fake._cmdline import parse_command
     from .fake._errors import FakeError
@@ -51,4 +63,9 @@ def canonical_rule_text(
     if len(rules) != 1 or rules[0] is None:
         # a comma list of addresses is several kernel rules: not one identity
         raise CanonicalError("spec expands to several rules")
-    return rules[0].text
+    text = rules[0].text
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[key] = text
+    return text

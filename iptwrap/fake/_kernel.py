@@ -65,10 +65,14 @@ class Chain:
     """A built-in or user chain with an index of its rules by text."""
 
     __slots__ = ("name", "builtin", "policy", "pkts", "bytes", "rules", "counts", "jumps",
-                 "cons", "uncond")
+                 "cons", "uncond", "live")
 
-    def __init__(self, name: str, builtin: bool, policy: Optional[str] = None) -> None:
+    def __init__(self, name: str, builtin: bool, policy: Optional[str] = None,
+                 live: bool = True) -> None:
         self.name = name
+        # nft creates built-in chains lazily (first rule, -P, -F CHAIN or a restore
+        # declaration) and `-X` deletes the empty ACCEPT ones; legacy ones always exist.
+        self.live = live
         self.builtin = builtin
         self.policy = policy if builtin else None
         self.pkts = 0
@@ -80,7 +84,7 @@ class Chain:
         self.uncond = 0  # rules whose text is an unconditional verdict
 
     def copy(self) -> Chain:
-        c = Chain(self.name, self.builtin, self.policy)
+        c = Chain(self.name, self.builtin, self.policy, self.live)
         c.pkts, c.bytes = self.pkts, self.bytes
         c.rules = list(self.rules)  # Rule objects are replaced, never mutated, while staged
         c.counts = dict(self.counts)
@@ -106,11 +110,11 @@ class Table:
 
     __slots__ = ("name", "chains", "refcount", "seq")
 
-    def __init__(self, name: str, seq: int = 0) -> None:
+    def __init__(self, name: str, seq: int = 0, *, lazy: bool = False) -> None:
         self.name = name
         self.chains: Dict[str, Chain] = {}
         for c in BUILTIN_CHAINS[name]:
-            self.chains[c] = Chain(c, True, "ACCEPT")
+            self.chains[c] = Chain(c, True, "ACCEPT", live=not lazy)
         self.refcount: Dict[str, int] = {}
         self.seq = seq
 
@@ -313,7 +317,8 @@ class Kernel:
         # (yet) is recorded here instead of refused (nft checks at COMMIT).
         self.defer_checks = False
         self.pending_missing: List[str] = []
-        self.pending_kernel: bool = False
+        self.pending_kernel: bool = False  # a jump or hook-restricted rule was added
+        self.pending_direct: bool = False  # a rule the kernel refuses wherever it is
 
     @property
     def legacy(self) -> bool:
@@ -330,25 +335,22 @@ class Kernel:
         if self.legacy:
             raise VersionProblem(
                 f"can't initialize {self.short_prog} table `{name}': Table does not exist "
-                "(do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded."
+                "(do you need to insmod?)"
             )
-        raise VersionProblem(
-            f"table '{name}' does not exist\n"
-            "Perhaps iptables or your kernel needs to be upgraded."
-        )
+        raise VersionProblem(f"table '{name}' does not exist")
 
     def instantiate(self, name: str) -> Table:
         t = self.tables.get(name)
         if t is None:
             self._seq += 1
-            t = Table(name, self._seq)
+            t = Table(name, self._seq, lazy=not self.legacy)
             self.tables[name] = t
         return t
 
     def peek(self, name: str) -> Table:
         """The table if it exists, else a fresh unregistered one (nft read paths)."""
         t = self.tables.get(name)
-        return t if t is not None else Table(name)
+        return t if t is not None else Table(name, lazy=not self.legacy)
 
     def table_for(self, name: str, *, write: bool) -> Table:
         """Legacy instantiates a table on any access; nft only when writing."""
@@ -369,7 +371,7 @@ class Kernel:
     def execute(self, cmd: Command, table: Optional[Table] = None) -> str:
         """Run one command; return its stdout. ``table`` overrides the lookup (restore)."""
         op = cmd.op
-        if op in ("h", "V"):
+        if op in ("h", "V", "nop"):  # nop: a restore line the parser skips (-4/-6)
             return ""
         fn = _HANDLERS.get(op)
         if fn is None:
@@ -379,12 +381,13 @@ class Kernel:
         self.check_table_name(cmd.table)
         existed = cmd.table in self.tables
         t = self.instantiate(cmd.table) if self.legacy else self.peek(cmd.table)
-        out = fn(self, t, cmd, existed)
+        pre = self._verbose_lines(t, cmd) if cmd.verbose else ""
+        out = pre + fn(self, t, cmd, existed)
         if not existed and not self.legacy and op in _NFT_CREATES:
             self._seq += 1
             t.seq = self._seq
             self.tables[cmd.table] = t
-        if self.legacy and op in _LEGACY_COMMITS:
+        if self.legacy and (op in _LEGACY_COMMITS or (op == "L" and cmd.zero_after_list)):
             # libiptc's commit resets the built-in policy counters it was not told to set.
             for c in t.builtin_chains():
                 if not (op == "P" and c.name == cmd.chain and cmd.counters is not None
@@ -393,6 +396,29 @@ class Kernel:
         return out
 
     # helpers
+    def _verbose_lines(self, t: Table, cmd: Command) -> str:
+        """What -v makes a command print besides its result."""
+        from ._save import verbose_rule_line
+
+        op = cmd.op
+        if op in ("A", "I", "R", "C") or (op == "D" and cmd.rule is not None):
+            return "".join(verbose_rule_line(s, self.family) for s in self._rules_of(cmd))
+        if op in ("F", "Z") and not cmd.zero_after_list and not (op == "Z" and cmd.rulenum):
+            if cmd.chain:
+                c = t.chains.get(cmd.chain)
+                names = [cmd.chain] if c is not None and (op == "F" or c.live) else []
+            else:
+                names = [c.name for c in t.ordered_chains() if op == "F" or c.live]
+            word = "Flushing" if op == "F" else "Zeroing"
+            return "".join(f"{word} chain `{n}'\n" for n in names)
+        if op == "X":
+            if cmd.chain:
+                names = [cmd.chain] if cmd.chain in t.chains else []
+            else:
+                names = [c.name for c in t.user_chains()]
+            return "".join(f"Deleting chain `{n}'\n" for n in names)
+        return ""
+
     def _chain(self, t: Table, name: Optional[str], msg: str = MSG_NOCHAIN) -> Chain:
         c = t.chains.get(name or "")
         if c is None:
@@ -416,12 +442,15 @@ class Kernel:
                     raise ParameterProblem(
                         f"Couldn't load target `{spec.jump_chain}':No such file or directory\n")
                 raise ParameterProblem(f"Chain '{spec.jump_chain}' does not exist")
-        if spec.valid_tables is not None and t.name not in spec.valid_tables:
+        refusal = getattr(spec, "kernel_refusal", None)
+        if refusal:
+            self._refuse(refusal, op, chain)
+        elif spec.valid_tables is not None and t.name not in spec.valid_tables:
             self._refuse(_EINVAL, op, chain)
 
     def _refuse(self, strerror: str, op: str, chain: str) -> None:
         if self.defer_checks:
-            self.pending_kernel = True
+            self.pending_direct = True
             return
         raise KernelRefused(strerror, op=_RULE_OPS.get(op, "RULE_APPEND"),
                             what=f"rule in chain {chain}")
@@ -453,6 +482,7 @@ class Kernel:
         start = len(chain.rules)
         for s in specs:
             t.insert(chain, None, self._new_rule(s, cmd))
+        chain.live = True
         if self._needs_graph_check(specs):
             try:
                 self._validate(t, "A", chain.name)
@@ -471,8 +501,9 @@ class Kernel:
         for s in specs:
             self._check_new_rule(t, s, "I", chain.name)
         idx = num - 1
-        for k, s in enumerate(specs):
-            t.insert(chain, idx + k, self._new_rule(s, cmd))
+        for s in specs:  # each expanded rule goes in at the same place, as iptables does
+            t.insert(chain, idx, self._new_rule(s, cmd))
+        chain.live = True
         if self._needs_graph_check(specs):
             try:
                 self._validate(t, "I", chain.name)
@@ -485,9 +516,9 @@ class Kernel:
     def _op_replace(self, t: Table, cmd: Command, existed: bool) -> str:
         chain = self._chain(t, cmd.chain)
         num = cmd.rulenum or 0
+        if not chain.live:
+            raise RuntimeProblem(MSG_NOCHAIN)
         if num < 1 or num > len(chain.rules):
-            if not self.legacy and not chain.rules:
-                raise RuntimeProblem(MSG_NOCHAIN)
             raise RuntimeProblem("Index of replacement too big.")
         specs = self._rules_of(cmd)
         spec = specs[0]
@@ -504,6 +535,8 @@ class Kernel:
     def _op_delete(self, t: Table, cmd: Command, existed: bool) -> str:
         if cmd.rulenum is not None and cmd.rule is None:
             chain = self._chain(t, cmd.chain)
+            if not chain.live:
+                raise RuntimeProblem(MSG_NOCHAIN)
             if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
                 raise RuntimeProblem("Index of deletion too big.")
             removed = [(cmd.rulenum - 1, t.pop(chain, cmd.rulenum - 1))]
@@ -585,19 +618,33 @@ class Kernel:
             raise KernelRefused(last, op="CHAIN_DEL", what=f"chain {first_nft}")
         for c in order:
             del t.chains[c.name]
+        if not self.legacy:
+            # iptables-nft also removes the built-in chains nobody needs any more
+            for c in t.builtin_chains():
+                if not c.rules and c.policy == "ACCEPT":
+                    c.live = False
+                    c.pkts = c.bytes = 0
         return ""
 
     def _op_flush(self, t: Table, cmd: Command, existed: bool) -> str:
         if cmd.chain:
-            t.flush(self._chain(t, cmd.chain))
+            chain = self._chain(t, cmd.chain)
+            t.flush(chain)
+            chain.live = True
         else:
             for c in t.chains.values():
                 t.flush(c)
         return ""
 
     def _op_zero(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.zero_after_list:  # -Z ... -L: the same as -L ... -Z
+            return self._op_list(t, cmd, existed)
         if cmd.chain:
             chain = self._chain(t, cmd.chain)
+            if not chain.live:
+                if cmd.rulenum is not None:
+                    raise RuntimeProblem("Incompatible with this kernel.")
+                raise RuntimeProblem(MSG_NOCHAIN)
             if cmd.rulenum is not None:
                 if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
                     if self.legacy:
@@ -631,6 +678,7 @@ class Kernel:
         if cmd.policy not in POLICIES:
             raise RuntimeProblem("Bad policy name. Run `dmesg' for more information.")
         chain.policy = cmd.policy
+        chain.live = True
         if self.legacy and cmd.counters is not None and existed:
             chain.pkts, chain.bytes = cmd.counters
         else:
@@ -661,7 +709,7 @@ class Kernel:
             chains = [t.chains[cmd.chain]] if cmd.chain else t.ordered_chains()
             for c in chains:
                 _zero_chain(c)
-                if not cmd.rulenum:
+                if cmd.verbose and not cmd.rulenum:
                     out += f"Zeroing chain `{c.name}'\n"
         return out
 
@@ -672,7 +720,7 @@ def _zero_chain(c: Chain) -> None:
 
 
 _NFT_CREATES = frozenset("AINP")
-_LEGACY_COMMITS = frozenset("AIRDNXFEP")
+_LEGACY_COMMITS = frozenset("AIRDNXFEPZ")
 
 _Handler = Callable[[Kernel, Table, Command, bool], str]
 _HANDLERS: Dict[str, _Handler] = {

@@ -52,6 +52,11 @@ class RuleSpec:
     # out, source, destination, extra) e.g. ("ACCEPT", "6", "--", "*", "*",
     # "0.0.0.0/0", "0.0.0.0/0", "tcp dpt:22").
     listing: Tuple[str, str, str, str, str, str, str, str] = ("", "0", "--", "*", "*", "", "", "")
+    # (added by the parser helper) strerror of a kernel refusal that does not depend on
+    # the chain, e.g. "Invalid argument" for ``-p udp -m tcp`` on legacy or
+    # "Numerical result out of range" for ``--limit 1/day`` on legacy. When set,
+    # ``valid_tables`` is also the empty set.
+    kernel_refusal: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -73,3 +78,6 @@ class Command:
     zero_after_list: bool = False  # -L -Z
     wait: Optional[float] = None  # -w [N]: None = not given; -1.0 = wait forever
     extra: Tuple[str, ...] = field(default=())  # anything else the executor must see
+    # (added by the parser helper) every rule the spec expands to: ``-s a,b -d c,d`` gives
+    # one rule per (source, destination) pair, sources outer; ``rule`` is rules[0].
+    rules: Tuple[RuleSpec, ...] = field(default=())

@@ -14,6 +14,7 @@ applied. The backend differences (see ``tests/data/errors.jsonl``) are:
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Set, Tuple
 
@@ -61,6 +62,12 @@ def tokenize(text: str, prog: str) -> List[str]:
     backslash escapes the next character. Single quotes are ordinary characters. An
     unterminated quote runs to the end of the line, newline included.
     """
+    if '"' not in text:
+        toks = [x for x in text.replace("\t", " ").replace("\n", " ").split(" ") if x]
+        for x in toks:
+            if x == "-t" or (len(x) >= 3 and x[1] == "-" and "--table".startswith(x)):
+                raise ParameterProblem(f"The -t option cannot be used in {prog}.\n")
+        return toks
     out: List[str] = []
     buf: List[str] = []
     quote_open = False
@@ -125,6 +132,8 @@ class _Block:
     content: bool = False
     declared_counters: Set[str] = field(default_factory=set)
     ops: List[Tuple[int, Command]] = field(default_factory=list)
+    created: Set[str] = field(default_factory=set)  # nft: chains added by this batch
+    batch_errors: List[str] = field(default_factory=list)  # nft: refused at COMMIT
 
 
 def run_restore(
@@ -138,6 +147,26 @@ def run_restore(
     render: Callable[[FakeError, Optional[int]], Tuple[int, str]],
 ) -> str:
     """Apply ``data``; return stdout. Raises :class:`RestoreFailed` on failure."""
+    enabled = gc.isenabled()
+    gc.disable()  # a big restore allocates many long-lived objects: skip the collector
+    try:
+        return _run_restore(kernel, data, opts, prog=prog, ctx_prog=ctx_prog, parse=parse,
+                            render=render)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_restore(
+    kernel: Kernel,
+    data: str,
+    opts: RestoreOptions,
+    *,
+    prog: str,
+    ctx_prog: str,
+    parse: Parser,
+    render: Callable[[FakeError, Optional[int]], Tuple[int, str]],
+) -> str:
     legacy = kernel.legacy
     tag = "legacy" if legacy else "nf_tables"
     out: List[str] = []
@@ -149,14 +178,19 @@ def run_restore(
             break
         n += 1
         line = piece + "\n" if idx < len(pieces) - 1 else piece
-        if line in ("\n", "") or line[0] == "#":
+        if line in ("\n", ""):
             continue
+        if line[0] == "#":
+            if opts.verbose:
+                out.append(line if line.endswith("\n") else line + "\n")
+            continue
+        is_commit = line == "COMMIT\n" or (not legacy and line.rstrip("\r\n") == "COMMIT")
         if block is not None and block.skip:
-            if line.rstrip("\r\n") == "COMMIT":
+            if is_commit:
                 block = None
             continue
         try:
-            if block is not None and line.rstrip("\r\n") == "COMMIT":
+            if block is not None and is_commit:
                 _commit(kernel, block, opts, n, prog, tag, parse)
                 block = None
                 continue
@@ -170,6 +204,10 @@ def run_restore(
                         raise ParameterProblem(f"{prog}: unable to initialize table '{name}'")
                     raise ParameterProblem(f"{prog}: line {n} table name '{name}' invalid")
                 block = _start_block(kernel, name, n, opts)
+                if opts.verbose and not opts.noflush and (legacy or not opts.test):
+                    live = kernel.peek(name)
+                    out.extend(f"Flushing chain `{c.name}'\n" for c in live.ordered_chains())
+                    out.extend(f"Deleting chain `{c.name}'\n" for c in live.user_chains())
                 continue
             if block is not None and line[0] == ":":
                 _declare(kernel, block, line, n, opts, prog, tag)
@@ -197,9 +235,9 @@ def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Bl
             b = staged.chains[c.name]
             b.policy, b.pkts, b.bytes = c.policy, c.pkts, c.bytes
     else:
-        staged = Table(name, live.seq)
+        staged = Table(name, live.seq, lazy=True)
     kernel.pending_missing = []
-    kernel.pending_kernel = False
+    kernel.pending_kernel = kernel.pending_direct = False
     return _Block(name, n, staged)
 
 
@@ -216,8 +254,10 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
     t = block.staged
     block.content = True
     builtin = name in BUILTIN_CHAINS[t.name]
+    if builtin:
+        t.chains[name].live = True
     if len(fields) < 2:
-        raise ParameterProblem(f"{prog}: line {n} no policy specified")
+        raise ParameterProblem(f"{prog}: line {n} policy invalid")
     policy = fields[1]
     if not builtin:
         block.ops.append((n, Command(op="N", table=t.name, chain=name)))
@@ -230,6 +270,7 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
                 raise ParameterProblem(f"error creating chain '{name}':File exists")
         else:
             t.chains[name] = Chain(name, False)
+            block.created.add(name)
     if policy == "-":
         return
     if not builtin:
@@ -249,6 +290,7 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
                          f"`{name}' line {n}: Bad policy name\n")
         raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
     c = t.chains[name]
+    c.live = True
     c.policy = policy
     c.pkts, c.bytes = counters
     block.declared_counters.add(name)
@@ -263,11 +305,17 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
         end = line.find("]")
         if end < 0:
             raise ParameterProblem(f"Bad line {n}: need ]")
-        inner = line[1:end]
-        p, sep, b = inner.partition(":")
-        if not sep:
+        # strtok(buffer + 1, ":") then strtok(NULL, "]"), as iptables does
+        rest = line[1:].lstrip(":")
+        if not rest:
             raise ParameterProblem(f"Bad line {n}: need :")
-        pcnt, bcnt = p, b
+        colon = rest.find(":")
+        pcnt = rest if colon < 0 else rest[:colon]
+        after = "" if colon < 0 else rest[colon + 1:].lstrip("]")
+        if not after:
+            raise ParameterProblem(f"Bad line {n}: need ]")
+        close = after.find("]")
+        bcnt = after if close < 0 else after[:close]
         start = end + 1
     tokens = tokenize(line[start:], prog)
     args: List[str] = ["-t", block.name]
@@ -287,6 +335,8 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     ctx = ParseContext(prog=ctx_prog, family=kernel.family, backend=kernel.backend,
                        version=kernel.version, chain_exists=chain_exists, restore=True)
     cmd = parse(args, ctx)
+    if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
+        return ""
     block.content = True
     kernel.defer_checks = True
     try:
@@ -299,6 +349,21 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     finally:
         kernel.defer_checks = False
     block.ops.append((n, cmd))
+    if (opts.verbose and not opts.noflush and (kernel.legacy or not opts.test)
+            and not cmd.verbose and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))):
+        from ._save import verbose_rule_line
+
+        rules = cmd.rules or ((cmd.rule,) if cmd.rule is not None else ())
+        out = "".join(verbose_rule_line(r, kernel.family) for r in rules) + out
+    if not kernel.legacy:
+        if cmd.op == "N" and cmd.chain:
+            block.created.add(cmd.chain)
+        elif cmd.op == "E" and cmd.chain in block.created and cmd.new_name:
+            # the kernel cannot rename a chain added earlier in the same batch
+            block.created.add(cmd.new_name)
+            block.batch_errors.append(
+                f"line {n}: CHAIN_RENAME failed (No such file or directory): chain "
+                f"{cmd.new_name}\n")
     return out
 
 
@@ -308,15 +373,20 @@ def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: s
     legacy = kernel.legacy
     if opts.test:
         kernel.pending_missing = []
-        kernel.pending_kernel = False
+        kernel.pending_kernel = kernel.pending_direct = False
         return
     if not legacy and kernel.pending_missing:
         missing = kernel.pending_missing[0]
         kernel.pending_missing = []
         raise ParameterProblem(f"Chain '{missing}' does not exist")
-    if kernel.pending_kernel:
-        kernel.pending_kernel = False
-        bad = staged.validate(legacy) is not None or _table_violation(staged)
+    if block.batch_errors:
+        kernel.pending_kernel = kernel.pending_direct = False
+        raise RestoreFailed(4, f"{prog} v{kernel.version} ({tag}): \n"
+                               + "".join(block.batch_errors))
+    if kernel.pending_kernel or kernel.pending_direct:
+        bad = ((kernel.pending_kernel and staged.validate(legacy) is not None)
+               or (kernel.pending_direct and (not legacy or _table_violation(staged))))
+        kernel.pending_kernel = kernel.pending_direct = False
         if bad:
             if legacy:
                 raise RestoreFailed(1, f"{prog}: line {n} failed\n")
@@ -328,13 +398,30 @@ def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: s
         kernel.tables[block.name] = staged
         return
     live = kernel.tables.get(block.name)
-    if not opts.noflush and not block.content:
-        kernel.tables.pop(block.name, None)
+    if not block.content:
+        # nft deletes the table it flushes and recreates only what the block declares
+        if not opts.noflush:
+            kernel.tables.pop(block.name, None)
         return
     if live is None:
         kernel._seq += 1
         staged.seq = kernel._seq
     kernel.tables[block.name] = staged
+
+
+def _direct_refusal(t: Table, cmd: Command) -> bool:
+    """Refused at expression init (a target outside the hooks of the built-in chain it
+    is put in, or outside its tables) rather than by the later table validation."""
+    spec = cmd.rule
+    if spec is None:
+        return False
+    if getattr(spec, "kernel_refusal", None):
+        return True
+    if spec.valid_tables is not None and t.name not in spec.valid_tables:
+        return True
+    chain = t.chains.get(cmd.chain or "")
+    return (chain is not None and chain.builtin and spec.valid_hooks is not None
+            and chain.name not in spec.valid_hooks)
 
 
 def _table_violation(t: Table) -> bool:
@@ -350,28 +437,29 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
                   tag: str) -> str:
     """Replay the block rule by rule to find the lines the nft kernel refuses."""
     live = kernel.tables.get(block.name)
-    base = live.copy() if (opts.noflush and live is not None) else Table(block.name)
+    base = (live.copy() if (opts.noflush and live is not None)
+            else Table(block.name, lazy=True))
     lines: List[str] = []
     failed: Optional[str] = None
     for ln, cmd in block.ops:
         op = _REFUSAL_OPS.get(cmd.op)
         if failed is not None and op is not None:
+            # A rule refused by the table validation stays in the kernel's transaction,
+            # so every later rule of the batch fails the same validation (verified).
             lines.append(f"line {ln}: {op} failed ({failed}): rule in chain {cmd.chain}\n")
             continue
         try:
             kernel.execute(cmd, base)
         except KernelRefused as e:
-            failed = e.strerror
             lines.append(f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n")
+            if not _direct_refusal(base, cmd):
+                failed = e.strerror
         except FakeError:
             continue
-        else:
-            if cmd.op == "N" or cmd.op == "X":
-                continue
-            kind = base.validate(False)
-            if kind is not None and op is not None:
-                failed = _strerror(kind, "nft")
-                lines.append(f"line {ln}: {op} failed ({failed}): rule in chain {cmd.chain}\n")
+    if not lines:
+        kind = base.validate(False)
+        if kind is not None:
+            lines.append(f"line {block.start_line}: TABLE failed ({_strerror(kind, 'nft')})\n")
     if not lines:
         lines.append(f"line {block.start_line}: TABLE failed (Invalid argument)\n")
     return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)

@@ -152,7 +152,8 @@ class FakeRunner:
         if isinstance(e, BadArgument):
             return 2, "", f"Bad argument `{e.token}'\n{errline}{try_line}"
         if isinstance(e, VersionProblem):
-            return 3, "", f"{self._prefix(prog, backend)}: {e.message}\n"
+            return 3, "", (f"{self._prefix(prog, backend)}: {e.message}\n"
+                           "Perhaps iptables or your kernel needs to be upgraded.\n")
         if isinstance(e, RuntimeProblem):
             return 1, "", f"{short}: {e.message}\n"
         if isinstance(e, KernelRefused):

@@ -6,12 +6,16 @@ output is byte-for-byte what iptables 1.8.9 prints (see ``tests/data/save_format
 
 from __future__ import annotations
 
+import functools
+import grp
+import ipaddress
+import pwd
 import re
 import socket
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ._kernel import Chain, Rule, Table
-from ._model import Command
+from ._model import Command, RuleSpec
 
 __all__ = [
     "render_table",
@@ -20,6 +24,7 @@ __all__ = [
     "list_rules",
     "list_table",
     "split_target",
+    "verbose_rule_line",
 ]
 
 
@@ -136,6 +141,77 @@ _PROTO_NAMES = {
 _PORT_RE = re.compile(r"\b(spt|dpt|spts|dpts):(\d+)(?::(\d+))?")
 
 
+@functools.lru_cache(maxsize=None)
+def _name_tables() -> Tuple[Dict[str, str], Dict[int, str]]:
+    """/etc/hosts (address -> first name) and /etc/networks (number -> name): what
+    gethostbyaddr/getnetbyaddr answer without asking DNS."""
+    hosts: Dict[str, str] = {}
+    nets: Dict[int, str] = {}
+    try:
+        with open("/etc/hosts", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                f = line.split("#", 1)[0].split()
+                if len(f) >= 2:
+                    try:
+                        key = ipaddress.ip_address(f[0]).compressed
+                    except ValueError:
+                        continue
+                    hosts.setdefault(key, f[1])
+    except OSError:
+        pass
+    try:
+        with open("/etc/networks", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                f = line.split("#", 1)[0].split()
+                if len(f) >= 2:
+                    parts = f[1].split(".")
+                    if not all(x.isdigit() for x in parts) or len(parts) > 4:
+                        continue
+                    # inet_network: "127" is 127, "127.0.0.0" is 0x7f000000
+                    val = 0
+                    for x in parts:
+                        val = (val << 8) | (int(x) & 255)
+                    nets.setdefault(val, f[0])
+    except OSError:
+        pass
+    return hosts, nets
+
+
+def _addr_name(addr: str) -> str:
+    """iptables -L without -n: anywhere, or a host/network name, or the number."""
+    if addr in ("0.0.0.0/0", "::/0"):
+        return "anywhere"
+    host, sep, mask = addr.partition("/")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return addr
+    hosts, nets = _name_tables()
+    name = hosts.get(ip.compressed)
+    if name is None and ip.version == 4:
+        name = nets.get(int(ip))
+    if name is None:
+        return addr
+    return f"{name}{sep}{mask}"
+
+
+_OWNER_RE = re.compile(r"\b(owner (?:UID|GID) match )(\d+)(?:-(\d+))?")
+
+
+def _owner_name(m: re.Match[str]) -> str:
+    if m.group(3) is not None:
+        return m.group(0)
+    n = int(m.group(2))
+    try:
+        if "UID" in m.group(1):
+            name = pwd.getpwuid(n).pw_name
+        else:
+            name = grp.getgrgid(n).gr_name
+    except (KeyError, OverflowError):
+        return m.group(0)
+    return m.group(1) + name
+
+
 def _service(port: str, proto: str) -> str:
     try:
         return socket.getservbyport(int(port), proto)
@@ -194,10 +270,8 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
     dst = dst[1:] if dinv else dst
     if not cmd.numeric:
         prot_name = _PROTO_NAMES.get(prot, prot)
-        if src in ("0.0.0.0/0", "::/0"):
-            src = "anywhere"
-        if dst in ("0.0.0.0/0", "::/0"):
-            dst = "anywhere"
+        src = _addr_name(src)
+        dst = _addr_name(dst)
         iif = "any" if iif == "*" else iif
         oif = "any" if oif == "*" else oif
         if extra:
@@ -210,6 +284,7 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
                 return f"{m.group(1)}:{a}"
 
             extra = _PORT_RE.sub(repl, extra)
+            extra = _OWNER_RE.sub(_owner_name, extra)
         prot = prot_name
     line = ""
     if cmd.line_numbers:
@@ -223,7 +298,12 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
         line += f" {iif or '*':<6} {oif or '*':<6} "
     line += ("!" if sinv else " ") + f"{src:<19} "
     line += ("!" if dinv else " ") + f"{dst:<19} "
-    if extra:
+    if r.spec.goto and not extra.startswith("[goto]"):
+        # iptables prints "[goto] " then every match with its own leading space
+        line += "[goto] " + (" " + extra if extra else "")
+    elif extra.startswith("[goto]"):
+        line += extra
+    elif extra:
         line += " " + extra
     return line + "\n"
 
@@ -241,3 +321,27 @@ def list_table(t: Table, cmd: Command, *, family: int) -> str:
             if not cmd.rulenum or i == cmd.rulenum:
                 out.append(_row(i, r, cmd, family))
     return "".join(out)
+
+
+def verbose_rule_line(spec: RuleSpec, family: int = 4) -> str:
+    """What ``iptables -v -A/-I/-D/-C ...`` (and ``iptables-restore -v``) print for a rule:
+    ``print_firewall(..., FMT_PRINT_RULE)``, e.g.
+    ``ACCEPT  tcp opt -- in eth0 out * !1.2.3.4  -> 0.0.0.0/0   tcp dpt:22``."""
+    target, prot, opt, iif, oif, src, dst, extra = spec.listing
+    anyaddr = "::/0" if family == 6 else "0.0.0.0/0"
+    src = src or anyaddr
+    dst = dst or anyaddr
+    pinv = prot.startswith("!")
+    prot = prot[1:] if pinv else prot
+    line = f"{target} " + ("!" if pinv else " ") + f"{_PROTO_NAMES.get(prot, prot)} "
+    line += f"opt {opt or '--'} in {iif or '*'} out {oif or '*'} "
+    line += (src if src.startswith("!") else " " + src) + " "
+    line += ("!" + "-> " + dst[1:]) if dst.startswith("!") else (" -> " + dst)
+    line += "  "
+    if spec.goto and not extra.startswith("[goto]"):
+        line += "[goto] " + (" " + extra if extra else "")
+    elif extra.startswith("[goto]"):
+        line += extra
+    elif extra:
+        line += " " + extra
+    return line + "\n"

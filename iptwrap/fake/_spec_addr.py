@@ -33,23 +33,61 @@ __all__ = [
 
 # /etc/protocols of Debian 12 (netbase), embedded so the fake does not depend on the host.
 _PROTOCOLS: Tuple[Tuple[str, int, str], ...] = (
-    ("ip", 0, "IP"), ("hopopt", 0, "HOPOPT"), ("icmp", 1, "ICMP"), ("igmp", 2, "IGMP"),
-    ("ggp", 3, "GGP"), ("ipencap", 4, "IP-ENCAP"), ("st", 5, "ST"), ("tcp", 6, "TCP"),
-    ("egp", 8, "EGP"), ("igp", 9, "IGP"), ("pup", 12, "PUP"), ("udp", 17, "UDP"),
-    ("hmp", 20, "HMP"), ("xns-idp", 22, "XNS-IDP"), ("rdp", 27, "RDP"),
-    ("iso-tp4", 29, "ISO-TP4"), ("dccp", 33, "DCCP"), ("xtp", 36, "XTP"), ("ddp", 37, "DDP"),
-    ("idpr-cmtp", 38, "IDPR-CMTP"), ("ipv6", 41, "IPv6"), ("ipv6-route", 43, "IPv6-Route"),
-    ("ipv6-frag", 44, "IPv6-Frag"), ("idrp", 45, "IDRP"), ("rsvp", 46, "RSVP"),
-    ("gre", 47, "GRE"), ("esp", 50, "IPSEC-ESP"), ("ah", 51, "IPSEC-AH"), ("skip", 57, "SKIP"),
-    ("ipv6-icmp", 58, "IPv6-ICMP"), ("ipv6-nonxt", 59, "IPv6-NoNxt"),
-    ("ipv6-opts", 60, "IPv6-Opts"), ("rspf", 73, "RSPF"), ("vmtp", 81, "VMTP"),
-    ("eigrp", 88, "EIGRP"), ("ospf", 89, "OSPFIGP"), ("ax.25", 93, "AX.25"),
-    ("ipip", 94, "IPIP"), ("etherip", 97, "ETHERIP"), ("encap", 98, "ENCAP"),
-    ("pim", 103, "PIM"), ("ipcomp", 108, "IPCOMP"), ("vrrp", 112, "VRRP"), ("l2tp", 115, "L2TP"),
-    ("isis", 124, "ISIS"), ("sctp", 132, "SCTP"), ("fc", 133, "FC"),
-    ("mobility-header", 135, "Mobility-Header"), ("udplite", 136, "UDPLite"),
-    ("mpls-in-ip", 137, "MPLS-in-IP"), ("manet", 138, ""), ("hip", 139, "HIP"),
-    ("shim6", 140, "Shim6"), ("wesp", 141, "WESP"), ("rohc", 142, "ROHC"),
+    ("ip", 0, "IP"),
+    ("hopopt", 0, "HOPOPT"),
+    ("icmp", 1, "ICMP"),
+    ("igmp", 2, "IGMP"),
+    ("ggp", 3, "GGP"),
+    ("ipencap", 4, "IP-ENCAP"),
+    ("st", 5, "ST"),
+    ("tcp", 6, "TCP"),
+    ("egp", 8, "EGP"),
+    ("igp", 9, "IGP"),
+    ("pup", 12, "PUP"),
+    ("udp", 17, "UDP"),
+    ("hmp", 20, "HMP"),
+    ("xns-idp", 22, "XNS-IDP"),
+    ("rdp", 27, "RDP"),
+    ("iso-tp4", 29, "ISO-TP4"),
+    ("dccp", 33, "DCCP"),
+    ("xtp", 36, "XTP"),
+    ("ddp", 37, "DDP"),
+    ("idpr-cmtp", 38, "IDPR-CMTP"),
+    ("ipv6", 41, "IPv6"),
+    ("ipv6-route", 43, "IPv6-Route"),
+    ("ipv6-frag", 44, "IPv6-Frag"),
+    ("idrp", 45, "IDRP"),
+    ("rsvp", 46, "RSVP"),
+    ("gre", 47, "GRE"),
+    ("esp", 50, "IPSEC-ESP"),
+    ("ah", 51, "IPSEC-AH"),
+    ("skip", 57, "SKIP"),
+    ("ipv6-icmp", 58, "IPv6-ICMP"),
+    ("ipv6-nonxt", 59, "IPv6-NoNxt"),
+    ("ipv6-opts", 60, "IPv6-Opts"),
+    ("rspf", 73, "RSPF"),
+    ("vmtp", 81, "VMTP"),
+    ("eigrp", 88, "EIGRP"),
+    ("ospf", 89, "OSPFIGP"),
+    ("ax.25", 93, "AX.25"),
+    ("ipip", 94, "IPIP"),
+    ("etherip", 97, "ETHERIP"),
+    ("encap", 98, "ENCAP"),
+    ("pim", 103, "PIM"),
+    ("ipcomp", 108, "IPCOMP"),
+    ("vrrp", 112, "VRRP"),
+    ("l2tp", 115, "L2TP"),
+    ("isis", 124, "ISIS"),
+    ("sctp", 132, "SCTP"),
+    ("fc", 133, "FC"),
+    ("mobility-header", 135, "Mobility-Header"),
+    ("udplite", 136, "UDPLite"),
+    ("mpls-in-ip", 137, "MPLS-in-IP"),
+    ("manet", 138, ""),
+    ("hip", 139, "HIP"),
+    ("shim6", 140, "Shim6"),
+    ("wesp", 141, "WESP"),
+    ("rohc", 142, "ROHC"),
     ("ethernet", 143, "Ethernet"),
 )
 _PROTO_BY_NAME: Dict[str, int] = {}
@@ -61,8 +99,18 @@ for _n, _v, _a in _PROTOCOLS:
     _PROTO_BY_NUM.setdefault(_v, _n)
 # xtables_chain_protos
 _CHAIN_PROTOS: Tuple[Tuple[str, int], ...] = (
-    ("tcp", 6), ("sctp", 132), ("udp", 17), ("udplite", 136), ("icmp", 1), ("icmpv6", 58),
-    ("ipv6-icmp", 58), ("esp", 50), ("ah", 51), ("ipv6-mh", 135), ("mh", 135), ("all", 0),
+    ("tcp", 6),
+    ("sctp", 132),
+    ("udp", 17),
+    ("udplite", 136),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("esp", 50),
+    ("ah", 51),
+    ("ipv6-mh", 135),
+    ("mh", 135),
+    ("all", 0),
 )
 _CHAIN_PROTO_BY_NAME = {n: v for n, v in _CHAIN_PROTOS}
 
@@ -164,6 +212,8 @@ def proto_match_name(num: int, family: int) -> Optional[str]:
 
 def parse_iface(arg: str, warnings: List[str]) -> str:
     """xtables_parse_interface: returns the name (``+`` kept); warns on weird characters."""
+    if not arg:
+        raise ParameterProblem("Empty interface is likely to be undesired")
     if len(arg.encode("utf-8", "surrogateescape")) + 1 > 16:
         raise ParameterProblem(f"interface name `{arg}' must be shorter than IFNAMSIZ (15)")
     if "/" in arg or " " in arg:
@@ -184,9 +234,8 @@ def _numeric_to_ipaddr(s: str, is_mask: bool) -> Optional[int]:
         parts = parts[:3] + [".".join(parts[3:])]
     out = []
     for i, p in enumerate(parts):
-        if i == len(parts) - 1 and len(parts) < 4:
-            if is_mask:
-                return None
+        if i == len(parts) - 1 and len(parts) < 4 and is_mask:
+            return None
         v = strtoui(p, 0, 255)
         if v is None:
             return None
@@ -271,12 +320,12 @@ def _parse_mask(m: Optional[str], family: int) -> int:
     if family == 4 and "." in m:
         v = _numeric_to_ipaddr(m, True)
         if v is None:
-            raise ParameterProblem(f"host/network `{m}' not found")
+            raise ParameterProblem(f"invalid mask `{m}' specified")
         return v
     if family == 6 and ":" in m:
         v6 = parse_ipv6(m)
         if v6 is None:
-            raise ParameterProblem(f"host/network `{m}' not found")
+            raise ParameterProblem(f"invalid mask `{m}' specified")
         return v6
     n = strtoui(m, 0, bits)
     if n is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pwd
 import grp
+import pwd
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
@@ -104,30 +104,27 @@ class _PortMatch(Ext):
         else:
             self.parse_more(st, oid, arg, inv, rb, cur)
 
-    def parse_more(
-        self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
-    ) -> None:
+    def parse_more(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         raise ParameterProblem(f"fake: {self.name} option `{oid}' is not emulated")
 
     def ports_only(self, st: St) -> bool:
         return True
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        s = _save_ports("sport", *st["spts"], st["sinv"]) + _save_ports("dport", *st["dpts"], st["dinv"])
-        lst = f" {self.name}" + _print_ports("spt", *st["spts"], st["sinv"])
-        lst += _print_ports("dpt", *st["dpts"], st["dinv"])
+        (sa, sb), (da, db) = st["spts"], st["dpts"]
+        s = _save_ports("sport", sa, sb, st["sinv"]) + _save_ports("dport", da, db, st["dinv"])
+        lst = f" {self.name}" + _print_ports("spt", sa, sb, st["sinv"])
+        lst += _print_ports("dpt", da, db, st["dinv"])
         return s, lst
 
     def has_ports(self, st: St) -> bool:
-        return st["spts"] != (0, 0xFFFF) or st["dpts"] != (0, 0xFFFF)
+        return bool(st["spts"] != (0, 0xFFFF) or st["dpts"] != (0, 0xFFFF))
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         if rb.backend == "nft" and self.ports_only(st) and self.has_ports(st):
             # translated to nft payload expressions: checked while parsing
             if rb.proto != self.proto_num:
-                raise ParameterProblem(
-                    f"{self.name.upper()} match requires '-p {self.name}'"
-                )
+                raise ParameterProblem(f"{self.name.upper()} match requires '-p {self.name}'")
             return NO_RESTRICTION
         return None, None, _refuse_proto(rb, self.proto_num)
 
@@ -161,9 +158,7 @@ class TcpMatch(_PortMatch):
         st["option"] = None
         st["oinv"] = False
 
-    def parse_more(
-        self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
-    ) -> None:
+    def parse_more(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("flags", "syn"):
             if st["flags"] is not None:
                 raise ParameterProblem("Only one of `--syn' or `--tcp-flags'  allowed")
@@ -227,55 +222,98 @@ class DccpMatch(_PortMatch):
 # ---------------------------------------------------------------- icmp / icmp6
 
 _ICMP4 = (
-    ("any", 0xFF, 0, 0xFF), ("echo-reply", 0, 0, 0xFF), ("pong", 0, 0, 0xFF),
-    ("destination-unreachable", 3, 0, 0xFF), ("network-unreachable", 3, 0, 0),
-    ("host-unreachable", 3, 1, 1), ("protocol-unreachable", 3, 2, 2),
-    ("port-unreachable", 3, 3, 3), ("fragmentation-needed", 3, 4, 4),
-    ("source-route-failed", 3, 5, 5), ("network-unknown", 3, 6, 6),
-    ("host-unknown", 3, 7, 7), ("network-prohibited", 3, 9, 9),
-    ("host-prohibited", 3, 10, 10), ("TOS-network-unreachable", 3, 11, 11),
-    ("TOS-host-unreachable", 3, 12, 12), ("communication-prohibited", 3, 13, 13),
-    ("host-precedence-violation", 3, 14, 14), ("precedence-cutoff", 3, 15, 15),
-    ("source-quench", 4, 0, 0xFF), ("redirect", 5, 0, 0xFF),
-    ("network-redirect", 5, 0, 0), ("host-redirect", 5, 1, 1),
-    ("TOS-network-redirect", 5, 2, 2), ("TOS-host-redirect", 5, 3, 3),
-    ("echo-request", 8, 0, 0xFF), ("ping", 8, 0, 0xFF),
-    ("router-advertisement", 9, 0, 0xFF), ("router-solicitation", 10, 0, 0xFF),
-    ("time-exceeded", 11, 0, 0xFF), ("ttl-exceeded", 11, 0, 0xFF),
-    ("ttl-zero-during-transit", 11, 0, 0), ("ttl-zero-during-reassembly", 11, 1, 1),
-    ("parameter-problem", 12, 0, 0xFF), ("ip-header-bad", 12, 0, 0),
-    ("required-option-missing", 12, 1, 1), ("timestamp-request", 13, 0, 0xFF),
-    ("timestamp-reply", 14, 0, 0xFF), ("address-mask-request", 17, 0, 0xFF),
+    ("any", 0xFF, 0, 0xFF),
+    ("echo-reply", 0, 0, 0xFF),
+    ("pong", 0, 0, 0xFF),
+    ("destination-unreachable", 3, 0, 0xFF),
+    ("network-unreachable", 3, 0, 0),
+    ("host-unreachable", 3, 1, 1),
+    ("protocol-unreachable", 3, 2, 2),
+    ("port-unreachable", 3, 3, 3),
+    ("fragmentation-needed", 3, 4, 4),
+    ("source-route-failed", 3, 5, 5),
+    ("network-unknown", 3, 6, 6),
+    ("host-unknown", 3, 7, 7),
+    ("network-prohibited", 3, 9, 9),
+    ("host-prohibited", 3, 10, 10),
+    ("TOS-network-unreachable", 3, 11, 11),
+    ("TOS-host-unreachable", 3, 12, 12),
+    ("communication-prohibited", 3, 13, 13),
+    ("host-precedence-violation", 3, 14, 14),
+    ("precedence-cutoff", 3, 15, 15),
+    ("source-quench", 4, 0, 0xFF),
+    ("redirect", 5, 0, 0xFF),
+    ("network-redirect", 5, 0, 0),
+    ("host-redirect", 5, 1, 1),
+    ("TOS-network-redirect", 5, 2, 2),
+    ("TOS-host-redirect", 5, 3, 3),
+    ("echo-request", 8, 0, 0xFF),
+    ("ping", 8, 0, 0xFF),
+    ("router-advertisement", 9, 0, 0xFF),
+    ("router-solicitation", 10, 0, 0xFF),
+    ("time-exceeded", 11, 0, 0xFF),
+    ("ttl-exceeded", 11, 0, 0xFF),
+    ("ttl-zero-during-transit", 11, 0, 0),
+    ("ttl-zero-during-reassembly", 11, 1, 1),
+    ("parameter-problem", 12, 0, 0xFF),
+    ("ip-header-bad", 12, 0, 0),
+    ("required-option-missing", 12, 1, 1),
+    ("timestamp-request", 13, 0, 0xFF),
+    ("timestamp-reply", 14, 0, 0xFF),
+    ("address-mask-request", 17, 0, 0xFF),
     ("address-mask-reply", 18, 0, 0xFF),
 )
 _ICMP6 = (
-    ("destination-unreachable", 1, 0, 0xFF), ("no-route", 1, 0, 0),
-    ("communication-prohibited", 1, 1, 1), ("beyond-scope", 1, 2, 2),
-    ("address-unreachable", 1, 3, 3), ("port-unreachable", 1, 4, 4),
-    ("failed-policy", 1, 5, 5), ("reject-route", 1, 6, 6),
-    ("packet-too-big", 2, 0, 0xFF), ("time-exceeded", 3, 0, 0xFF),
-    ("ttl-exceeded", 3, 0, 0xFF), ("ttl-zero-during-transit", 3, 0, 0),
-    ("ttl-zero-during-reassembly", 3, 1, 1), ("parameter-problem", 4, 0, 0xFF),
-    ("bad-header", 4, 0, 0), ("unknown-header-type", 4, 1, 1), ("unknown-option", 4, 2, 2),
-    ("echo-request", 128, 0, 0xFF), ("ping", 128, 0, 0xFF), ("echo-reply", 129, 0, 0xFF),
-    ("pong", 129, 0, 0xFF), ("mld-listener-query", 130, 0, 0xFF),
-    ("mld-listener-report", 131, 0, 0xFF), ("mld-listener-done", 132, 0, 0xFF),
-    ("mld-listener-reduction", 132, 0, 0xFF), ("router-solicitation", 133, 0, 0xFF),
-    ("router-advertisement", 134, 0, 0xFF), ("neighbour-solicitation", 135, 0, 0xFF),
-    ("neighbor-solicitation", 135, 0, 0xFF), ("neighbour-advertisement", 136, 0, 0xFF),
-    ("neighbor-advertisement", 136, 0, 0xFF), ("redirect", 137, 0, 0xFF),
+    ("destination-unreachable", 1, 0, 0xFF),
+    ("no-route", 1, 0, 0),
+    ("communication-prohibited", 1, 1, 1),
+    ("beyond-scope", 1, 2, 2),
+    ("address-unreachable", 1, 3, 3),
+    ("port-unreachable", 1, 4, 4),
+    ("failed-policy", 1, 5, 5),
+    ("reject-route", 1, 6, 6),
+    ("packet-too-big", 2, 0, 0xFF),
+    ("time-exceeded", 3, 0, 0xFF),
+    ("ttl-exceeded", 3, 0, 0xFF),
+    ("ttl-zero-during-transit", 3, 0, 0),
+    ("ttl-zero-during-reassembly", 3, 1, 1),
+    ("parameter-problem", 4, 0, 0xFF),
+    ("bad-header", 4, 0, 0),
+    ("unknown-header-type", 4, 1, 1),
+    ("unknown-option", 4, 2, 2),
+    ("echo-request", 128, 0, 0xFF),
+    ("ping", 128, 0, 0xFF),
+    ("echo-reply", 129, 0, 0xFF),
+    ("pong", 129, 0, 0xFF),
+    ("mld-listener-query", 130, 0, 0xFF),
+    ("mld-listener-report", 131, 0, 0xFF),
+    ("mld-listener-done", 132, 0, 0xFF),
+    ("mld-listener-reduction", 132, 0, 0xFF),
+    ("router-solicitation", 133, 0, 0xFF),
+    ("router-advertisement", 134, 0, 0xFF),
+    ("neighbour-solicitation", 135, 0, 0xFF),
+    ("neighbor-solicitation", 135, 0, 0xFF),
+    ("neighbour-advertisement", 136, 0, 0xFF),
+    ("neighbor-advertisement", 136, 0, 0xFF),
+    ("redirect", 137, 0, 0xFF),
 )
 
 
-def _parse_icmp(arg: str, table: Tuple[Tuple[str, int, int, int], ...], v6: bool) -> Tuple[int, int, int]:
+def _parse_icmp(
+    arg: str, table: Tuple[Tuple[str, int, int, int], ...], v6: bool
+) -> Tuple[int, int, int]:
     low = arg.lower()
     hit = None
+    hit_name = ""
     for name, t, c0, c1 in table:
         if low and name.lower().startswith(low):
-            if hit is not None and hit[0] != t:
-                raise ParameterProblem(f"Ambiguous ICMP{'v6' if v6 else ''} type `{arg}'")
+            if hit is not None and (hit[0], hit[1], hit[2]) != (t, c0, c1):
+                raise ParameterProblem(
+                    f"Ambiguous ICMP{'v6' if v6 else ''} type `{arg}': `{hit_name}' or `{name}'?"
+                )
             if hit is None:
                 hit = (t, c0, c1)
+                hit_name = name
     if hit is not None:
         return hit
     typ, sep, code = arg.partition("/")
@@ -299,7 +337,7 @@ class IcmpMatch(Ext):
     proto_num = 1
     opt_name = "icmp-type"
     list_prefix = "icmp"
-    table = _ICMP4
+    table: Tuple[Tuple[str, int, int, int], ...] = _ICMP4
 
     def init(self, st: St, rb: RuleBuild) -> None:
         st["t"] = (0xFF, 0, 0xFF) if self.proto_num == 1 else (0, 0, 0xFF)
@@ -407,7 +445,9 @@ class MultiportMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "kind" not in st:
-            raise ParameterProblem("multiport expection an option (--source-ports, --destination-ports or --ports)")
+            raise ParameterProblem(
+                "multiport expection an option (--source-ports, --destination-ports or --ports)"
+            )
         k = st["kind"]
         s = f"{' !' if st['inv'] else ''} --{k} {st['ports']}"
         lst = f" multiport {k} {' !' if st['inv'] else ''}{st['ports']}"
@@ -420,8 +460,13 @@ class MultiportMatch(Ext):
 # ---------------------------------------------------------------- conntrack / state
 
 _CTSTATES = (
-    ("INVALID", 1), ("NEW", 2), ("RELATED", 4), ("ESTABLISHED", 8), ("UNTRACKED", 16),
-    ("SNAT", 32), ("DNAT", 64),
+    ("INVALID", 1),
+    ("NEW", 2),
+    ("RELATED", 4),
+    ("ESTABLISHED", 8),
+    ("UNTRACKED", 16),
+    ("SNAT", 32),
+    ("DNAT", 64),
 )
 _CTSTATE_BY_NAME = {n: v for n, v in _CTSTATES}
 _CTSTATUS = (("NONE", 0), ("EXPECTED", 1), ("SEEN_REPLY", 2), ("ASSURED", 4), ("CONFIRMED", 8))
@@ -463,9 +508,19 @@ class ConntrackMatch(Ext):
         "ctdir": ("ctdir", True, False),
     }
     _ORDER = (
-        "ctstate", "ctproto", "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst",
-        "ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport", "ctstatus",
-        "ctexpire", "ctdir",
+        "ctstate",
+        "ctproto",
+        "ctorigsrc",
+        "ctorigdst",
+        "ctreplsrc",
+        "ctrepldst",
+        "ctorigsrcport",
+        "ctorigdstport",
+        "ctreplsrcport",
+        "ctrepldstport",
+        "ctstatus",
+        "ctexpire",
+        "ctdir",
     )
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -483,22 +538,21 @@ class ConntrackMatch(Ext):
         elif oid in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):
             addrs = parse_addresses(arg, rb.family)
             a, m = addrs[0]
-            v = format_addr(a, m, rb.family, False)
-            st[oid + "_l"] = format_addr(a, m, rb.family, True)
+            v = format_addr(a, m, rb.family, True)
         elif oid.endswith("port"):
             lo, sep, hi = arg.partition(":")
-            a = strtoui(lo, 0, 65535)
-            b = strtoui(hi, 0, 65535) if sep else a
-            if a is None or b is None:
+            pa = strtoui(lo, 0, 65535)
+            pb = strtoui(hi, 0, 65535) if sep else pa
+            if pa is None or pb is None:
                 raise self.bad(oid, arg)
-            v = str(a) if a == b else f"{a}:{b}"
+            v = str(pa) if pa == pb else f"{pa}:{pb}"
         elif oid == "ctexpire":
             lo, sep, hi = arg.partition(":")
-            a = strtoui(lo)
-            b = strtoui(hi) if sep else a
-            if a is None or b is None:
+            ea = strtoui(lo)
+            eb = strtoui(hi) if sep else ea
+            if ea is None or eb is None:
                 raise self.bad(oid, arg)
-            v = str(a) if a == b else f"{a}:{b}"
+            v = str(ea) if ea == eb else f"{ea}:{eb}"
         else:  # ctdir
             u = arg.upper()
             if u not in ("ORIGINAL", "REPLY"):
@@ -541,8 +595,18 @@ class StateMatch(Ext):
 # ---------------------------------------------------------------- addrtype
 
 _RTN = (
-    "UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE",
-    "UNREACHABLE", "PROHIBIT", "THROW", "NAT", "XRESOLVE",
+    "UNSPEC",
+    "UNICAST",
+    "LOCAL",
+    "BROADCAST",
+    "ANYCAST",
+    "MULTICAST",
+    "BLACKHOLE",
+    "UNREACHABLE",
+    "PROHIBIT",
+    "THROW",
+    "NAT",
+    "XRESOLVE",
 )
 
 
@@ -607,9 +671,7 @@ def _parse_markmask(ext: str, opt: str, arg: str) -> Tuple[int, int]:
     a = strtoui(v)
     b = strtoui(m) if sep else 0xFFFFFFFF
     if a is None or b is None:
-        raise ParameterProblem(
-            f'{ext}: bad integer value for option "--{opt}", or out of range.\n'
-        )
+        raise ParameterProblem(f'{ext}: bad integer value for option "--{opt}", or out of range.\n')
     return a, b
 
 
@@ -643,7 +705,7 @@ class ConnmarkMatch(MarkMatch):
             raise self.mand("mark")
         t = _mark_txt(*st["vm"])
         i = st["inv"]
-        return f"{' !' if i else ''} --mark {t}", f" connmark match {'!' if i else ''}{t}"
+        return f"{' !' if i else ''} --mark {t}", f" connmark match {'!' if i else ''} {t}"
 
 
 # ---------------------------------------------------------------- statistic
@@ -662,7 +724,7 @@ class StatisticMatch(Ext):
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "mode":
             if arg not in ("random", "nth"):
-                raise ParameterProblem(f"Bad mode \"{arg}\"")
+                raise ParameterProblem(f'Bad mode "{arg}"')
             st["mode"] = arg
         elif oid == "probability":
             try:
@@ -773,7 +835,7 @@ class LimitMatch(Ext):
         if oid == "limit":
             v = _parse_rate(arg, 10000)
             if v is None or v > 0xFFFFFFFF:
-                raise ParameterProblem(f'bad rate "{arg}\'')
+                raise ParameterProblem(f"bad rate \"{arg}'")
             st["avg"] = v
         else:
             st["burst"] = self.uint("limit-burst", arg, 0, 10000)
@@ -822,7 +884,7 @@ class HashlimitMatch(Ext):
                 raise ParameterProblem(f"fake: hashlimit byte rate `{arg}' is not emulated")
             v = _parse_rate(arg, 1000000)
             if v is None:
-                raise ParameterProblem(f'bad rate "{arg}\'')
+                raise ParameterProblem(f"bad rate \"{arg}'")
             st["rate"] = v
             st["above"] = oid == "above"
         elif oid == "burst":
@@ -895,8 +957,13 @@ class IprangeMatch(Ext):
         if b is None:
             raise ParameterProblem(f'iprange: Bad IP address "{hi}"\n')
         st[oid] = (f"{fmt(a)}-{fmt(b)}", inv)
+        if a > b:
+            st.setdefault("warn", []).append(
+                f"xt_iprange: range {fmt(a)}-{fmt(b)} is reversed and will never match"
+            )
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        rb.warnings.extend(st.get("warn", ()))
         s = lst = ""
         if "src" in st:
             v, i = st["src"]
@@ -919,9 +986,11 @@ class LengthMatch(Ext):
         a = strtoui(lo, 0, 65535) if lo else 0
         b = (strtoui(hi, 0, 65535) if hi else 65535) if sep else a
         if a is None or b is None:
-            raise ParameterProblem(f'length: bad value for option "--length", or out of range (0-65535).\n')
+            raise ParameterProblem(
+                'length: bad value for option "--length", or out of range (0-65535).\n'
+            )
         if a > b:
-            raise ParameterProblem(f"length: invalid range \"{arg}\"")
+            raise ParameterProblem(f'length: invalid range "{arg}"')
         st["v"] = _ports_txt(a, b)
         st["inv"] = inv
 
@@ -1026,7 +1095,9 @@ class OwnerMatch(Ext):
             s += f"{' !' if i else ''} --{opt}{v}"
             lst += f"{' !' if i else ''} {lab}{v}"
         if not s:
-            raise ParameterProblem("owner: at least one of --uid-owner, --gid-owner or --socket-exists is required")
+            raise ParameterProblem(
+                "owner: at least one of --uid-owner, --gid-owner or --socket-exists is required"
+            )
         return s, lst
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
@@ -1058,7 +1129,9 @@ class SetMatch(Ext):
                 raise ParameterProblem(f"Set {arg} doesn't exist.\n")
             for f in flags.split(","):
                 if f not in ("src", "dst"):
-                    raise ParameterProblem("You must specify (the comma separated list of) 'src' or 'dst'.")
+                    raise ParameterProblem(
+                        "You must specify (the comma separated list of) 'src' or 'dst'."
+                    )
             st["set"] = (arg, flags, inv)
         else:
             raise ParameterProblem(f"fake: set option `--{oid}' is not emulated")
@@ -1163,7 +1236,9 @@ class TcpmssMatch(Ext):
         a = strtoui(lo, 0, 65535)
         b = strtoui(hi, 0, 65535) if sep else a
         if a is None or b is None:
-            raise ParameterProblem(f'tcpmss: bad value for option "--mss", or out of range (0-65535).\n')
+            raise ParameterProblem(
+                'tcpmss: bad value for option "--mss", or out of range (0-65535).\n'
+            )
         st["v"] = _ports_txt(a, b)
         st["inv"] = inv
 
@@ -1180,10 +1255,28 @@ class TcpmssMatch(Ext):
 # ---------------------------------------------------------------- dscp / tos / ttl / hl
 
 _DSCP_CLASSES = {
-    "CS0": 0x00, "CS1": 0x08, "CS2": 0x10, "CS3": 0x18, "CS4": 0x20, "CS5": 0x28,
-    "CS6": 0x30, "CS7": 0x38, "BE": 0x00, "AF11": 0x0A, "AF12": 0x0C, "AF13": 0x0E,
-    "AF21": 0x12, "AF22": 0x14, "AF23": 0x16, "AF31": 0x1A, "AF32": 0x1C, "AF33": 0x1E,
-    "AF41": 0x22, "AF42": 0x24, "AF43": 0x26, "EF": 0x2E,
+    "CS0": 0x00,
+    "CS1": 0x08,
+    "CS2": 0x10,
+    "CS3": 0x18,
+    "CS4": 0x20,
+    "CS5": 0x28,
+    "CS6": 0x30,
+    "CS7": 0x38,
+    "BE": 0x00,
+    "AF11": 0x0A,
+    "AF12": 0x0C,
+    "AF13": 0x0E,
+    "AF21": 0x12,
+    "AF22": 0x14,
+    "AF23": 0x16,
+    "AF31": 0x1A,
+    "AF32": 0x1C,
+    "AF33": 0x1E,
+    "AF41": 0x22,
+    "AF42": 0x24,
+    "AF43": 0x26,
+    "EF": 0x2E,
 }
 
 
@@ -1211,12 +1304,18 @@ class DscpMatch(Ext):
         if "v" not in st:
             raise ParameterProblem("DSCP match: Parameter --dscp is required")
         i = st["inv"]
-        return f"{' !' if i else ''} --dscp 0x{st['v']:02x}", f" DSCP match {'!' if i else ''}0x{st['v']:02x}"
+        return (
+            f"{' !' if i else ''} --dscp 0x{st['v']:02x}",
+            f" DSCP match {'!' if i else ''}0x{st['v']:02x}",
+        )
 
 
 _TOS_NAMES = {
-    "minimize-delay": 0x10, "maximize-throughput": 0x08, "maximize-reliability": 0x04,
-    "minimize-cost": 0x02, "normal-service": 0x00,
+    "minimize-delay": 0x10,
+    "maximize-throughput": 0x08,
+    "maximize-reliability": 0x04,
+    "minimize-cost": 0x02,
+    "normal-service": 0x00,
 }
 
 
@@ -1246,7 +1345,10 @@ class TosMatch(Ext):
             raise self.mand("tos")
         v, m = st["vm"]
         i = st["inv"]
-        return f"{' !' if i else ''} --tos 0x{v:02x}/0x{m:02x}", f" tos match{'!' if i else ''}0x{v:02x}/0x{m:02x}"
+        return (
+            f"{' !' if i else ''} --tos 0x{v:02x}/0x{m:02x}",
+            f" tos match{'!' if i else ''}0x{v:02x}/0x{m:02x}",
+        )
 
 
 @register_match
@@ -1262,16 +1364,25 @@ class TtlMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if "op" in st:
-            raise ParameterProblem(f"{self.name}: Only one of --{self.name}-eq, --{self.name}-lt, --{self.name}-gt allowed")
+            raise ParameterProblem(
+                f"{self.name}: Only one of --{self.name}-eq, --{self.name}-lt, --{self.name}-gt allowed"
+            )
         st["op"] = "ne" if (oid == "eq" and inv) else oid
         st["v"] = self.uint(f"{self.name}-{oid}", arg, 0, 255)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "op" not in st:
-            raise ParameterProblem(f"{self.name}: You must specify one of `--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt'")
+            raise ParameterProblem(
+                f"{self.name}: You must specify one of `--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt'"
+            )
         op, v = st["op"], st["v"]
         n = self.name
-        save = {"eq": f" --{n}-eq {v}", "ne": f" ! --{n}-eq {v}", "lt": f" --{n}-lt {v}", "gt": f" --{n}-gt {v}"}[op]
+        save = {
+            "eq": f" --{n}-eq {v}",
+            "ne": f" ! --{n}-eq {v}",
+            "lt": f" --{n}-lt {v}",
+            "gt": f" --{n}-gt {v}",
+        }[op]
         sym = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">"}[op]
         return save, f" {self.label} match {self.label} {sym} {v}"
 
@@ -1302,15 +1413,17 @@ class ConnbytesMatch(Ext):
             a = strtoui(lo, 0, (1 << 64) - 1) if lo else 0
             b = (strtoui(hi, 0, (1 << 64) - 1) if hi else (1 << 64) - 1) if sep else (1 << 64) - 1
             if a is None or b is None:
-                raise ParameterProblem(f'connbytes: bad value for option "--connbytes", or out of range.\n')
+                raise ParameterProblem(
+                    'connbytes: bad value for option "--connbytes", or out of range.\n'
+                )
             st["r"] = (a, b, inv)
         elif oid == "dir":
             if arg not in ("original", "reply", "both"):
-                raise ParameterProblem("Unknown --connbytes-dir `%s'" % arg)
+                raise ParameterProblem(f"Unknown --connbytes-dir `{arg}'")
             st["dir"] = arg
         else:
             if arg not in ("packets", "bytes", "avgpkt"):
-                raise ParameterProblem("Unknown --connbytes-mode `%s'" % arg)
+                raise ParameterProblem(f"Unknown --connbytes-mode `{arg}'")
             st["mode"] = arg
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -1319,8 +1432,16 @@ class ConnbytesMatch(Ext):
                 raise self.mand(o)
         a, b, inv = st["r"]
         ft = f"{'! ' if inv else ''}%s{a}" + (f":{b}" if b != (1 << 64) - 1 else "")
-        s = " " + (ft % "--connbytes ") + f" --connbytes-mode {st['mode']} --connbytes-dir {st['dir']}"
-        lst = " connbytes " + (ft % "") + f" connbytes mode {st['mode']} connbytes direction {st['dir']}"
+        s = (
+            " "
+            + (ft % "--connbytes ")
+            + f" --connbytes-mode {st['mode']} --connbytes-dir {st['dir']}"
+        )
+        lst = (
+            " "
+            + (ft % "connbytes ")
+            + f" connbytes mode {st['mode']} connbytes direction {st['dir']}"
+        )
         return s, lst
 
 
@@ -1361,7 +1482,9 @@ class ConnlimitMatch(Ext):
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("upto", "above"):
             if "lim" in st:
-                raise ParameterProblem('connlimit: option "--connlimit-above" cannot be used together with "--connlimit-upto".\n')
+                raise ParameterProblem(
+                    'connlimit: option "--connlimit-above" cannot be used together with "--connlimit-upto".\n'
+                )
             v = self.uint("connlimit-" + oid, arg)
             st["lim"] = (v, (oid == "above") != inv)
         elif oid == "mask":
@@ -1371,7 +1494,9 @@ class ConnlimitMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "lim" not in st:
-            raise ParameterProblem("connlimit: option \"--connlimit-upto\" or \"--connlimit-above\" must be specified\n")
+            raise ParameterProblem(
+                'connlimit: option "--connlimit-upto" or "--connlimit-above" must be specified\n'
+            )
         v, above = st["lim"]
         mask = st.get("mask", 32 if rb.family == 4 else 128)
         side = st.get("side", "saddr")
@@ -1395,7 +1520,9 @@ class StringMatch(Ext):
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "string":
             if any(not (0x20 <= ord(c) < 0x7F) for c in arg):
-                raise ParameterProblem("fake: string match with non-printable bytes is not emulated")
+                raise ParameterProblem(
+                    "fake: string match with non-printable bytes is not emulated"
+                )
             st["s"] = (arg, inv)
         elif oid == "hex":
             raise ParameterProblem("fake: string option `--hex-string' is not emulated")
@@ -1436,8 +1563,11 @@ class MacMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         parts = arg.split(":")
-        if len(parts) != 6 or any(not (1 <= len(p) <= 2) or any(c not in "0123456789abcdefABCDEF" for c in p) for p in parts):
-            raise ParameterProblem(f"Bad mac address \"{arg}\"")
+        if len(parts) != 6 or any(
+            not (1 <= len(p) <= 2) or any(c not in "0123456789abcdefABCDEF" for c in p)
+            for p in parts
+        ):
+            raise ParameterProblem(f'Bad mac address "{arg}"')
         st["m"] = (":".join(f"{int(p, 16):02x}" for p in parts), inv)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -1465,7 +1595,9 @@ class HelperMatch(Ext):
         if "h" not in st:
             raise self.mand("helper")
         h, i = st["h"]
-        return f"{' !' if i else ''} --helper" + save_string(h), f' helper match {"! " if i else ""}"{h}"'
+        return f"{' !' if i else ''} --helper" + save_string(
+            h
+        ), f' helper match {"! " if i else ""}"{h}"'
 
 
 @register_match
@@ -1480,7 +1612,10 @@ class QuotaMatch(Ext):
         if "q" not in st:
             raise self.mand("quota")
         q, i = st["q"]
-        return f"{' !' if i else ''} --quota {q}", f" quota: {q} bytes" if not i else f" ! quota: {q} bytes"
+        return (
+            f"{' !' if i else ''} --quota {q}",
+            f" quota: {q} bytes",
+        )
 
 
 @register_match
@@ -1564,9 +1699,9 @@ def _parse_daytime(arg: str) -> Optional[int]:
         return None
     vals = []
     for p in parts:
-        v = strtoui(p, 0, 59)
-        if v is None or len(p) > 2:
+        if not (p.isdigit() and p.isascii()) or len(p) > 2 or int(p) > 59:
             return None
+        v = int(p)
         vals.append(v)
     if vals[0] > 23:
         return None
@@ -1599,14 +1734,20 @@ class TimeMatch(Ext):
         if oid in ("timestart", "timestop"):
             v = _parse_daytime(arg)
             if v is None:
-                raise ParameterProblem(f'invalid time "{arg}" specified, should be hh:mm[:ss] format and within the boundaries\n')
+                raise ParameterProblem(
+                    f'invalid time "{arg}" specified, should be hh:mm[:ss] format and within the boundaries\n'
+                )
             st[oid] = v
         elif oid == "weekdays":
             bits = 0
             for part in arg.split(","):
                 n = strtoui(part, 1, 7)
                 if n is None:
-                    names = [i for i, d in enumerate(_WEEKDAYS) if d.lower() == part.lower()[:3] and len(part) >= 2]
+                    names = [
+                        i
+                        for i, d in enumerate(_WEEKDAYS)
+                        if d.lower() == part.lower()[:3] and len(part) >= 2
+                    ]
                     if not names:
                         raise ParameterProblem(f'No, "{part}" is not a valid day')
                     n = names[0] + 1
@@ -1688,7 +1829,12 @@ class FragMatch(Ext):
             v, i = st["len"]
             s += f"{' !' if i else ''} --fraglen {v}"
             lst += f" length:{'!' if i else ''}{v}"
-        for k, o, lab in (("res", "fragres", "reserved"), ("first", "fragfirst", "first"), ("more", "fragmore", "more"), ("last", "fraglast", "last")):
+        for k, o, lab in (
+            ("res", "fragres", "reserved"),
+            ("first", "fragfirst", "first"),
+            ("more", "fragmore", "more"),
+            ("last", "fraglast", "last"),
+        ):
             if k in st:
                 s += f" --{o}"
                 lst += f" {lab}"
@@ -1701,7 +1847,7 @@ class FragMatch(Ext):
 def _u32_num(tok: str) -> int:
     v = strtoui(tok.strip(), 0, 0xFFFFFFFF)
     if v is None:
-        raise ParameterProblem(f"u32: at char 0: expected number")
+        raise ParameterProblem("u32: at char 0: expected number")
     return v
 
 
@@ -1724,7 +1870,7 @@ class U32Match(Ext):
                 op = ""
                 if not first:
                     if loc.startswith("<<", i) or loc.startswith(">>", i):
-                        op = loc[i:i + 2]
+                        op = loc[i : i + 2]
                         i += 2
                     elif loc[i] in "&@":
                         op = loc[i]
@@ -1749,7 +1895,7 @@ class U32Match(Ext):
         if "v" not in st:
             raise self.mand("u32")
         v, i = st["v"]
-        return f"{' !' if i else ''} --u32 \"{v}\"", f" u32 {'! ' if i else ''}\"{v}\""
+        return f'{" !" if i else ""} --u32 "{v}"', f' u32 {"! " if i else ""}"{v}"'
 
 
 # silence unused-import linters for names kept for extensions

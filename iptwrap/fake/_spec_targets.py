@@ -26,7 +26,7 @@ from ._spec_ext import (
     hooks,
     register_target,
 )
-from ._spec_matches import _parse_markmask, _parse_tos, _dscp
+from ._spec_matches import _dscp, _parse_markmask, _parse_tos
 
 __all__: List[str] = []
 
@@ -104,7 +104,7 @@ def _port_range(arg: str) -> str:
     if b is None or b == 0:
         raise ParameterProblem(f'Port "{hi}" not valid\n')
     if b < a:
-        raise ParameterProblem("Port range %s invalid\n" % arg)
+        raise ParameterProblem(f"Port range {arg} invalid\n")
     return str(a) if a == b else f"{a}-{b}"
 
 
@@ -120,7 +120,7 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
             if end < 0:
                 raise ParameterProblem(f'Invalid address format "{arg}"')
             addrs = arg[1:end]
-            rest = arg[end + 1:]
+            rest = arg[end + 1 :]
             if rest.startswith(":"):
                 ports = rest[1:]
             elif rest:
@@ -261,7 +261,7 @@ class NetmapTarget(Ext):
         bits = 32 if rb.family == 4 else 128
         c = mask_to_cidr(m, bits)
         if c < 0:
-            raise ParameterProblem(f"Bad netmask \"{arg}\"")
+            raise ParameterProblem(f'Bad netmask "{arg}"')
         st["to"] = format_addr(a, m, rb.family, False)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -291,7 +291,9 @@ def _mark_print(prefix: str, v: int, m: int) -> str:
 def _u32(ext: Ext, opt: str, arg: str) -> int:
     v = strtoui(arg)
     if v is None:
-        raise ParameterProblem(f'{ext.name}: bad integer value for option "--{opt}", or out of range.\n')
+        raise ParameterProblem(
+            f'{ext.name}: bad integer value for option "--{opt}", or out of range.\n'
+        )
     return v
 
 
@@ -398,8 +400,17 @@ class ConnmarkTarget(Ext):
 # ---------------------------------------------------------------- LOG / NFLOG / NFQUEUE / AUDIT
 
 _LOG_LEVELS = {
-    "emerg": 0, "panic": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warn": 4,
-    "warning": 4, "notice": 5, "info": 6, "debug": 7,
+    "emerg": 0,
+    "panic": 0,
+    "alert": 1,
+    "crit": 2,
+    "err": 3,
+    "error": 3,
+    "warn": 4,
+    "warning": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 7,
 }
 
 
@@ -478,6 +489,12 @@ class NflogTarget(Ext):
             st["prefix"] = arg[:63]
         elif oid == "group":
             st["group"] = self.uint("nflog-group", arg, 0, 65535)
+        elif oid == "range":
+            rb.warnings.append(
+                "warn: --nflog-range has never worked and is no longer supported, "
+                "please use --nflog-size instead"
+            )
+            st[oid] = self.uint("nflog-" + oid, arg)
         else:
             st[oid] = self.uint("nflog-" + oid, arg)
 
@@ -489,7 +506,7 @@ class NflogTarget(Ext):
             out += f" PFXgroup {st['group']}"
         if "size" in st:
             out += f" PFXsize {st['size']}"
-        elif st.get("range"):
+        elif st.get("range") and rb.backend == "legacy":
             out += f" PFXrange {st['range']}"
         if "threshold" in st and st["threshold"] != 1:
             out += f" PFXthreshold {st['threshold']}"
@@ -515,13 +532,19 @@ class NfqueueTarget(Ext):
             lo, sep, hi = arg.partition(":")
             a = strtoui(lo, 0, 65535)
             b = strtoui(hi, 0, 65535) if sep else None
-            if a is None or b is None or a > b:
+            if a is None or b is None:
                 raise ParameterProblem(f'NFQUEUE: bad range "{arg}"')
+            if a >= b:
+                raise ParameterProblem(f"{a} should be less than {b}")
             st["balance"] = (a, b)
         else:
             st[oid] = True
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "fanout" in st and "balance" not in st:
+            raise ParameterProblem(
+                'NFQUEUE: option "--queue-cpu-fanout" also requires "--queue-balance".\n'
+            )
         bal = st.get("balance")
         if bal is not None and bal[1] > bal[0]:
             s = f" --queue-balance {bal[0]}:{bal[1]}"
@@ -548,7 +571,7 @@ class AuditTarget(Ext):
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         a = arg.lower()
         if a not in ("accept", "drop", "reject"):
-            raise ParameterProblem(f"Bad action type value \"{arg}\"")
+            raise ParameterProblem(f'Bad action type value "{arg}"')
         st["type"] = a
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -560,8 +583,16 @@ class AuditTarget(Ext):
 # ---------------------------------------------------------------- CT / NOTRACK / TRACE
 
 _CT_EVENTS = (
-    "new", "related", "destroy", "reply", "assured", "protoinfo", "helper", "mark",
-    "natseqinfo", "secmark",
+    "new",
+    "related",
+    "destroy",
+    "reply",
+    "assured",
+    "protoinfo",
+    "helper",
+    "mark",
+    "natseqinfo",
+    "secmark",
 )
 _CT_EXP_EVENTS = ("new",)
 
@@ -570,7 +601,7 @@ def _ct_events(arg: str, names: Tuple[str, ...]) -> str:
     bits = 0
     for p in arg.split(","):
         if p not in names:
-            raise ParameterProblem(f"CT: unknown event \"{p}\"")
+            raise ParameterProblem(f'CT: unknown event "{p}"')
         bits |= 1 << names.index(p)
     return ",".join(n for i, n in enumerate(names) if bits & (1 << i))
 
@@ -620,7 +651,9 @@ class CtTarget(Ext):
         return s, " CT" + lst
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"raw"}), None
+        # the fake has no conntrack timeout policies (nfct): the kernel says ENOENT
+        refusal = "No such file or directory" if "timeout" in st else None
+        return None, frozenset({"raw"}), refusal
 
 
 @register_target
@@ -683,9 +716,7 @@ class TcpmssTarget(Ext):
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         refusal = None
-        if rb.proto != 6 or rb.proto_inv:
-            refusal = "Invalid argument"
-        elif rb.backend == "legacy" and not _has_syn_match(rb):
+        if rb.proto != 6 or rb.proto_inv or rb.backend == "legacy" and not _has_syn_match(rb):
             refusal = "Invalid argument"
         if st.get("v", 0) is None:
             return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
@@ -697,7 +728,11 @@ class TtlTarget(Ext):
     name = "TTL"
     is_target = True
     families = (4,)
-    opts = {"ttl-set": ("set", True, False), "ttl-dec": ("dec", True, False), "ttl-inc": ("inc", True, False)}
+    opts = {
+        "ttl-set": ("set", True, False),
+        "ttl-dec": ("dec", True, False),
+        "ttl-inc": ("inc", True, False),
+    }
     label = "TTL"
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -723,7 +758,11 @@ class TtlTarget(Ext):
 class HlTarget(TtlTarget):
     name = "HL"
     families = (6,)
-    opts = {"hl-set": ("set", True, False), "hl-dec": ("dec", True, False), "hl-inc": ("inc", True, False)}
+    opts = {
+        "hl-set": ("set", True, False),
+        "hl-dec": ("dec", True, False),
+        "hl-inc": ("inc", True, False),
+    }
     label = "HL"
 
 
@@ -761,7 +800,10 @@ class TosTarget(Ext):
 class DscpTarget(Ext):
     name = "DSCP"
     is_target = True
-    opts = {"set-dscp": ("set-dscp", True, False), "set-dscp-class": ("set-dscp-class", True, False)}
+    opts = {
+        "set-dscp": ("set-dscp", True, False),
+        "set-dscp-class": ("set-dscp-class", True, False),
+    }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if "v" in st:
@@ -798,7 +840,7 @@ class TproxyTarget(Ext):
         elif oid == "ip":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
             if v is None:
-                raise ParameterProblem(f"Bad IP address \"{arg}\"")
+                raise ParameterProblem(f'Bad IP address "{arg}"')
             st["ip"] = v
         else:
             st["mark"] = _parse_markmask(self.name, "tproxy-mark", arg)
@@ -850,7 +892,7 @@ class ClassifyTarget(Ext):
         except ValueError:
             hi = lo = -1
         if not (0 <= hi <= 0xFFFF and 0 <= lo <= 0xFFFF):
-            raise ParameterProblem(f"Bad class value \"{arg}\"")
+            raise ParameterProblem(f'Bad class value "{arg}"')
         st["c"] = (hi, lo)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -897,7 +939,7 @@ class HmarkTarget(Ext):
                 elif t == "ct":
                     st["ct"] = True
                 else:
-                    raise ParameterProblem(f"Bad tuple value \"{t}\"")
+                    raise ParameterProblem(f'Bad tuple value "{t}"')
         elif oid in ("src-prefix", "dst-prefix"):
             st[oid] = self.uint("hmark-" + oid, arg, 0, full)
         elif oid == "mod":
@@ -907,7 +949,9 @@ class HmarkTarget(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "mod" not in st:
-            raise ParameterProblem("HMARK target: no modulus specified")
+            raise ParameterProblem("--hmark-mod is mandatory")
+        if "rnd" not in st:
+            raise ParameterProblem("--hmark-rnd is mandatory")
         s = ""
         lst = " HMARK "
         if "mod" in st:

@@ -1,0 +1,283 @@
+"""iptwrap benchmarks: every figure measured side by side in one run, printed as a ratio.
+
+    sudo .venv/bin/python benchmarks/run.py            # full run (root: real kernel)
+    .venv/bin/python benchmarks/run.py --quick         # smaller N, for a smoke test
+
+Real-kernel figures run in a network namespace made for the run and deleted after it,
+for the nft and the legacy backend. Each figure is the median of --repeat runs.
+Fake figures need no root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import uuid
+from typing import Callable, Dict, List, Optional, Tuple
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from iptwrap import IPTables, Jump, RulePosition, parse_save  # noqa: E402
+from iptwrap.fake import FakeIPTables  # noqa: E402
+
+Row = Tuple[str, str, str, str, str]
+ROWS: List[Row] = []
+
+
+def median_time(fn: Callable[[], object], repeat: int, setup: Optional[Callable[[], object]] = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(figure: str, backend: str, ours: str, theirs: str, ratio: str) -> None:
+    ROWS.append((figure, backend, ours, theirs, ratio))
+    print(f"{figure:<58} {backend:<7} {ours:>14} {theirs:>26} {ratio:>12}", flush=True)
+
+
+class Netns:
+    def __init__(self) -> None:
+        self.name = f"iptw-bench-{uuid.uuid4().hex[:8]}"
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+
+    def run(self, argv: List[str], data: Optional[bytes] = None) -> bytes:
+        res = subprocess.run(["ip", "netns", "exec", self.name, *argv], input=data,
+                             capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"})
+        if res.returncode != 0:
+            raise RuntimeError(f"{argv}: {res.stderr.decode()}")
+        return res.stdout
+
+    def close(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+
+def rule(i: int) -> List[str]:
+    return ["-s", f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", "-p", "tcp",
+            "--dport", str(1 + i % 60000), "-j", "ACCEPT"]
+
+
+def payload(chain: str, n: int, offset: int = 0) -> bytes:
+    lines = ["*filter"] + [f"-A {chain} {' '.join(rule(i + offset))}" for i in range(n)] + ["COMMIT"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None:
+    ns = Netns()
+    try:
+        ipt = IPTables(mode=backend, netns=ns.name)
+        ipt.ensure_chain("filter", "BENCH")
+        restore = [f"iptables-{backend}-restore", "--noflush"]
+        save = [f"iptables-{backend}-save", "-t", "filter"]
+
+        def reset() -> None:
+            ipt.flush_chain("filter", "BENCH")
+
+        # create N rules
+        for n in sizes:
+            data = payload("BENCH", n)
+            raw = median_time(lambda: ns.run(restore, data), repeat, reset)
+
+            def via_batch(n: int = n) -> None:
+                with ipt.batch() as b:
+                    for i in range(n):
+                        b.append_rule("filter", "BENCH", *rule(i))
+
+            ours = median_time(via_batch, repeat, reset)
+            report(f"create {n} rules: batch vs raw restore --noflush", backend,
+                   f"{ours:.3f}s", f"{raw:.3f}s", f"{ours / raw:.2f}x")
+        data = payload("BENCH", loop_n)
+        reset()
+        start = time.perf_counter()
+        for i in range(loop_n):
+            ns.run([f"iptables-{backend}", "-A", "BENCH", *rule(i)])
+        loop = time.perf_counter() - start
+        reset()
+        ours = median_time(lambda: ipt.restore("filter", data, flush=False), repeat, reset)
+        report(f"create {loop_n} rules: batch vs per-rule -A loop", backend,
+               f"{ours:.3f}s", f"{loop:.3f}s", f"{loop / ours:.0f}x faster")
+
+        # ensure N present rules
+        n = loop_n
+        reset()
+        ns.run(restore, payload("BENCH", n))
+        raw_save = median_time(lambda: ns.run(save), repeat)
+
+        def ensure_batch() -> None:
+            with ipt.batch() as b:
+                for i in range(n):
+                    b.ensure_rule(RulePosition.APPEND, "filter", "BENCH", *rule(i))
+            assert not b.result.changed
+
+        ensure_batch()  # warm the canonical cache, as a resyncing agent has it
+        ours = median_time(ensure_batch, repeat)
+        report(f"ensure {n} present rules: batch vs one raw save", backend,
+               f"{ours:.4f}s", f"{raw_save:.4f}s", f"{ours / raw_save:.2f}x")
+        desired = {"filter": {"BENCH": [rule(i) for i in range(n)]}}
+        ours_sync = median_time(lambda: ipt.sync("BENCH", desired), repeat)
+        report(f"ensure {n} present rules: sync vs one raw save", backend,
+               f"{ours_sync:.4f}s", f"{raw_save:.4f}s", f"{ours_sync / raw_save:.2f}x")
+        start = time.perf_counter()
+        for i in range(n):
+            ns.run([f"iptables-{backend}", "-C", "BENCH", *rule(i)])
+        check_loop = time.perf_counter() - start
+        report(f"ensure {n} present rules: batch vs -C loop", backend,
+               f"{ours:.4f}s", f"{check_loop:.3f}s", f"{check_loop / ours:.0f}x faster")
+
+        # delete N rules
+        def refill() -> None:
+            reset()
+            ns.run(restore, payload("BENCH", n))
+
+        def delete_batch() -> None:
+            with ipt.batch() as b:
+                for i in range(n):
+                    b.delete_rule("filter", "BENCH", *rule(i))
+
+        ours = median_time(delete_batch, repeat, refill)
+        refill()
+        start = time.perf_counter()
+        for i in range(n):
+            ns.run([f"iptables-{backend}", "-D", "BENCH", *rule(i)])
+        del_loop = time.perf_counter() - start
+        report(f"delete {n} rules: batch vs per-rule -D loop", backend,
+               f"{ours:.4f}s", f"{del_loop:.3f}s", f"{del_loop / ours:.0f}x faster")
+        reset()
+        ipt.delete_chain("filter", "BENCH")
+
+        bench_kube_sync(ipt, backend, repeat)
+        bench_parse(ns, backend, repeat)
+    finally:
+        ns.close()
+
+
+def kube_rules(services: int, endpoints: int, changed: int = -1) -> Dict[str, List[List[str]]]:
+    chains: Dict[str, List[List[str]]] = {"KPX-SERVICES": []}
+    for s in range(services):
+        vip = f"10.96.{s >> 8}.{s & 255}"
+        svc = f"KPX-SVC-{s:05d}"
+        chains["KPX-SERVICES"].append(["-d", f"{vip}/32", "-p", "tcp", "-m", "comment", "--comment",
+                                       f"ns/svc-{s}:http cluster IP", "-m", "tcp", "--dport", "80",
+                                       "-j", svc])
+        chains[svc] = []
+        eps = endpoints + (1 if s == changed else 0)
+        for e in range(eps):
+            sep = f"KPX-SEP-{s:05d}-{e}"
+            prob = [] if e == eps - 1 else ["-m", "statistic", "--mode", "random", "--probability",
+                                            f"{1.0 / (eps - e):.11f}"]
+            chains[svc].append(["-m", "comment", "--comment", f"ns/svc-{s}:http", *prob, "-j", sep])
+            ep = f"10.244.{(s * 8 + e) >> 8 & 255}.{(s * 8 + e) & 255}"
+            chains[sep] = [["-s", f"{ep}/32", "-j", "KPX-MARK-MASQ"],
+                           ["-p", "tcp", "-m", "tcp", "-j", "DNAT", "--to-destination", f"{ep}:8080"]]
+    chains["KPX-MARK-MASQ"] = [["-j", "MARK", "--or-mark", "0x4000"]]
+    return chains
+
+
+def bench_kube_sync(ipt: IPTables, backend: str, repeat: int) -> None:
+    services, endpoints = 1000, 3
+    jumps = [Jump("nat", "PREROUTING", ("-j", "KPX-SERVICES"))]
+    full = {"nat": kube_rules(services, endpoints)}
+    first = ipt.sync("KPX-", full, jumps)
+    rules = sum(len(r) for r in full["nat"].values())
+    changed = {"nat": kube_rules(services, endpoints, changed=500)}
+    times_partial, times_full, sizes = [], [], []
+    for _ in range(repeat):
+        ipt.sync("KPX-", full, jumps)
+        start = time.perf_counter()
+        res = ipt.sync("KPX-", changed, jumps)
+        times_partial.append(time.perf_counter() - start)
+        sizes.append(len(res.payload))
+        # a full resync rewrites every chain: what an agent without diffing sends
+        start = time.perf_counter()
+        ipt.restore("nat", first.payload, flush=False)
+        times_full.append(time.perf_counter() - start)
+    partial, fullt = statistics.median(times_partial), statistics.median(times_full)
+    report(f"kube-like sync ({services} svc, {rules} rules), 1 svc changed: payload", backend,
+           f"{statistics.median(sizes)}B", f"{len(first.payload)}B",
+           f"{statistics.median(sizes) / len(first.payload):.2%}")
+    report("kube-like sync, 1 svc changed: time vs full resync", backend,
+           f"{partial:.3f}s", f"{fullt:.3f}s", f"{partial / fullt:.2f}x")
+    ipt.sync("KPX-", {}, [])
+
+
+def bench_parse(ns: Netns, backend: str, repeat: int) -> None:
+    n = 50_000
+    ns.run([f"iptables-{backend}", "-N", "PARSE"])
+    ns.run([f"iptables-{backend}-restore", "--noflush"], payload("PARSE", n))
+    save = [f"iptables-{backend}-save", "-t", "filter"]
+    data = ns.run(save)
+    saved = median_time(lambda: ns.run(save), repeat)
+    parsed = median_time(lambda: parse_save(data), repeat)
+    assert parse_save(data)["filter"].rule_count() == n
+    report(f"parse_save of {n} rules vs iptables-save producing them", backend,
+           f"{parsed:.3f}s", f"{saved:.3f}s", f"{parsed / saved:.2f}x")
+    ns.run([f"iptables-{backend}", "-F", "PARSE"])
+    ns.run([f"iptables-{backend}", "-X", "PARSE"])
+
+
+def bench_fake(repeat: int, n: int, chain_n: int) -> None:
+    data = payload("BIG", n).replace(b"*filter\n", b"*filter\n:BIG - [0:0]\n")
+    fake = FakeIPTables(mode="nft")
+    start = time.perf_counter()
+    fake.restore_all(data)
+    restore_t = time.perf_counter() - start
+    start = time.perf_counter()
+    out = fake.save("filter")
+    save_t = time.perf_counter() - start
+    assert out.count(b"\n-A BIG ") == n
+    report(f"fake: restore {n} rules + save back", "fake", f"{restore_t + save_t:.2f}s",
+           f"restore {restore_t:.2f}s save {save_t:.2f}s", "")
+
+    tracemalloc.start()
+    probe = FakeIPTables(mode="nft")
+    probe.restore_all(data)
+    _cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del probe
+    report(f"fake: peak memory holding {n} rules", "fake", f"{peak / 2**20:.0f} MB", "", "")
+
+    fake = FakeIPTables(mode="nft")
+    fake.restore_all(payload("BIG", chain_n).replace(b"*filter\n", b"*filter\n:BIG - [0:0]\n"))
+    ops = 2000
+    start = time.perf_counter()
+    for i in range(ops):
+        fake.ensure_rule(RulePosition.APPEND, "filter", "BIG", *rule(i * 3 % chain_n))
+    per = (time.perf_counter() - start) / ops
+    report(f"fake: ensure_rule on a {chain_n}-rule chain (present), per call", "fake",
+           f"{per * 1e6:.0f}us", "", "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-real", action="store_true", help="fake figures only")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    print(f"# machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, "
+          f"kernel {platform.release()}, Python {platform.python_version()}")
+    print(f"{'figure':<58} {'backend':<7} {'ours':>14} {'baseline':>26} {'ratio':>12}")
+    real = not args.no_real and os.geteuid() == 0 and shutil.which("ip") is not None
+    if real:
+        sizes = [200] if args.quick else [1000, 5000, 10000]
+        for backend in ("nft", "legacy"):
+            bench_real(backend, repeat, sizes, 100 if args.quick else 1000)
+    else:
+        print("# real-kernel figures skipped (need root and ip netns)")
+    bench_fake(repeat, 5000 if args.quick else 100_000, 1000 if args.quick else 10_000)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

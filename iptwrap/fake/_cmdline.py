@@ -1,0 +1,979 @@
+"""The fake's command-line parser: iptables 1.8.9 argv -> :class:`Command`.
+
+Emulates ``do_parse`` of iptables 1.8.9 (xshared.c): getopt_long in RETURN_IN_ORDER
+mode over the core options merged with the options of every loaded extension,
+implicit protocol matches, ``!`` handling, the post-parse checks and the
+canonical ``iptables-save`` / ``iptables -L -n -v`` text of the rule.
+
+Public entry points: :func:`parse_command` and :func:`format_listing_line`.
+Warnings the real binary prints on success go to ``Command.extra`` as
+``"warning:<text>"`` items (without the trailing newline).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+
+from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
+from . import _spec_targets as _t  # noqa: F401  (registers the target modules)
+from ._errors import BadArgument, ParameterProblem, Raw, VersionProblem
+from ._model import Command, ParseContext, RuleSpec
+from ._spec_addr import (
+    format_addr,
+    parse_addresses,
+    parse_iface,
+    parse_protocol,
+    proto_match_name,
+    proto_save_name,
+    strtoui,
+)
+from ._spec_ext import MATCHES, TARGETS, Cursor, Ext, ExtInst, RuleBuild
+
+__all__ = ["parse_command", "format_listing_line", "TABLES", "KNOWN_TARGETS", "KNOWN_MATCHES"]
+
+TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
+
+# Extensions shipped with iptables 1.8.9 (Debian 12); the fake emulates a subset.
+_COMMON_TARGETS = [
+    "AUDIT",
+    "CHECKSUM",
+    "CLASSIFY",
+    "CONNMARK",
+    "CONNSECMARK",
+    "CT",
+    "DNAT",
+    "DSCP",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "LOG",
+    "MARK",
+    "MASQUERADE",
+    "NETMAP",
+    "NFLOG",
+    "NFQUEUE",
+    "NOTRACK",
+    "RATEEST",
+    "REDIRECT",
+    "REJECT",
+    "SECMARK",
+    "SET",
+    "SNAT",
+    "SYNPROXY",
+    "TCPMSS",
+    "TCPOPTSTRIP",
+    "TEE",
+    "TOS",
+    "TPROXY",
+    "TRACE",
+    "standard",
+]
+KNOWN_TARGETS: Dict[int, FrozenSet[str]] = {
+    4: frozenset(_COMMON_TARGETS + ["CLUSTERIP", "ECN", "TTL", "ULOG"]),
+    6: frozenset(_COMMON_TARGETS + ["DNPT", "SNPT", "HL"]),
+}
+_COMMON_MATCHES = [
+    "addrtype",
+    "ah",
+    "bpf",
+    "cgroup",
+    "cluster",
+    "comment",
+    "connbytes",
+    "connlabel",
+    "connlimit",
+    "connmark",
+    "conntrack",
+    "cpu",
+    "dccp",
+    "devgroup",
+    "dscp",
+    "ecn",
+    "esp",
+    "hashlimit",
+    "helper",
+    "iprange",
+    "ipcomp",
+    "ipvs",
+    "length",
+    "limit",
+    "mac",
+    "mark",
+    "multiport",
+    "nfacct",
+    "osf",
+    "owner",
+    "physdev",
+    "pkttype",
+    "policy",
+    "quota",
+    "rateest",
+    "recent",
+    "rpfilter",
+    "sctp",
+    "set",
+    "socket",
+    "state",
+    "statistic",
+    "string",
+    "tcp",
+    "tcpmss",
+    "time",
+    "tos",
+    "u32",
+    "udp",
+]
+KNOWN_MATCHES: Dict[int, FrozenSet[str]] = {
+    4: frozenset(_COMMON_MATCHES + ["icmp", "realm", "ttl"]),
+    6: frozenset(
+        _COMMON_MATCHES
+        + ["dst", "eui64", "frag", "hbh", "hl", "icmp6", "ipv6header", "mh", "rt", "srh"]
+    ),
+}
+_VERDICTS = frozenset({"ACCEPT", "DROP", "RETURN", "QUEUE"})
+
+# option letter -> (has_arg: 0 none / 1 required / 2 optional)
+_SHORT: Dict[str, int] = {}
+_optstring = "A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46"
+_k = 0
+while _k < len(_optstring):
+    _c = _optstring[_k]
+    _k += 1
+    _n = 0
+    while _k < len(_optstring) and _optstring[_k] == ":":
+        _n += 1
+        _k += 1
+    _SHORT[_c] = _n
+
+_LONG: Dict[str, Tuple[str, int]] = {
+    "append": ("A", 1),
+    "delete": ("D", 1),
+    "check": ("C", 1),
+    "insert": ("I", 1),
+    "replace": ("R", 1),
+    "list": ("L", 2),
+    "list-rules": ("S", 2),
+    "flush": ("F", 2),
+    "zero": ("Z", 2),
+    "new-chain": ("N", 1),
+    "delete-chain": ("X", 2),
+    "rename-chain": ("E", 1),
+    "policy": ("P", 1),
+    "source": ("s", 1),
+    "src": ("s", 1),
+    "destination": ("d", 1),
+    "dst": ("d", 1),
+    "protocol": ("p", 1),
+    "in-interface": ("i", 1),
+    "jump": ("j", 1),
+    "table": ("t", 1),
+    "match": ("m", 1),
+    "numeric": ("n", 0),
+    "out-interface": ("o", 1),
+    "verbose": ("v", 0),
+    "wait": ("w", 2),
+    "wait-interval": ("W", 2),
+    "exact": ("x", 0),
+    "fragments": ("f", 0),
+    "version": ("V", 0),
+    "help": ("h", 2),
+    "line-numbers": ("0", 0),
+    "modprobe": ("M", 1),
+    "set-counters": ("c", 1),
+    "goto": ("g", 1),
+    "ipv4": ("4", 0),
+    "ipv6": ("6", 0),
+}
+_LONG_NAMES = tuple(_LONG)
+
+_CMD_OTHERS = {"L": "Z", "Z": "L", "S": "Z"}  # command -> command it may combine with
+
+# generic_opt_check: option -> commands it is illegal with ('x')
+_OPT_CHARS = ("n", "s", "d", "p", "j", "v", "x", "i", "o", "0", "c", "f")
+_ILLEGAL: Dict[str, str] = {
+    "A": "nx0",
+    "I": "nx0",
+    "R": "nx0",
+    "D": "nx0c",
+    "Dnum": "nsdpjxio0cf",
+    "C": "nx0c",
+    "L": "sdpjiocf",
+    "F": "nsdpjxio0cf",
+    "Z": "nsdpjxio0cf",
+    "N": "nsdpjxio0cf",
+    "X": "nsdpjxio0cf",
+    "P": "nsdpjxio0f",
+    "E": "nsdpjxio0cf",
+    "S": "nsdpjxio0cf",
+}
+_INVERTIBLE = frozenset("sdpiof")
+_IN_HOOKS = frozenset({"PREROUTING", "INPUT"})
+_OUT_HOOKS = frozenset({"POSTROUTING", "OUTPUT"})
+
+
+def _opt_name(c: str) -> str:
+    return "--line-numbers" if c == "0" else f"-{c}"
+
+
+class _Parser:
+    """State of one do_parse run."""
+
+    def __init__(self, args: Sequence[str], ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.cur = Cursor(list(args))
+        self.table = "filter"
+        self.table_set = False
+        self.cmd: Optional[str] = None  # first command letter
+        self.cmds: List[str] = []
+        self.chain: Optional[str] = None
+        self.rulenum: Optional[int] = None
+        self.newname: Optional[str] = None
+        self.policy: Optional[str] = None
+        self.options: Dict[str, bool] = {}
+        self.invflags: Dict[str, bool] = {}
+        self.invert = False
+        self.src: Optional[str] = None
+        self.dst: Optional[str] = None
+        self.iniface: Optional[str] = None
+        self.outiface: Optional[str] = None
+        self.jumpto: Optional[str] = None
+        self.goto = False
+        self.target_ext: Optional[Ext] = None
+        self.counters: Optional[Tuple[int, int]] = None
+        self.verbose = 0
+        self.wait: Optional[float] = None
+        self.extra: List[str] = []
+        self.proto_used = False
+        self.rb = RuleBuild(ctx, "filter", None)
+        self.loaded: List[ExtInst] = []  # matches and target in load order
+        self.protocol_given = False
+
+    # ------------------------------------------------------------ helpers
+    def add_command(self, c: str) -> None:
+        if self.invert:
+            raise ParameterProblem("unexpected '!' flag")
+        for prev in self.cmds:
+            if _CMD_OTHERS.get(c) != prev:
+                raise ParameterProblem(f"Cannot use -{c} with -{prev}")
+        self.cmds.append(c)
+        if self.cmd is None:
+            self.cmd = c
+
+    def set_option(self, c: str) -> None:
+        if c in self.options:
+            raise ParameterProblem(f"multiple -{c} flags not allowed")
+        self.options[c] = True
+        if self.invert:
+            if c not in _INVERTIBLE:
+                raise ParameterProblem(f"cannot have ! before -{c}")
+            self.invflags[c] = True
+
+    def rulenumber(self, tok: str) -> int:
+        v = strtoui(tok, 1, 0x7FFFFFFF)
+        if v is None:
+            raise ParameterProblem(f"Invalid rule number `{tok}'")
+        return v
+
+    def load_match(self, name: str) -> ExtInst:
+        fam = self.ctx.family
+        ext = MATCHES.get(name)
+        if ext is None or fam not in ext.families:
+            if name in KNOWN_MATCHES[fam]:
+                raise ParameterProblem(f"fake: match '{name}' is not emulated")
+            raise ParameterProblem(f"Couldn't load match `{name}':No such file or directory\n")
+        for li in self.loaded:
+            if li.ext is ext:
+                li.completed = True
+        inst = ExtInst(ext, self.rb)
+        self.rb.matches.append(inst)
+        self.loaded.append(inst)
+        return inst
+
+    # ------------------------------------------------------------ option lookup
+    def find_long(self, name: str) -> Tuple[Optional[str], int, Optional[ExtInst]]:
+        """getopt_long lookup: (core letter or ext option name, has_arg, instance)."""
+        core = _LONG.get(name)
+        if core is not None:
+            return core[0], core[1], None
+        for inst in reversed(self.loaded):
+            o = inst.ext.opts.get(name)
+            if o is not None:
+                return name, 1 if o[1] else 0, inst
+        # abbreviations
+        cands: List[Tuple[str, int, Optional[ExtInst]]] = []
+        for ln in _LONG_NAMES:
+            if ln.startswith(name):
+                c, ha = _LONG[ln]
+                if not any(x[2] is None and x[0] == c for x in cands):
+                    cands.append((c, ha, None))
+        for inst in reversed(self.loaded):
+            for on, o in inst.ext.opts.items():
+                dup = any(
+                    x[2] is inst and inst.ext.opts[x[0]][0] == o[0]
+                    for x in cands
+                    if x[2] is not None
+                )
+                if on.startswith(name) and not dup:
+                    cands.append((on, 1 if o[1] else 0, inst))
+        if len(cands) == 1:
+            return cands[0]
+        return None, 0, None
+
+    # ------------------------------------------------------------ main loop
+    def run(self) -> None:
+        cur = self.cur
+        argv = cur.argv
+        n = len(argv)
+        while cur.i < n:
+            tok = argv[cur.i]
+            cur.i += 1
+            if tok == "--":
+                # everything after "--" is positional
+                while cur.i < n:
+                    self.positional(argv[cur.i])
+                    cur.i += 1
+                break
+            if tok.startswith("--"):
+                self.long_option(tok)
+            elif tok.startswith("-") and len(tok) > 1:
+                self.short_cluster(tok)
+            else:
+                self.positional(tok)
+                continue
+
+    def positional(self, tok: str) -> None:
+        if tok == "!":
+            if self.invert:
+                raise ParameterProblem("multiple consecutive ! not allowed")
+            self.invert = True
+            return
+        raise BadArgument(tok)
+
+    def long_option(self, tok: str) -> None:
+        body = tok[2:]
+        name, eq, val = body.partition("=")
+        key, has_arg, inst = self.find_long(name)
+        if key is None:
+            if self.try_load_proto():
+                self.cur.i -= 1
+                return
+            raise ParameterProblem(f'unknown option "{tok}"')
+        arg: Optional[str] = None
+        if has_arg == 1:
+            if eq:
+                arg = val
+            elif self.cur.i < len(self.cur.argv):
+                arg = self.cur.take()
+            else:
+                raise ParameterProblem(f'option "{tok}" requires an argument')
+        elif has_arg == 2:
+            arg = val if eq else None
+        elif eq:
+            raise ParameterProblem(f'option "{tok}" doesn\'t allow an argument')
+        if inst is None:
+            self.core(key, arg)
+        else:
+            inst.feed(key, arg or "", self.invert, self.rb, self.cur)
+            self.invert = False
+
+    def short_cluster(self, tok: str) -> None:
+        k = 1
+        while k < len(tok):
+            c = tok[k]
+            k += 1
+            ha = _SHORT.get(c)
+            if ha is None or c == "b":
+                if self.try_load_proto():
+                    self.cur.i -= 1
+                    return
+                raise ParameterProblem(f'unknown option "-{c}"')
+            arg: Optional[str] = None
+            if ha == 1:
+                if k < len(tok):
+                    arg = tok[k:]
+                elif self.cur.i < len(self.cur.argv):
+                    arg = self.cur.take()
+                else:
+                    raise ParameterProblem(f'option "-{c}" requires an argument')
+                k = len(tok)
+            elif ha == 2 and k < len(tok):
+                arg = tok[k:]
+                k = len(tok)
+            self.core(c, arg)
+
+    def try_load_proto(self) -> bool:
+        """command_default: load the protocol's match once and re-parse the option."""
+        if self.rb.proto is None or self.proto_used:
+            return False
+        name = proto_match_name(self.rb.proto, self.ctx.family)
+        if name is None:
+            return False
+        fam = self.ctx.family
+        ext = MATCHES.get(name)
+        if ext is None or fam not in ext.families:
+            if name in KNOWN_MATCHES[fam]:
+                raise ParameterProblem(f"fake: match '{name}' is not emulated")
+            return False
+        self.proto_used = True
+        self.load_match(name)
+        return True
+
+    # ------------------------------------------------------------ core options
+    def core(self, c: str, arg: Optional[str]) -> None:
+        cur = self.cur
+        if c in "ACDRIN":
+            assert arg is not None
+            self.add_command(c)
+            if c == "N":
+                _check_new_chain(arg)
+            self.chain = arg
+            if c == "I":
+                self.rulenum = self.rulenumber(cur.take()) if cur.has_arg() else 1
+            elif c == "D":
+                if cur.has_arg():
+                    self.rulenum = self.rulenumber(cur.take())
+            elif c == "R":
+                if not cur.has_arg():
+                    raise ParameterProblem("-R requires a rule number")
+                self.rulenum = self.rulenumber(cur.take())
+        elif c in "LSZ":
+            self.add_command(c)
+            if arg is not None:
+                self.chain = arg
+            elif cur.has_arg():
+                self.chain = cur.take()
+            if cur.has_arg():
+                self.rulenum = self.rulenumber(cur.take())
+        elif c in "FX":
+            self.add_command(c)
+            if arg is not None:
+                self.chain = arg
+            elif cur.has_arg():
+                self.chain = cur.take()
+        elif c == "E":
+            assert arg is not None
+            self.add_command(c)
+            self.chain = arg
+            if not cur.has_arg():
+                raise ParameterProblem("-E requires old-chain-name and new-chain-name")
+            self.newname = cur.take()
+        elif c == "P":
+            assert arg is not None
+            self.add_command(c)
+            self.chain = arg
+            if not cur.has_arg():
+                raise ParameterProblem("-P requires a chain and a policy")
+            self.policy = cur.take()
+        elif c == "h":
+            raise _Done("h")
+        elif c == "V":
+            raise _Done("V")
+        elif c == "p":
+            assert arg is not None
+            self.set_option("p")
+            proto = parse_protocol(arg)
+            if proto == 0 and self.invert:
+                raise ParameterProblem("rule would never match protocol")
+            self.rb.proto = proto
+            self.rb.proto_inv = self.invert
+        elif c in "sd":
+            assert arg is not None
+            self.set_option(c)
+            if c == "s":
+                self.src = arg
+            else:
+                self.dst = arg
+        elif c in "io":
+            assert arg is not None
+            self.set_option(c)
+            name = parse_iface(arg, self.rb.warnings)
+            if c == "i":
+                self.iniface = name
+            else:
+                self.outiface = name
+        elif c == "f":
+            if self.ctx.family == 6:
+                raise ParameterProblem("-f is not supported in IPv6, use -m frag instead")
+            self.set_option("f")
+        elif c == "j":
+            assert arg is not None
+            self.set_option("j")
+            self.jump(arg, goto=False)
+        elif c == "g":
+            assert arg is not None
+            self.set_option("j")
+            self.jump(arg, goto=True)
+        elif c == "m":
+            assert arg is not None
+            if self.invert:
+                raise ParameterProblem("unexpected ! flag before --match")
+            self.load_match(arg)
+        elif c == "t":
+            assert arg is not None
+            if self.invert:
+                raise ParameterProblem("unexpected ! flag before --table")
+            if self.ctx.restore and self.table_set:
+                raise ParameterProblem(
+                    f"The -t option (seen in line 0) cannot be used in {self.ctx.prog}.\n"
+                )
+            self.table = arg
+            self.table_set = True
+        elif c == "n" or c == "x" or c == "0":
+            self.set_option(c)
+        elif c == "v":
+            if not self.verbose:
+                self.set_option("v")
+            self.verbose += 1
+        elif c == "w":
+            if self.ctx.restore:
+                raise ParameterProblem("You cannot use `-w' from iptables-restore")
+            w = arg
+            if w is None and cur.has_arg():
+                w = cur.take()
+            if w is None:
+                self.wait = -1.0
+            else:
+                iv = _scan_int(w)
+                if iv is None:
+                    raise ParameterProblem("wait seconds not numeric")
+                self.wait = float(iv)
+        elif c == "W":
+            if self.ctx.restore:
+                raise ParameterProblem("You cannot use `-W' from iptables-restore")
+            w = arg
+            if w is None and cur.has_arg():
+                w = cur.take()
+            if w is None:
+                raise ParameterProblem("wait interval value required")
+            iv = _scan_int(w)
+            if iv is None or iv < 0:
+                raise ParameterProblem("wait interval not numeric")
+            if iv > 999999:
+                raise ParameterProblem(f"too long usec wait {iv} > 999999 usec")
+            self.extra.append(f"wait_interval:{iv}")
+            self.rb.warnings.append("Ignoring deprecated --wait-interval option.")
+        elif c == "c":
+            assert arg is not None
+            self.set_option("c")
+            pc = arg
+            bc: Optional[str] = None
+            comma = arg.find(",", 1)
+            if comma >= 0:
+                bc = arg[comma + 1 :]
+            elif cur.has_arg():
+                bc = cur.take()
+            if bc is None:
+                raise ParameterProblem("-c requires packet and byte counter")
+            p = _scan_int(pc, unsigned=True)
+            if p is None:
+                raise ParameterProblem("-c packet counter not numeric")
+            b = _scan_int(bc, unsigned=True)
+            if b is None:
+                raise ParameterProblem("-c byte counter not numeric")
+            self.counters = (p, b)
+        elif c == "M":
+            self.extra.append(f"modprobe:{arg}")
+        elif c in "46":
+            fam = int(c)
+            if self.ctx.family != fam:
+                if self.ctx.restore:
+                    raise _Done("skip")
+                raise Raw(2, _try_line(self.ctx))
+        else:  # pragma: no cover - every letter of the optstring is handled
+            raise ParameterProblem(f'unknown option "-{c}"')
+        self.invert = False
+
+    def jump(self, name: str, goto: bool) -> None:
+        if len(name) < 1:
+            raise ParameterProblem("Invalid target name (too short)")
+        if len(name.encode("utf-8", "surrogateescape")) >= 29:
+            raise ParameterProblem(f"Invalid target name `{name}' (28 chars max)")
+        if any(ch.isspace() for ch in name):
+            raise ParameterProblem(f"Invalid target name `{name}'")
+        self.jumpto = name
+        self.goto = goto
+        if goto:
+            return
+        fam = self.ctx.family
+        ext = TARGETS.get(name)
+        if ext is not None and fam in ext.families:
+            inst = ExtInst(ext, self.rb)
+            self.rb.target = inst
+            self.loaded.append(inst)
+            self.target_ext = ext
+        elif name in KNOWN_TARGETS[fam]:
+            raise ParameterProblem(f"fake: target '{name}' is not emulated")
+
+
+class _Done(Exception):
+    """-h / -V stop parsing at once; -4/-6 in restore skip the line."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _try_line(ctx: ParseContext) -> str:
+    prog = ctx.prog
+    return f"Try `{prog} -h' or '{prog} --help' for more information.\n"
+
+
+def _scan_int(s: str, unsigned: bool = False) -> Optional[int]:
+    """sscanf %i / %llu: leading blanks, sign, digits; trailing garbage ignored."""
+    i = 0
+    n = len(s)
+    while i < n and s[i] in " \t\n\r\f\v":
+        i += 1
+    j = i
+    if j < n and s[j] in "+-":
+        j += 1
+    k = j
+    while k < n and s[k].isdigit() and s[k].isascii():
+        k += 1
+    if k == j:
+        return None
+    if unsigned:
+        v = int(s[j:k])
+        return ((1 << 64) - v) % (1 << 64) if s[i:j] == "-" else v
+    return int(s[i:k])
+
+
+def _check_new_chain(name: str) -> None:
+    if len(name.encode("utf-8", "surrogateescape")) >= 29:
+        raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
+    if name[:1] in ("-", "!"):
+        raise ParameterProblem(f"chain name not allowed to start with `{name[0]}'")
+    if name == "" or name in _VERDICTS or name in KNOWN_TARGETS[4] | KNOWN_TARGETS[6]:
+        raise ParameterProblem("chain name may not clash with target name")
+    if any(ch.isspace() for ch in name):
+        raise ParameterProblem(f"Invalid chain name `{name}'")
+
+
+def _table_error(ctx: ParseContext, table: str) -> VersionProblem:
+    if ctx.backend == "nft":
+        return VersionProblem(f"table '{table}' does not exist")
+    prog = "ip6tables" if ctx.family == 6 else "iptables"
+    return VersionProblem(
+        f"can't initialize {prog} table `{table}': Table does not exist (do you need to insmod?)"
+    )
+
+
+_RULE_CMDS = frozenset("ACDRI")
+
+
+def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
+    """Parse an iptables argv tail (or one restore line with ``-t TABLE`` prepended)."""
+    p = _Parser(args, ctx)
+    try:
+        p.run()
+    except _Done as d:
+        if d.what == "skip":
+            return Command(op="nop", table=p.table, extra=("skip",))
+        return Command(op=d.what, table=p.table)
+
+    rb = p.rb
+    # -- post-parse checks, in do_parse order
+    if p.table == "nat" and (p.policy == "DROP" or (p.jumpto == "DROP" and not p.goto)):
+        raise ParameterProblem(
+            '\nThe "nat" table is not intended for filtering, the use of DROP is therefore '
+            "inhibited.\n\n"
+        )
+    rb.table = p.table
+    rb.chain = p.chain
+    finals: List[Tuple[ExtInst, str, str]] = []
+    for inst in rb.matches:
+        s, lst = inst.ext.final(inst.st, rb)
+        finals.append((inst, s, lst))
+    tfinal = ("", "")
+    if rb.target is not None:
+        tfinal = rb.target.ext.final(rb.target.st, rb)
+    if p.cmd is None:
+        raise ParameterProblem("no command specified")
+    if p.invert:
+        raise ParameterProblem("nothing appropriate following !")
+    fam = ctx.family
+    saddrs = parse_addresses(p.src, fam) if p.src is not None else None
+    daddrs = parse_addresses(p.dst, fam) if p.dst is not None else None
+    if ((saddrs and len(saddrs) > 1) or (daddrs and len(daddrs) > 1)) and (
+        p.invflags.get("s") or p.invflags.get("d")
+    ):
+        raise ParameterProblem("! not allowed with multiple source or destination IP addresses")
+    cmd = p.cmd
+    if cmd == "R" and ((saddrs and len(saddrs) > 1) or (daddrs and len(daddrs) > 1)):
+        raise ParameterProblem("Replacement rule does not specify a unique address")
+    key = "Dnum" if (cmd == "D" and p.rulenum is not None) else cmd
+    illegal = _ILLEGAL.get(key, "")
+    for oc in _OPT_CHARS:
+        if oc in p.options and oc in illegal:
+            ok = any(oc not in _ILLEGAL.get(other, "") for other in p.cmds[1:])
+            if not ok:
+                raise ParameterProblem(f"Illegal option `{_opt_name(oc)}' with this command")
+    if p.chain is not None and len(p.chain.encode("utf-8", "surrogateescape")) >= 29:
+        raise ParameterProblem(f"chain name `{p.chain}' too long (must be under 29 chars)")
+    if cmd in _RULE_CMDS and p.chain is not None:
+        if p.chain in _IN_HOOKS and "o" in p.options:
+            raise ParameterProblem(f"Can't use -o with {p.chain}\n")
+        if p.chain in _OUT_HOOKS and "i" in p.options:
+            raise ParameterProblem(f"Can't use -i with {p.chain}\n")
+
+    # -- handle creation: the table must exist
+    if p.table not in TABLES:
+        raise _table_error(ctx, p.table)
+
+    extra: List[str] = list(p.extra)
+    extra.extend("warning:" + w for w in rb.warnings)
+
+    rules: Tuple[RuleSpec, ...] = ()
+    if cmd in _RULE_CMDS and not (cmd == "D" and p.rulenum is not None):
+        # target resolution (legacy: iptc_is_chain / load target; nft: chain lookup)
+        jump_chain: Optional[str] = None
+        if p.jumpto is not None and (p.goto or rb.target is None):
+            name = p.jumpto
+            if p.goto or name not in _VERDICTS:
+                if not ctx.chain_exists(p.table, name):
+                    if ctx.backend == "nft":
+                        raise ParameterProblem(f"Chain '{name}' does not exist")
+                    if p.goto:
+                        raise ParameterProblem(f"goto '{name}' is not a chain")
+                    raise ParameterProblem(
+                        f"Couldn't load target `{name}':No such file or directory\n"
+                    )
+                jump_chain = name
+        rules = _build_rules(p, finals, tfinal, saddrs, daddrs, jump_chain)
+
+    return Command(
+        op=cmd,
+        table=p.table,
+        chain=p.chain,
+        rulenum=p.rulenum,
+        rule=rules[0] if rules else None,
+        new_name=p.newname,
+        policy=p.policy,
+        counters=p.counters,
+        numeric="n" in p.options,
+        verbose=p.verbose > 0,
+        exact="x" in p.options,
+        line_numbers="0" in p.options,
+        zero_after_list=cmd == "L" and "Z" in p.cmds,
+        wait=p.wait,
+        extra=tuple(extra),
+        rules=rules,
+    )
+
+
+def _merge_nft_ports(
+    finals: List[Tuple[ExtInst, str, str]], rb: RuleBuild
+) -> List[Tuple[ExtInst, str, str]]:
+    """nft turns port-only tcp/udp matches into payload expressions and reads them back
+    as one match per protocol."""
+    out: List[Tuple[ExtInst, str, str]] = []
+    first: Dict[str, ExtInst] = {}
+    changed = False
+    for inst, s, lst in finals:
+        name = inst.ext.name
+        ext = inst.ext
+        st = inst.st
+        if (
+            name in ("tcp", "udp")
+            and ext.ports_only(st)  # type: ignore[attr-defined]
+            and not ext.has_ports(st)  # type: ignore[attr-defined]
+            and (st["sinv"] or st["dinv"])
+        ):
+            # "! --dport 0:65535": a payload expression that reads back as nothing
+            changed = True
+            continue
+        if name in ("tcp", "udp") and ext.ports_only(st) and ext.has_ports(st):  # type: ignore[attr-defined]
+            prev = first.get(name)
+            if prev is None:
+                first[name] = inst
+            else:
+                for k, ik in (("spts", "sinv"), ("dpts", "dinv")):
+                    if inst.st[k] != (0, 0xFFFF):
+                        prev.st[k] = inst.st[k]
+                        prev.st[ik] = inst.st[ik]
+                changed = True
+                continue
+        out.append((inst, s, lst))
+    if not changed:
+        return finals
+    return [
+        (inst, *inst.ext.final(inst.st, rb)) if inst in first.values() else (inst, s, lst)
+        for inst, s, lst in out
+    ]
+
+
+def _build_rules(
+    p: _Parser,
+    finals: List[Tuple[ExtInst, str, str]],
+    tfinal: Tuple[str, str],
+    saddrs: Optional[List[Tuple[int, int]]],
+    daddrs: Optional[List[Tuple[int, int]]],
+    jump_chain: Optional[str],
+) -> Tuple[RuleSpec, ...]:
+    ctx = p.ctx
+    rb = p.rb
+    fam = ctx.family
+    if ctx.backend == "nft":
+        finals = _merge_nft_ports(finals, rb)
+
+    # restrictions
+    vh: Optional[FrozenSet[str]] = None
+    vt: Optional[FrozenSet[str]] = None
+    refusal: Optional[str] = None
+    insts = [f[0] for f in finals]
+    if rb.target is not None:
+        insts.append(rb.target)
+    for inst in insts:
+        h, t, r = inst.ext.restrict(inst.st, rb)
+        if h is not None:
+            vh = h if vh is None else vh & h
+        if t is not None:
+            vt = t if vt is None else vt & t
+        if refusal is None and r is not None:
+            refusal = r
+    if refusal is None and ctx.backend == "nft" and p.jumpto == "QUEUE" and not p.goto:
+        refusal = "No such file or directory"  # nf_tables has no QUEUE verdict
+    if refusal is not None:
+        vt = frozenset()
+
+    # the parts after the addresses
+    mid = ""
+    inv = p.invflags
+    lin = lout = "*"
+    if p.iniface:
+        if p.iniface != "+" or (inv.get("i") and ctx.backend == "nft"):
+            mid += f"{' !' if inv.get('i') else ''} -i {p.iniface}"
+        if p.iniface != "+" or ctx.backend == "legacy" or inv.get("i"):
+            lin = ("!" if inv.get("i") else "") + p.iniface
+    if p.outiface:
+        if p.outiface != "+" or (inv.get("o") and ctx.backend == "nft"):
+            mid += f"{' !' if inv.get('o') else ''} -o {p.outiface}"
+        if p.outiface != "+" or ctx.backend == "legacy" or inv.get("o"):
+            lout = ("!" if inv.get("o") else "") + p.outiface
+    proto = rb.proto or 0
+    if proto:
+        mid += f"{' !' if rb.proto_inv else ''} -p {proto_save_name(proto)}"
+    if "f" in p.options:
+        mid += f"{' !' if inv.get('f') else ''} -f"
+    tail = ""
+    lextra = ""
+    for inst, s, lst in finals:
+        ext = inst.ext
+        tail += f" -m {ext.save_name or ext.name}{s}"
+        lextra += lst
+    target_name: Optional[str] = None
+    ltarget = ""
+    if p.jumpto is not None:
+        target_name = p.jumpto
+        ltarget = p.jumpto
+        if p.goto:
+            tail += f" -g {p.jumpto}"
+        else:
+            tail += f" -j {p.jumpto}{tfinal[0]}"
+            if rb.target is not None:
+                ltarget = rb.target.ext.list_name or p.jumpto
+        lextra += tfinal[1]
+    if p.goto:
+        lextra = "[goto] " + lextra
+    elif lextra.startswith(" "):
+        lextra = lextra[1:]
+    lprot = ("!" if rb.proto_inv else "") + str(proto)
+    lopt = ("!" if inv.get("f") else "-") + ("f" if "f" in p.options else "-")
+
+    any_addr = "0.0.0.0/0" if fam == 4 else "::/0"
+    srcs: List[Optional[Tuple[int, int]]] = list(saddrs) if saddrs else [None]
+    dsts: List[Optional[Tuple[int, int]]] = list(daddrs) if daddrs else [None]
+    out: List[RuleSpec] = []
+    for sa in srcs:
+        for da in dsts:
+            head = ""
+            ls = ld = any_addr
+            if sa is not None:
+                if sa[1]:
+                    head += (
+                        f"{' !' if inv.get('s') else ''} -s {format_addr(sa[0], sa[1], fam, False)}"
+                    )
+                ls = ("!" if inv.get("s") else "") + format_addr(sa[0], sa[1], fam, True)
+            if da is not None:
+                if da[1]:
+                    head += (
+                        f"{' !' if inv.get('d') else ''} -d {format_addr(da[0], da[1], fam, False)}"
+                    )
+                ld = ("!" if inv.get("d") else "") + format_addr(da[0], da[1], fam, True)
+            text = (head + mid + tail)[1:]
+            out.append(
+                RuleSpec(
+                    text=text,
+                    target=target_name,
+                    goto=p.goto,
+                    jump_chain=jump_chain,
+                    valid_hooks=vh,
+                    valid_tables=vt,
+                    listing=(ltarget, lprot, lopt, lin, lout, ls, ld, lextra),
+                    kernel_refusal=refusal,
+                )
+            )
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- -L formatting
+
+
+def _num(v: int, exact: bool) -> str:
+    if exact:
+        return f"{v:8d} "
+    if v <= 99999:
+        return f"{v:5d} "
+    for suffix in ("K", "M", "G", "T"):
+        v = (v + 500) // 1000
+        if v <= 9999 or suffix == "T":
+            return f"{v:4d}{suffix} "
+    return f"{v:4d}T "  # pragma: no cover
+
+
+def format_listing_line(
+    pkts: int,
+    bytes_: int,
+    rule: RuleSpec,
+    num: Optional[int] = None,
+    *,
+    verbose: bool = True,
+    exact: bool = True,
+    numeric: bool = True,
+) -> str:
+    """One rule line of ``iptables -L -n [-v] [-x] [--line-numbers]`` (no newline).
+
+    ``numeric=False`` only changes the prot column (names) and the any-address
+    (``anywhere``) / any-interface (``any``) forms; match texts stay numeric.
+    """
+    target, prot, opt, inn, outn, src, dst, extra = rule.listing
+    parts: List[str] = []
+    if num is not None:
+        parts.append(f"{num:<4d} ")
+    if verbose:
+        parts.append(_num(pkts, exact))
+        parts.append(_num(bytes_, exact))
+    parts.append(f"{target:<9s} ")
+    neg = prot.startswith("!")
+    pv = prot[1:] if neg else prot
+    if not numeric:
+        pn = int(pv) if pv.isdigit() else 0
+        pv = "all" if pn == 0 else proto_save_name(pn)
+    parts.append(("!" if neg else " ") + f"{pv:<5s}")
+    parts.append(opt + " ")
+    if verbose:
+        if not numeric:
+            inn = inn.replace("*", "any") if inn in ("*", "!*") else inn
+            outn = outn.replace("*", "any") if outn in ("*", "!*") else outn
+        parts.append(f" {inn:<6s} ")
+        parts.append(f"{outn:<6s} ")
+    for a in (src, dst):
+        if not numeric and a in ("0.0.0.0/0", "::/0"):
+            a = "anywhere"
+        if a.startswith("!"):
+            parts.append("!" + f"{a[1:]:<19s} ")
+        else:
+            parts.append(" " + f"{a:<19s} ")
+    if extra:
+        parts.append(extra if extra.startswith("[goto]") else " " + extra)
+    return "".join(parts)
