@@ -476,6 +476,10 @@ class _Parser:
                 raise ParameterProblem("rule would never match protocol")
             self.rb.proto = proto
             self.rb.proto_inv = self.invert
+            if self.ctx.family == 6 and proto in (43, 44, 51, 60) and not self.invert:
+                self.rb.warnings.append(
+                    f"Warning: never matched protocol: {arg.lower()}. use extension match instead."
+                )
         elif c in "sd":
             assert arg is not None
             self.set_option(c)
@@ -493,7 +497,7 @@ class _Parser:
                 self.outiface = name
         elif c == "f":
             if self.ctx.family == 6:
-                raise ParameterProblem("-f is not supported in IPv6, use -m frag instead")
+                raise ParameterProblem("`-f' is not supported in IPv6, use -m frag instead")
             self.set_option("f")
         elif c == "j":
             assert arg is not None
@@ -662,8 +666,28 @@ _RULE_CMDS = frozenset("ACDRI")
 
 
 def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
-    """Parse an iptables argv tail (or one restore line with ``-t TABLE`` prepended)."""
+    """Parse an iptables argv tail (or one restore line with ``-t TABLE`` prepended).
+
+    Raises the exceptions of ``_errors``; warnings printed before a parameter problem
+    (e.g. ``Warning: never matched protocol``) are folded into a :class:`Raw` error
+    when not parsing a restore line.
+    """
     p = _Parser(args, ctx)
+    try:
+        return _parse(p, ctx)
+    except (ParameterProblem, BadArgument) as e:
+        if not p.rb.warnings or ctx.restore:
+            raise
+        tag = "nf_tables" if ctx.backend == "nft" else "legacy"
+        if isinstance(e, ParameterProblem):
+            text = f"{ctx.prog} v{ctx.version} ({tag}): {e.message}\n"
+        else:
+            text = f"Bad argument `{e.token}'\n"
+        warn = "".join(w + "\n" for w in p.rb.warnings)
+        raise Raw(2, warn + text + _try_line(ctx)) from e
+
+
+def _parse(p: _Parser, ctx: ParseContext) -> Command:
     try:
         p.run()
     except _Done as d:

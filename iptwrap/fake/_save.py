@@ -141,7 +141,7 @@ _PROTO_NAMES = {
 _PORT_RE = re.compile(r"\b(spt|dpt|spts|dpts):(\d+)(?::(\d+))?")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _name_tables() -> Tuple[Dict[str, str], Dict[int, str]]:
     """/etc/hosts (address -> first name) and /etc/networks (number -> name): what
     gethostbyaddr/getnetbyaddr answer without asking DNS."""
@@ -203,10 +203,7 @@ def _owner_name(m: re.Match[str]) -> str:
         return m.group(0)
     n = int(m.group(2))
     try:
-        if "UID" in m.group(1):
-            name = pwd.getpwuid(n).pw_name
-        else:
-            name = grp.getgrgid(n).gr_name
+        name = pwd.getpwuid(n).pw_name if "UID" in m.group(1) else grp.getgrgid(n).gr_name
     except (KeyError, OverflowError):
         return m.group(0)
     return m.group(1) + name

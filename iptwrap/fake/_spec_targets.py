@@ -80,7 +80,7 @@ class RejectTarget(Ext):
         refusal = None
         if st.get("with") == "tcp-reset" and (rb.proto != 6 or rb.proto_inv):
             refusal = "Invalid argument"
-        return hooks("INPUT", "FORWARD", "OUTPUT"), None, refusal
+        return hooks("INPUT", "FORWARD", "OUTPUT"), frozenset({"filter"}), refusal
 
 
 # ---------------------------------------------------------------- NAT
@@ -924,7 +924,15 @@ class HmarkTarget(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         full = 32 if rb.family == 4 else 128
+        by_tuple = st.setdefault("by_tuple", set())
+        if oid in by_tuple:
+            raise ParameterProblem(f'HMARK: option "--hmark-{oid}" can only be used once.\n')
         if oid == "tuple":
+            names = {
+                "src": "src-prefix", "dst": "dst-prefix", "sport": "sport-mask",
+                "dport": "dport-mask", "spi": "spi-mask",
+            }
+            by_tuple.update(names[t] for t in arg.split(",") if t in names)
             for t in arg.split(","):
                 if t == "src":
                     st["src-prefix"] = full

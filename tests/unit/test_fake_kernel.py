@@ -548,3 +548,51 @@ def test_parse_errors_are_rendered() -> None:
                             "information.\n")
     rc, out, _ = run(r, "iptables -h")
     assert rc == 0 and out.startswith("iptables v1.8.9 (legacy)\n\nUsage: iptables -[ACD]")
+
+
+def test_nft_builtin_chains_are_lazy() -> None:
+    # verified on iptables-nft 1.8.9: built-ins exist once used, `-X` drops empty
+    # ACCEPT ones, and -Z/-D/-R on a missing one fail differently from legacy
+    r = FakeRunner(mode="nft")
+    ok(r, "iptables -A INPUT -j ACCEPT")
+    assert run(r, "iptables -Z FORWARD")[2] == "iptables: No chain/target/match by that name.\n"
+    assert ok(r, "iptables -v -Z") == "Zeroing chain `INPUT'\n"
+    assert run(r, "iptables -D OUTPUT 1")[2] == "iptables: No chain/target/match by that name.\n"
+    assert run(r, "iptables -Z OUTPUT 1")[2] == "iptables: Incompatible with this kernel.\n"
+    ok(r, "iptables -P OUTPUT DROP")
+    ok(r, "iptables -F FORWARD")
+    assert run(r, "iptables -D OUTPUT 1")[2] == "iptables: Index of deletion too big.\n"
+    assert run(r, "iptables -R OUTPUT 1 -j ACCEPT")[2] == "iptables: Index of replacement too big.\n"
+    ok(r, "iptables -D INPUT 1")
+    ok(r, "iptables -X")
+    assert ok(r, "iptables -v -Z") == "Zeroing chain `OUTPUT'\n"
+    assert ok(r, "iptables -v -F") == (
+        "Flushing chain `INPUT'\nFlushing chain `FORWARD'\nFlushing chain `OUTPUT'\n")
+    leg = FakeRunner(mode="legacy")
+    ok(leg, "iptables -A INPUT -j ACCEPT")
+    ok(leg, "iptables -Z FORWARD")
+    assert run(leg, "iptables -D OUTPUT 1")[2] == "iptables: Index of deletion too big.\n"
+
+
+@pytest.mark.parametrize("mode", BACKENDS)
+def test_verbose_prints(mode: str) -> None:
+    r = FakeRunner(mode=mode)
+    assert ok(r, "iptables -v -A INPUT -s 1.2.3.4/32 -j ACCEPT") == (
+        "ACCEPT  all opt -- in * out *  1.2.3.4/32  -> 0.0.0.0/0  \n")
+    ok(r, "iptables -N FOO")
+    assert ok(r, "iptables -v -X FOO") == "Deleting chain `FOO'\n"
+    out = ok(r, "iptables-restore -v", "# hi\n*filter\n-A INPUT -j ACCEPT\nCOMMIT\n")
+    assert out == ("# hi\nFlushing chain `INPUT'\nFlushing chain `FORWARD'\n"
+                   "Flushing chain `OUTPUT'\nACCEPT  all opt -- in * out *  0.0.0.0/0  -> "
+                   "0.0.0.0/0  \n")
+
+
+def test_insert_expanded_rules_reverse() -> None:
+    r = FakeRunner()
+    ok(r, "iptables -A INPUT -j ACCEPT")
+    k = r.kernel()
+    specs = tuple(RuleSpec(text=f"-s {a}/32 -j DROP", target="DROP", goto=False,
+                           jump_chain=None) for a in ("1.1.1.1", "2.2.2.2"))
+    k.execute(Command(op="I", chain="INPUT", rulenum=1, rule=specs[0], rules=specs))
+    assert r.save_text().splitlines()[4:7] == [
+        "-A INPUT -s 2.2.2.2/32 -j DROP", "-A INPUT -s 1.1.1.1/32 -j DROP", "-A INPUT -j ACCEPT"]
