@@ -33,7 +33,7 @@ from ._interface import Interface
 from ._listing import ChainPolicy, RuleCounters
 from ._payload import InvalidArgumentError
 from ._runner import Result, Runner, RunnerTimeout, SubprocessRunner
-from ._sync import Jump, SyncResult
+from ._sync import Jump, Syncer, SyncResult
 from ._types import Chain, Mode, Protocol, RulePosition, Table
 from ._version import BinaryInfo, Version
 
@@ -86,6 +86,7 @@ __all__ = [
     "RunnerTimeout",
     "SubprocessRunner",
     "SyncResult",
+    "Syncer",
     "Table",
     "TableNotFoundError",
     "Version",

@@ -70,8 +70,13 @@ class BatchError(RestoreError):
 
     def __init__(self, cause: RestoreError, operation: Optional[BatchOp]) -> None:
         super().__init__(
-            cause.argv, cause.returncode, cause.stdout, cause.stderr,
-            line=cause.line, line_text=cause.line_text, cause=cause.cause,
+            cause.argv,
+            cause.returncode,
+            cause.stdout,
+            cause.stderr,
+            line=cause.line,
+            line_text=cause.line_text,
+            cause=cause.cause,
         )
         self.operation = operation
         if operation is not None:
@@ -116,8 +121,9 @@ class Batch:
     def _add(self, verb: str, table: TableLike, chain: ChainLike, args: Sequence[str] = ()) -> int:
         if self._done:
             raise RuntimeError("this batch has already been applied")
-        op = BatchOp(len(self._ops), verb, table_name(table), chain_name(chain),
-                     tuple(rule_tokens(args)))
+        op = BatchOp(
+            len(self._ops), verb, table_name(table), chain_name(chain), tuple(rule_tokens(args))
+        )
         self._ops.append(op)
         return op.index
 
@@ -190,9 +196,9 @@ class Batch:
                 continue
             payload_lines.append(f"*{table}")
             owners.append(None)
-            for text, op in body:
+            for text, owner in body:
                 payload_lines.append(text)
-                owners.append(op)
+                owners.append(owner)
             payload_lines.append("COMMIT")
             owners.append(None)
         if not payload_lines:
@@ -202,22 +208,26 @@ class Batch:
         try:
             self._client.restore_all(payload, flush=False)
         except RestoreError as exc:
-            op = None
+            blamed: Optional[BatchOp] = None
             if exc.line is not None and 1 <= exc.line <= len(owners):
-                op = owners[exc.line - 1]
+                blamed = owners[exc.line - 1]
                 # nft blames the COMMIT line for errors it finds at commit time:
                 # the last operation of that table block is the best guess then.
                 back = exc.line - 1
-                while op is None and back > 0:
+                while blamed is None and back > 0:
                     back -= 1
-                    op = owners[back]
-            raise BatchError(exc, op) from exc
+                    blamed = owners[back]
+            raise BatchError(exc, blamed) from exc
         return self.result
 
-    def _canonical(self, table: str, chain: str, args: Sequence[str], model: _TableModel) -> Optional[str]:
+    def _canonical(
+        self, table: str, chain: str, args: Sequence[str], model: _TableModel
+    ) -> Optional[str]:
         try:
             return canonical_rule_text(
-                args, table=table, chain=chain,
+                args,
+                table=table,
+                chain=chain,
                 family=6 if self._client.is_ipv6() else 4,
                 backend=self._client.mode.value,
                 chain_exists=lambda _t, name: name in model.chains,

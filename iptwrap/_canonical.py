@@ -19,7 +19,6 @@ class CanonicalError(Exception):
     """The spec could not be canonicalised locally (unknown module, or invalid)."""
 
 
-
 _CacheKey = Tuple[int, str, str, str, str, Tuple[str, ...]]
 _cache: Dict[_CacheKey, str] = {}
 _cache_lock = threading.Lock()
@@ -53,17 +52,17 @@ def canonical_rule_text(
 
     exists = chain_exists or (lambda _t, _c: True)
     prog = "ip6tables" if family == 6 else "iptables"
-    ctx = ParseContext(prog=prog, family=family, backend=backend, version=version,
-                       chain_exists=exists)
+    ctx = ParseContext(
+        prog=prog, family=family, backend=backend, version=version, chain_exists=exists
+    )
     try:
         command = parse_command(["-t", table, "-A", chain, *tokens], ctx)
     except FakeError as exc:
         raise CanonicalError(str(exc)) from None
-    rules = getattr(command, "rules", ()) or ((command.rule,) if command.rule else ())
-    if len(rules) != 1 or rules[0] is None:
+    if len(command.rules) > 1 or command.rule is None:
         # a comma list of addresses is several kernel rules: not one identity
         raise CanonicalError("spec expands to several rules")
-    text = rules[0].text
+    text = command.rule.text
     with _cache_lock:
         if len(_cache) >= _CACHE_MAX:
             _cache.clear()

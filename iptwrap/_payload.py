@@ -26,6 +26,8 @@ __all__ = [
 
 _TABLE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 _FORBIDDEN = ("\0", "\n", "\r")
+# A chain name that needs no closer look: no leading "-"/"!", no whitespace or quotes.
+_SAFE_CHAIN = re.compile(r"[^\s\0\"'\\!-][^\s\0\"'\\]*\Z")
 # A word iptables-restore reads back unchanged without quotes: no whitespace, no quote
 # or backslash (its tokenizer's escapes), not empty, not starting a comment.
 _PLAIN = re.compile(r"[^\s\"'\\#][^\s\"'\\]*\Z")
@@ -47,7 +49,9 @@ def table_name(table: TableLike) -> str:
 
 def chain_name(chain: ChainLike) -> str:
     """A chain name safe to pass as one argv token and one restore word."""
-    name = str(chain.value if hasattr(chain, "value") else chain)
+    name = chain if type(chain) is str else str(getattr(chain, "value", chain))
+    if _SAFE_CHAIN.match(name) and len(name) <= MAX_CHAIN_NAME:
+        return name
     if not name:
         raise InvalidArgumentError("empty chain name")
     if name[0] in "-!":
@@ -56,22 +60,22 @@ def chain_name(chain: ChainLike) -> str:
         raise InvalidArgumentError(
             f"chain name {name!r} is {len(name)} characters; iptables allows {MAX_CHAIN_NAME}"
         )
-    if any(ch.isspace() or ch in "\0\"'\\" for ch in name):
-        raise InvalidArgumentError(f"chain name contains whitespace or quotes: {name!r}")
-    return name
+    raise InvalidArgumentError(f"chain name contains whitespace, quotes or NUL: {name!r}")
 
 
 def rule_tokens(args: Iterable[object]) -> List[str]:
-    """The rule arguments as argv tokens; refuses NUL and line breaks."""
-    tokens: List[str] = []
-    for arg in args:
-        if not isinstance(arg, str):
+    """The rule arguments as argv tokens; refuses non-strings, NUL and line breaks."""
+    tokens = list(args)
+    for arg in tokens:
+        if type(arg) is not str and not isinstance(arg, str):
             raise InvalidArgumentError(f"rule arguments must be str, got {type(arg).__name__}")
-        for bad in _FORBIDDEN:
-            if bad in arg:
-                raise InvalidArgumentError(f"rule argument contains {bad!r}: {arg!r}")
-        tokens.append(arg)
-    return tokens
+    joined = "".join(tokens)  # type: ignore[arg-type]
+    if "\n" in joined or "\0" in joined or "\r" in joined:
+        for arg in tokens:
+            for bad in _FORBIDDEN:
+                if bad in arg:  # type: ignore[operator]
+                    raise InvalidArgumentError(f"rule argument contains {bad!r}: {arg!r}")
+    return tokens  # type: ignore[return-value]
 
 
 def quote_token(token: str) -> str:

@@ -16,6 +16,7 @@ A second sync with the same input sends nothing at all.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -27,7 +28,7 @@ from ._types import ChainLike, RulePosition, TableLike
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
 
-__all__ = ["Jump", "SyncResult", "sync_chains"]
+__all__ = ["Jump", "SyncResult", "Syncer", "sync_chains"]
 
 RuleArgs = Sequence[str]
 DesiredChains = Mapping[TableLike, Mapping[ChainLike, Sequence[RuleArgs]]]
@@ -67,44 +68,80 @@ def _target_of(spec: str) -> Optional[str]:
     return spec[at + 4 :].split(" ", 1)[0]
 
 
-def sync_chains(
-    client: IPTables,
-    prefix: str,
-    chains: DesiredChains,
-    jumps: Sequence[Jump] = (),
-) -> SyncResult:
+@dataclass
+class _Desired:
+    """Validated input: table -> chain -> rules (token tuples), and jump rules per table."""
+
+    chains: Dict[str, Dict[str, Tuple[Tuple[str, ...], ...]]]
+    jumps: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]]
+
+    def tables(self) -> List[str]:
+        return list(self.chains) + [t for t in self.jumps if t not in self.chains]
+
+
+def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _Desired:
     if not prefix or prefix[0] in "-!" or any(c.isspace() for c in prefix):
         raise InvalidArgumentError(f"invalid owner prefix: {prefix!r}")
-    desired: Dict[str, Dict[str, List[List[str]]]] = {}
+    desired: Dict[str, Dict[str, Tuple[Tuple[str, ...], ...]]] = {}
     for table, table_chains in chains.items():
         t = table_name(table)
         for chain, rules in table_chains.items():
             c = chain_name(chain)
             if not c.startswith(prefix):
                 raise InvalidArgumentError(f"owned chain {c!r} does not start with {prefix!r}")
-            desired.setdefault(t, {})[c] = [rule_tokens(r) for r in rules]
-    wanted_jumps: Dict[str, List[Tuple[str, List[str], RulePosition]]] = {}
+            desired.setdefault(t, {})[c] = tuple(tuple(rule_tokens(r)) for r in rules)
+    wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)
         if c.startswith(prefix):
             raise InvalidArgumentError(f"jump rules belong in chains you don't own, not {c!r}")
-        wanted_jumps.setdefault(t, []).append((c, rule_tokens(jump.args), RulePosition(jump.position)))
+        wanted.setdefault(t, []).append(
+            (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
+        )
+    return _Desired(desired, wanted)
 
+
+def _rules_lines(chain: str, rules: Sequence[Sequence[str]]) -> List[str]:
+    return [f"-A {chain} {restore_line(r)}".rstrip() for r in rules]
+
+
+def _apply(client: IPTables, blocks: List[str], result: SyncResult) -> SyncResult:
+    if blocks:
+        result.payload = "".join(blocks).encode("utf-8")
+        client.restore_all(result.payload, flush=False)
+    return result
+
+
+def sync_chains(
+    client: IPTables,
+    prefix: str,
+    chains: DesiredChains,
+    jumps: Sequence[Jump] = (),
+) -> SyncResult:
+    """Stateless sync: read each table once, send only what differs from the kernel."""
+    return _sync_against_kernel(client, prefix, _normalize(prefix, chains, jumps))
+
+
+def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> SyncResult:
     result = SyncResult()
     blocks: List[str] = []
     family = 6 if client.is_ipv6() else 4
     backend = client.mode.value
-    tables = list(desired) + [t for t in wanted_jumps if t not in desired]
-    for table in tables:
-        saved_dump = parse_save(client.save(table))
-        saved = saved_dump.tables.get(table) or SavedTable(table)
-        own = desired.get(table, {})
+    for table in desired.tables():
+        saved = parse_save(client.save(table)).tables.get(table) or SavedTable(table)
+        own = desired.chains.get(table, {})
         known: Set[str] = set(saved.chains) | set(own)
 
-        def canon(chain: str, tokens: List[str], _known: Set[str] = known, _t: str = table) -> Optional[str]:
+        def canon(
+            chain: str, tokens: Sequence[str], _known: Set[str] = known, _t: str = table
+        ) -> Optional[str]:
             try:
                 return canonical_rule_text(
-                    tokens, table=_t, chain=chain, family=family, backend=backend,
+                    tokens,
+                    table=_t,
+                    chain=chain,
+                    family=family,
+                    backend=backend,
                     chain_exists=lambda _x, name: name in _known,
                 )
             except CanonicalError:
@@ -113,39 +150,114 @@ def sync_chains(
         decls: List[str] = []
         body: List[str] = []
         for chain, rules in own.items():
-            texts = [canon(chain, r) for r in rules]
             current = saved.chains.get(chain)
-            if current is not None and None not in texts and current.specs() == texts:
-                result.unchanged.append((table, chain))
-                continue
+            if current is not None:
+                texts = [canon(chain, r) for r in rules]
+                if None not in texts and current.specs() == texts:
+                    result.unchanged.append((table, chain))
+                    continue
             (result.rewritten if current is not None else result.created).append((table, chain))
             decls.append(f":{chain} - [0:0]")
-            body.extend(f"-A {chain} {restore_line(r)}".rstrip() for r in rules)
+            body.extend(_rules_lines(chain, rules))
         stale = [c for c in saved.chains if c.startswith(prefix) and c not in own]
         unlink: List[str] = []
         if stale:
             stale_set = set(stale)
             for other in saved.chains.values():
-                if other.name in stale_set or (other.name in own):
+                if other.name in stale_set or other.name in own:
                     continue  # stale chains are flushed; owned ones were rewritten above
                 for spec in other.specs():
                     if _target_of(" " + spec) in stale_set:
                         unlink.append(f"-D {other.name} {spec}")
-            for chain in stale:
-                result.deleted.append((table, chain))
-        for chain, tokens, position in wanted_jumps.get(table, []):
-            text = canon(chain, tokens)
+            result.deleted.extend((table, c) for c in stale)
+        for chain, tokens, position in desired.jumps.get(table, []):
             current = saved.chains.get(chain)
-            if current is not None and text is not None and text in current.specs():
-                continue
-            if current is not None and text is None and client.rule_exists(table, chain, *tokens):
-                continue
+            if current is not None:
+                text = canon(chain, tokens)
+                if text is not None and text in current.specs():
+                    continue
+                if text is None and client.rule_exists(table, chain, *tokens):
+                    continue
             body.append(f"{position.value} {chain} {restore_line(tokens)}".rstrip())
-            result.jumps_added.append((table, chain, text or " ".join(tokens)))
+            result.jumps_added.append((table, chain, " ".join(tokens)))
         lines = decls + unlink + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
         if lines:
             blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
-    if blocks:
-        result.payload = "".join(blocks).encode("utf-8")
-        client.restore_all(result.payload, flush=False)
-    return result
+    return _apply(client, blocks, result)
+
+
+class Syncer:
+    """Stateful sync, as kube-proxy does its partial syncs (KEP-3453).
+
+    The first sync, every ``full_sync_interval`` seconds, any sync after a failure,
+    and ``sync(..., full=True)`` read the kernel (:func:`IPTables.sync`). In between,
+    the Syncer trusts what it applied last time and sends only the chains whose
+    desired rules changed, without reading the kernel at all: after a one-service
+    change that is one small restore. If something else may flush your chains, keep
+    the interval short or watch a canary chain.
+    """
+
+    def __init__(
+        self, client: IPTables, prefix: str, *, full_sync_interval: Optional[float] = 3600.0
+    ) -> None:
+        _normalize(prefix, {}, ())  # validates the prefix
+        self._client = client
+        self._prefix = prefix
+        self._interval = full_sync_interval
+        self._last: Optional[_Desired] = None
+        self._last_full = 0.0
+
+    def invalidate(self) -> None:
+        """Forget what was applied: the next sync reads the kernel."""
+        self._last = None
+
+    def sync(
+        self, chains: DesiredChains, jumps: Sequence[Jump] = (), *, full: bool = False
+    ) -> SyncResult:
+        desired = _normalize(self._prefix, chains, jumps)
+        now = time.monotonic()
+        due = self._interval is not None and now - self._last_full >= self._interval
+        last = self._last
+        self._last = None  # until this sync has landed
+        if full or last is None or due:
+            result = _sync_against_kernel(self._client, self._prefix, desired)
+            self._last_full = now
+        else:
+            result = self._sync_against_memory(last, desired)
+        self._last = desired
+        return result
+
+    def _sync_against_memory(self, last: _Desired, desired: _Desired) -> SyncResult:
+        result = SyncResult()
+        blocks: List[str] = []
+        tables = desired.tables() + [t for t in last.tables() if t not in desired.tables()]
+        for table in tables:
+            old = last.chains.get(table, {})
+            new = desired.chains.get(table, {})
+            decls: List[str] = []
+            body: List[str] = []
+            for chain, rules in new.items():
+                before = old.get(chain)
+                if before == rules:
+                    result.unchanged.append((table, chain))
+                    continue
+                (result.rewritten if before is not None else result.created).append((table, chain))
+                decls.append(f":{chain} - [0:0]")
+                body.extend(_rules_lines(chain, rules))
+            stale = [c for c in old if c not in new]
+            result.deleted.extend((table, c) for c in stale)
+            old_jumps = last.jumps.get(table, [])
+            new_jumps = desired.jumps.get(table, [])
+            unlink = [
+                f"-D {chain} {restore_line(tokens)}".rstrip()
+                for chain, tokens, _pos in old_jumps
+                if (chain, tokens, _pos) not in new_jumps
+            ]
+            for chain, tokens, position in new_jumps:
+                if (chain, tokens, position) not in old_jumps:
+                    body.append(f"{position.value} {chain} {restore_line(tokens)}".rstrip())
+                    result.jumps_added.append((table, chain, " ".join(tokens)))
+            lines = decls + unlink + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
+            if lines:
+                blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
+        return _apply(self._client, blocks, result)

@@ -12,6 +12,7 @@ Warnings the real binary prints on success go to ``Command.extra`` as
 
 from __future__ import annotations
 
+import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
@@ -206,7 +207,17 @@ _ILLEGAL: Dict[str, str] = {
     "E": "nsdpjxio0cf",
     "S": "nsdpjxio0cf",
 }
+_ILLEGAL_SETS: Dict[str, FrozenSet[str]] = {k: frozenset(v) for k, v in _ILLEGAL.items()}
+_EMPTY: FrozenSet[str] = frozenset()
 _INVERTIBLE = frozenset("sdpiof")
+_SPACE_RE = re.compile(r"\s")
+
+
+def _too_long(name: str) -> bool:
+    """strlen(name) >= XT_EXTENSION_MAXNAMELEN (29), in bytes."""
+    if len(name) >= 29:
+        return True
+    return not name.isascii() and len(name.encode("utf-8", "surrogateescape")) >= 29
 _IN_HOOKS = frozenset({"PREROUTING", "INPUT"})
 _OUT_HOOKS = frozenset({"POSTROUTING", "OUTPUT"})
 
@@ -377,6 +388,21 @@ class _Parser:
             self.invert = False
 
     def short_cluster(self, tok: str) -> None:
+        if len(tok) == 2:
+            # fast path: "-X" alone
+            c = tok[1]
+            ha = _SHORT.get(c)
+            if ha is not None and c != "b":
+                if ha == 1:
+                    cur = self.cur
+                    if cur.i >= len(cur.argv):
+                        raise ParameterProblem(f'option "-{c}" requires an argument')
+                    arg = cur.argv[cur.i]
+                    cur.i += 1
+                    self.core(c, arg)
+                else:
+                    self.core(c, None)
+                return
         k = 1
         while k < len(tok):
             c = tok[k]
@@ -590,9 +616,9 @@ class _Parser:
     def jump(self, name: str, goto: bool) -> None:
         if len(name) < 1:
             raise ParameterProblem("Invalid target name (too short)")
-        if len(name.encode("utf-8", "surrogateescape")) >= 29:
+        if _too_long(name):
             raise ParameterProblem(f"Invalid target name `{name}' (28 chars max)")
-        if any(ch.isspace() for ch in name):
+        if _SPACE_RE.search(name):
             raise ParameterProblem(f"Invalid target name `{name}'")
         self.jumpto = name
         self.goto = goto
@@ -726,13 +752,13 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
     if cmd == "R" and ((saddrs and len(saddrs) > 1) or (daddrs and len(daddrs) > 1)):
         raise ParameterProblem("Replacement rule does not specify a unique address")
     key = "Dnum" if (cmd == "D" and p.rulenum is not None) else cmd
-    illegal = _ILLEGAL.get(key, "")
-    for oc in _OPT_CHARS:
+    illegal = _ILLEGAL_SETS.get(key, _EMPTY)
+    for oc in _OPT_CHARS if not illegal.isdisjoint(p.options) else ():
         if oc in p.options and oc in illegal:
             ok = any(oc not in _ILLEGAL.get(other, "") for other in p.cmds[1:])
             if not ok:
                 raise ParameterProblem(f"Illegal option `{_opt_name(oc)}' with this command")
-    if p.chain is not None and len(p.chain.encode("utf-8", "surrogateescape")) >= 29:
+    if p.chain is not None and _too_long(p.chain):
         raise ParameterProblem(f"chain name `{p.chain}' too long (must be under 29 chars)")
     if cmd in _RULE_CMDS and p.chain is not None:
         if p.chain in _IN_HOOKS and "o" in p.options:

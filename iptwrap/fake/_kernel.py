@@ -434,6 +434,12 @@ class Kernel:
         return [RuleSpec(text="", target=None, goto=False, jump_chain=None)]
 
     def _check_new_rule(self, t: Table, spec: RuleSpec, op: str, chain: str) -> None:
+        c = t.chains.get(chain)
+        if (not self.legacy and c is not None and c.builtin and spec.valid_hooks is not None
+                and chain not in spec.valid_hooks):
+            # nft checks a target against the hook of a base chain when it builds the
+            # rule (legacy only checks what the packet path can reach, see validate)
+            self._refuse(_EINVAL, op, chain)
         if spec.jump_chain is not None and spec.jump_chain not in t.chains:
             if self.defer_checks and not self.legacy:
                 self.pending_missing.append(spec.jump_chain)

@@ -14,6 +14,7 @@ applied. The backend differences (see ``tests/data/errors.jsonl``) are:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Set, Tuple
@@ -27,7 +28,7 @@ from ._errors import (
     RuntimeProblem,
     VersionProblem,
 )
-from ._kernel import BUILTIN_CHAINS, POLICIES, Chain, Kernel, Table, _strerror
+from ._kernel import BUILTIN_CHAINS, POLICIES, Chain, Kernel, Rule, Table, _strerror
 from ._model import Command, ParseContext
 
 __all__ = ["RestoreOptions", "tokenize", "run_restore", "RestoreFailed"]
@@ -108,6 +109,15 @@ def _emit(out: List[str], param: str, quoted: bool, prog: str) -> None:
     if not quoted and (param == "-t" or (len(param) >= 3 and "--table".startswith(param))):
         raise ParameterProblem(f"The -t option cannot be used in {prog}.\n")
     out.append(param)
+
+
+def _target_names(family: int) -> frozenset[str]:
+    names = {"ACCEPT", "DROP", "QUEUE", "RETURN"}
+    try:
+        from ._cmdline import KNOWN_TARGETS
+    except ImportError:  # pragma: no cover - the parser ships with the fake
+        return frozenset(names)
+    return frozenset(names | set(KNOWN_TARGETS.get(family, ())))
 
 
 def _parse_counter_pair(s: str) -> Optional[Tuple[int, int]]:
@@ -196,6 +206,8 @@ def _run_restore(
                 continue
             if block is None and line[0] == "*":
                 name = line[1:].strip(" \t\r\n").split(" ")[0].split("\t")[0]
+                if not name:
+                    raise ParameterProblem(f"{prog}: line {n} table name invalid")
                 if opts.table is not None and name != opts.table:
                     block = _Block(name, n, Table("filter"), skip=True)
                     continue
@@ -251,6 +263,11 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         if kernel.legacy:
             raise ParameterProblem(f"Invalid chain name `{name}' (28 chars max)")
         raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
+    if not kernel.legacy:
+        if name[0] in "-!":
+            raise ParameterProblem(f"chain name not allowed to start with `{name[0]}'")
+        if name in _target_names(kernel.family):
+            raise ParameterProblem("chain name may not clash with target name")
     t = block.staged
     block.content = True
     builtin = name in BUILTIN_CHAINS[t.name]
@@ -263,6 +280,8 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         block.ops.append((n, Command(op="N", table=t.name, chain=name)))
         block.ops.append((n, Command(op="F", table=t.name, chain=name)))
         existing = t.chains.get(name)
+        if kernel.legacy and name in ("ACCEPT", "DROP", "QUEUE", "RETURN"):
+            raise ParameterProblem(f"error creating chain '{name}':File exists")
         if existing is not None:
             if opts.noflush or not kernel.legacy:
                 t.flush(existing)
@@ -341,8 +360,15 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     kernel.defer_checks = True
     try:
         out = kernel.execute(cmd, staged if cmd.table == block.name else None)
-    except (RuntimeProblem, KernelRefused) as e:
-        msg = e.message if isinstance(e, RuntimeProblem) else e.strerror + "."
+    except KernelRefused as e:
+        if kernel.legacy:
+            raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
+        # refused by the kernel when the batch is sent, at COMMIT
+        block.batch_errors.append(f"line {n}: {e.op} failed ({e.strerror}): {e.what}\n")
+        block.ops.append((n, cmd))
+        return ""
+    except RuntimeProblem as e:
+        msg = e.message
         if kernel.legacy:
             raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
         raise RestoreFailed(1, f"{prog}: line {n} failed: {msg}\n") from None
@@ -435,25 +461,46 @@ def _table_violation(t: Table) -> bool:
 
 def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str,
                   tag: str) -> str:
-    """Replay the block rule by rule to find the lines the nft kernel refuses."""
+    """Replay the block command by command to find the lines the nft kernel refuses.
+
+    iptables-nft resolves every command against its userspace cache, where refused
+    rules still sit: deleting or replacing one later in the batch fails with ENOENT.
+    A rule refused by the table validation (a jump into a chain that may not run in
+    some hook, a loop) stays in the kernel's transaction, so every later rule of the
+    batch fails the same way; a rule refused on its own (target outside the hooks of
+    the built-in chain or outside its tables) does not (both verified on 6.x)."""
     live = kernel.tables.get(block.name)
     base = (live.copy() if (opts.noflush and live is not None)
             else Table(block.name, lazy=True))
+    cache = base.copy()  # what iptables-nft resolves commands against
     lines: List[str] = []
-    failed: Optional[str] = None
+    lingering: Optional[str] = None
+    refused: Set[int] = set()  # id() of cache Rule objects the kernel never got
     for ln, cmd in block.ops:
         op = _REFUSAL_OPS.get(cmd.op)
-        if failed is not None and op is not None:
-            # A rule refused by the table validation stays in the kernel's transaction,
-            # so every later rule of the batch fails the same validation (verified).
-            lines.append(f"line {ln}: {op} failed ({failed}): rule in chain {cmd.chain}\n")
+        cchain = cache.chains.get(cmd.chain or "")
+        kcmd = cmd
+        if cmd.op in ("D", "R", "I") and cchain is not None:
+            target_rule = _addressed_rule(cchain, cmd) if cmd.op != "I" else None
+            if target_rule is not None and id(target_rule) in refused:
+                what = "RULE_DELETE" if cmd.op == "D" else "RULE_REPLACE"
+                lines.append(f"line {ln}: {what} failed (No such file or directory): "
+                             f"rule in chain {cmd.chain}\n")
+                _execute_unchecked(kernel, cmd, cache)
+                continue
+            kcmd = _translate(cchain, cmd, refused, target_rule)
+        added = _execute_unchecked(kernel, cmd, cache)
+        if lingering is not None and op is not None:
+            lines.append(f"line {ln}: {op} failed ({lingering}): rule in chain {cmd.chain}\n")
+            refused.update(added)
             continue
         try:
-            kernel.execute(cmd, base)
+            kernel.execute(kcmd, base)
         except KernelRefused as e:
             lines.append(f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n")
             if not _direct_refusal(base, cmd):
-                failed = e.strerror
+                lingering = e.strerror
+            refused.update(added)
         except FakeError:
             continue
     if not lines:
@@ -463,6 +510,54 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
     if not lines:
         lines.append(f"line {block.start_line}: TABLE failed (Invalid argument)\n")
     return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)
+
+
+def _translate(cchain: Chain, cmd: Command, refused: Set[int],
+               target_rule: Optional[Rule]) -> Command:
+    """The same command with its rule number counted among the rules the kernel has."""
+    def kernel_pos(index: int) -> int:
+        return sum(1 for r in cchain.rules[:index] if id(r) not in refused) + 1
+
+    if cmd.op == "I":
+        if cmd.rulenum is None:
+            return cmd
+        return dataclasses.replace(cmd, rulenum=kernel_pos(cmd.rulenum - 1))
+    if target_rule is None:
+        return cmd
+    index = next(i for i, r in enumerate(cchain.rules) if r is target_rule)
+    if cmd.op == "D":
+        return dataclasses.replace(cmd, rule=None, rules=(), rulenum=kernel_pos(index))
+    return dataclasses.replace(cmd, rulenum=kernel_pos(index))
+
+
+def _addressed_rule(chain: Optional[Chain], cmd: Command) -> Optional[Rule]:
+    if chain is None:
+        return None
+    if cmd.rulenum is not None and (cmd.op == "R" or cmd.rule is None):
+        i = cmd.rulenum - 1
+        return chain.rules[i] if 0 <= i < len(chain.rules) else None
+    if cmd.rule is not None:
+        i = chain.find(cmd.rule.text)
+        return chain.rules[i] if i >= 0 else None
+    return None
+
+
+def _execute_unchecked(kernel: Kernel, cmd: Command, base: Table) -> List[int]:
+    """Apply ``cmd`` to the cache without kernel checks; the ids of the rules it added."""
+    chain = base.chains.get(cmd.chain or "")
+    before = {id(r) for r in chain.rules} if chain is not None else set()
+    kernel.defer_checks = True
+    try:
+        kernel.execute(cmd, base)
+    except FakeError:
+        return []
+    finally:
+        kernel.defer_checks = False
+        kernel.pending_missing = []
+        kernel.pending_kernel = kernel.pending_direct = False
+    if chain is None:
+        return []
+    return [id(r) for r in chain.rules if id(r) not in before]
 
 
 # Re-exported for the runner's option errors.

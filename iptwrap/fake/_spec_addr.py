@@ -8,6 +8,7 @@ no regular expression is compiled per call, lookups are cached.
 from __future__ import annotations
 
 import functools
+import re
 import socket
 from typing import Dict, List, Optional, Tuple
 
@@ -401,12 +402,12 @@ def parse_port_range(arg: str, proto: str) -> Tuple[int, int]:
 
 # ---------------------------------------------------------------- strings
 
-_NO_QUOTE = frozenset("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NO_QUOTE_RE = re.compile(r"[_\-0-9a-zA-Z]+")
 
 
 def save_string(value: str) -> str:
     """xtables_save_string, with its leading space."""
-    if value and all(c in _NO_QUOTE for c in value):
+    if _NO_QUOTE_RE.fullmatch(value):
         return " " + value
     out = value.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
     return f' "{out}"'

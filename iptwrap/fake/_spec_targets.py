@@ -929,8 +929,11 @@ class HmarkTarget(Ext):
             raise ParameterProblem(f'HMARK: option "--hmark-{oid}" can only be used once.\n')
         if oid == "tuple":
             names = {
-                "src": "src-prefix", "dst": "dst-prefix", "sport": "sport-mask",
-                "dport": "dport-mask", "spi": "spi-mask",
+                "src": "src-prefix",
+                "dst": "dst-prefix",
+                "sport": "sport-mask",
+                "dport": "dport-mask",
+                "spi": "spi-mask",
             }
             by_tuple.update(names[t] for t in arg.split(",") if t in names)
             for t in arg.split(","):

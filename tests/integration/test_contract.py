@@ -247,3 +247,63 @@ def test_scenario_dump_fake_equals_kernel(scenario: str, backend: str, family: i
         assert fake.save() == real.save()
         for table in ("filter", "nat"):
             assert fake.save(table) == real.save(table)
+
+
+def test_batch(target: Target) -> None:
+    ipt, t = target.ipt, target
+    ipt.append_rule("filter", "INPUT", "-s", t.addr(1), "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+    ipt.append_rule("filter", "INPUT", "-j", "DROP")
+    with ipt.batch() as b:
+        b.ensure_chain("filter", "AGENT")
+        b.ensure_rule(A, "filter", "INPUT", "-s", t.host(1), "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT")
+        b.ensure_rule(P, "filter", "INPUT", "-j", "AGENT")
+        b.ensure_rule(A, "filter", "AGENT", "-s", t.addr(5), "-j", "RETURN")
+        b.delete_rule("filter", "INPUT", "-j", "DROP")
+        b.delete_rule("filter", "INPUT", "-j", "REJECT")
+    assert len(b.result.present) == 1 and len(b.result.deleted) == 1
+    assert ipt.list_rules("filter", "INPUT") == [
+        "-A INPUT -j AGENT",
+        f"-A INPUT -s {t.host(1)} -p tcp -m tcp --dport 22 -j ACCEPT",
+    ]
+    assert ipt.list_rules("filter", "AGENT") == [f"-A AGENT -s {t.host(5)} -j RETURN"]
+    with ipt.batch() as again:
+        again.ensure_rule(P, "filter", "INPUT", "-j", "AGENT")
+    assert not again.result.changed
+
+
+def test_failing_batch_leaves_the_kernel_unchanged(target: Target) -> None:
+    ipt, t = target.ipt, target
+    ipt.append_rule("filter", "INPUT", "-s", t.addr(1), "-j", "ACCEPT")
+    before = target.save()
+    with pytest.raises(iptwrap.BatchError) as err:
+        with ipt.batch() as b:
+            b.ensure_chain("filter", "NEW")
+            b.append_rule("filter", "NEW", "-j", "RETURN")
+            b.delete_rule("filter", "INPUT", "-s", t.addr(1), "-j", "ACCEPT")
+            b.append_rule("filter", "INPUT", "-j", "NO-SUCH-CHAIN")
+    assert err.value.operation is not None and err.value.operation.index == 3
+    assert target.save() == before
+
+
+def test_sync(target: Target) -> None:
+    ipt, t = target.ipt, target
+    ipt.ensure_chain("nat", "OTHER")
+    ipt.append_rule("nat", "OTHER", "-j", "RETURN")
+    dest = f"[{t.addr(2)}]:8080" if t.family == 6 else f"{t.addr(2)}:8080"
+    want = {
+        "nat": {
+            "AG-SVC": [["-p", "tcp", "--dport", "80", "-j", "AG-SEP"]],
+            "AG-SEP": [["-p", "tcp", "-j", "DNAT", "--to-destination", dest]],
+            "AG-OLD": [],
+        }
+    }
+    jumps = [iptwrap.Jump("nat", "PREROUTING", ("-j", "AG-SVC"))]
+    assert ipt.sync("AG-", want, jumps).changed
+    assert not ipt.sync("AG-", want, jumps).changed
+    del want["nat"]["AG-OLD"]
+    want["nat"]["AG-SVC"] = [["-p", "udp", "--dport", "53", "-j", "AG-SEP"]]
+    res = ipt.sync("AG-", want, jumps)
+    assert res.rewritten == [("nat", "AG-SVC")] and res.deleted == [("nat", "AG-OLD")]
+    assert ipt.list_chains("nat")[4:] == ["AG-SEP", "AG-SVC", "OTHER"]
+    assert ipt.list_rules("nat", "AG-SVC") == ["-A AG-SVC -p udp -m udp --dport 53 -j AG-SEP"]
+    assert ipt.list_rules("nat", "PREROUTING") == ["-A PREROUTING -j AG-SVC"]
