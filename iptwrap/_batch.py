@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 from ._canonical import CanonicalError, canonical_rule_text
 from ._dump import SavedTable, parse_save
 from ._errors import RestoreError
-from ._payload import InvalidArgumentError, chain_name, restore_line, rule_tokens, table_name
+from ._payload import InvalidArgumentError, chain_name, restore_line, rule_tuple, table_name
 from ._types import ChainLike, RulePosition, TableLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,15 +31,31 @@ __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 _NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
 
 
-@dataclass(frozen=True)
 class BatchOp:
     """One recorded call: its index in the batch, verb and arguments."""
 
-    index: int
-    verb: str
-    table: str
-    chain: str
-    args: Tuple[str, ...] = ()
+    __slots__ = ("index", "verb", "table", "chain", "args")
+
+    def __init__(
+        self, index: int, verb: str, table: str, chain: str, args: Tuple[str, ...] = ()
+    ) -> None:
+        self.index = index
+        self.verb = verb
+        self.table = table
+        self.chain = chain
+        self.args = args
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BatchOp) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> Tuple[object, ...]:
+        return (self.index, self.verb, self.table, self.chain, self.args)
+
+    def __repr__(self) -> str:
+        return f"BatchOp{self._key()!r}"
 
     def __str__(self) -> str:
         args = " ".join(self.args)
@@ -83,21 +99,52 @@ class BatchError(RestoreError):
             self.args = (f"{self.args[0]} [batch operation {operation}]",)
 
 
-class _TableModel:
-    """One table's chains as the batch goes: name -> rules.
+class _ChainModel:
+    """One chain as the batch goes: its rules in order, and a multiset of their texts.
 
-    A rule is its canonical text, or, for rules the batch itself appended, the argv
-    tokens until some later ensure/delete in that chain needs its identity: a batch
-    that only creates rules never pays for canonicalising them. ``known`` is False
-    for tables the batch did not need a snapshot of (only appends, flushes, ...).
+    A rule is its canonical text, or, for rules the batch itself added without
+    needing identity, the argv tokens; ``pending`` counts those, so a batch that only
+    creates rules never pays for canonicalising them, and the first ensure/delete in
+    the chain canonicalises them once.
     """
+
+    __slots__ = ("rules", "counts", "pending")
+
+    def __init__(self, rules: Optional[List[str]] = None) -> None:
+        self.rules: List[Union[str, Tuple[str, ...]]] = list(rules or [])
+        self.counts: Dict[str, int] = {}
+        for text in rules or []:
+            self.counts[text] = self.counts.get(text, 0) + 1
+        self.pending = 0
+
+    def add(self, entry: Union[str, Tuple[str, ...]], at: Optional[int] = None) -> None:
+        if at is None:
+            self.rules.append(entry)
+        else:
+            self.rules.insert(at, entry)
+        if isinstance(entry, str):
+            self.counts[entry] = self.counts.get(entry, 0) + 1
+        else:
+            self.pending += 1
+
+    def remove(self, text: str) -> None:
+        self.rules.remove(text)
+        left = self.counts[text] - 1
+        if left:
+            self.counts[text] = left
+        else:
+            del self.counts[text]
+
+
+class _TableModel:
+    """One table's chains; ``known`` is False when the batch needed no snapshot of it."""
 
     def __init__(self, saved: Optional[SavedTable], known: bool) -> None:
         self.known = known
-        self.chains: Dict[str, List[Union[str, Tuple[str, ...]]]] = {}
+        self.chains: Dict[str, _ChainModel] = {}
         if saved is not None:
             for chain in saved.chains.values():
-                self.chains[chain.name] = list(chain.specs())
+                self.chains[chain.name] = _ChainModel(chain.specs())
 
 
 class Batch:
@@ -114,6 +161,7 @@ class Batch:
         self._numbers: Dict[int, int] = {}
         self._policies: Dict[int, str] = {}
         self._done = False
+        self._names: Dict[Tuple[object, object], Tuple[str, str]] = {}
         self.result = BatchResult()
 
     # ------------------------------------------------------------- verbs
@@ -121,11 +169,14 @@ class Batch:
     def _add(self, verb: str, table: TableLike, chain: ChainLike, args: Sequence[str] = ()) -> int:
         if self._done:
             raise RuntimeError("this batch has already been applied")
-        op = BatchOp(
-            len(self._ops), verb, table_name(table), chain_name(chain), tuple(rule_tokens(args))
-        )
-        self._ops.append(op)
-        return op.index
+        where = (table, chain)
+        names = self._names.get(where)  # agents add thousands of rules to a few chains
+        if names is None:
+            names = self._names[where] = (table_name(table), chain_name(chain))
+        tokens = rule_tuple(args)
+        index = len(self._ops)
+        self._ops.append(BatchOp(index, verb, names[0], names[1], tokens))
+        return index
 
     def ensure_chain(self, table: TableLike, chain: ChainLike) -> None:
         self._add("ensure_chain", table, chain)
@@ -187,8 +238,16 @@ class Batch:
                 else:
                     tables[op.table] = _TableModel(None, known=False)
         lines: Dict[str, List[Tuple[str, Optional[BatchOp]]]] = {t: [] for t in tables}
+        added = self.result.added
         for op in self._ops:
-            lines[op.table].extend(self._resolve(op, tables[op.table]))
+            model = tables[op.table]
+            if op.verb == "append_rule" and not model.known:
+                # the bulk-create fast path: nothing to resolve, just a line
+                spec = restore_line(op.args)
+                lines[op.table].append((f"-A {op.chain} {spec}" if spec else f"-A {op.chain}", op))
+                added.append((op.table, op.chain, spec))
+                continue
+            lines[op.table].extend(self._resolve(op, model))
         payload_lines: List[str] = []
         owners: List[Optional[BatchOp]] = []
         for table, body in lines.items():
@@ -235,18 +294,20 @@ class Batch:
         except CanonicalError:
             return None
 
-    def _materialize(self, table: str, chain: str, model: _TableModel) -> Optional[List[str]]:
-        """The chain's rules as canonical texts (None if unknown or not canonicalisable)."""
-        rules = model.chains.get(chain)
-        if rules is None:
-            return None
-        for i, rule in enumerate(rules):
+    def _materialize(self, table: str, chain: str, model: _TableModel) -> Optional[_ChainModel]:
+        """The chain with every rule canonical (None if absent or not canonicalisable)."""
+        current = model.chains.get(chain)
+        if current is None or not current.pending:
+            return current
+        for i, rule in enumerate(current.rules):
             if isinstance(rule, tuple):
                 text = self._canonical(table, chain, rule, model)
                 if text is None:
                     return None
-                rules[i] = text
-        return [r for r in rules if isinstance(r, str)]
+                current.rules[i] = text
+                current.counts[text] = current.counts.get(text, 0) + 1
+                current.pending -= 1
+        return current
 
     def _resolve(self, op: BatchOp, model: _TableModel) -> List[Tuple[str, Optional[BatchOp]]]:
         verb, chain, table = op.verb, op.chain, op.table
@@ -255,12 +316,12 @@ class Batch:
         if verb == "ensure_chain":
             if chain in model.chains:
                 return out
-            model.chains[chain] = []
+            model.chains[chain] = _ChainModel()
             self.result.chains_created.append((table, chain))
             return [(f":{chain} - [0:0]", op)]
         if verb == "flush_chain":
             if chain in model.chains:
-                model.chains[chain] = []
+                model.chains[chain] = _ChainModel()
             return [(f"-F {chain}", op)]
         if verb == "delete_chain":
             model.chains.pop(chain, None)
@@ -268,16 +329,16 @@ class Batch:
             return [(f"-X {chain}", op)]
         if verb == "set_policy":
             return [(f"-P {chain} {self._policies[op.index]}", op)]
-        if verb in ("append_rule", "insert_rule"):
+        if verb == "append_rule" or verb == "insert_rule":
             rules = model.chains.get(chain)
             if verb == "append_rule":
                 if rules is not None:
-                    rules.append(op.args)
+                    rules.add(op.args)
                 line = f"-A {chain} {spec}"
             else:
                 number = self._numbers[op.index]
                 if rules is not None:
-                    rules.insert(number - 1, op.args)
+                    rules.add(op.args, number - 1)
                 line = f"-I {chain} {number} {spec}"
             self.result.added.append((table, chain, spec))
             return [(line.rstrip(), op)]
@@ -287,7 +348,7 @@ class Batch:
             # The local parser cannot tell identity: ask the kernel, as ensure_rule does.
             exists = chain in model.chains and self._client.rule_exists(table, chain, *op.args)
         else:
-            exists = current is not None and canonical in current
+            exists = current is not None and canonical in current.counts
         rules = model.chains.get(chain)
         key = (table, chain, canonical or spec)
         if verb == "ensure_rule":
@@ -297,16 +358,13 @@ class Batch:
             position = self._positions[op.index]
             if rules is not None:
                 entry: Union[str, Tuple[str, ...]] = canonical if canonical is not None else op.args
-                if position is RulePosition.APPEND:
-                    rules.append(entry)
-                else:
-                    rules.insert(0, entry)
+                rules.add(entry, None if position is RulePosition.APPEND else 0)
             self.result.added.append(key)
             return [(f"{position.value} {chain} {spec}".rstrip(), op)]
         if verb == "delete_rule":
             if not exists:
                 return out
-            if rules is not None and canonical is not None and canonical in rules:
+            if rules is not None and canonical is not None and canonical in rules.counts:
                 rules.remove(canonical)
             self.result.deleted.append(key)
             return [(f"-D {chain} {spec}".rstrip(), op)]

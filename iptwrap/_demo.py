@@ -21,18 +21,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m iptwrap", description=__doc__)
     parser.add_argument("--backend", choices=("nft", "legacy"), default="nft")
     parser.add_argument("--ipv6", action="store_true", help="drive ip6tables instead")
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append",
-                        help="run only these (default: all)")
-    parser.add_argument("--show-calls", action="store_true",
-                        help="print every argv the client sent")
+    parser.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        action="append",
+        help="run only these (default: all)",
+    )
+    parser.add_argument(
+        "--show-calls", action="store_true", help="print every argv the client sent"
+    )
     args = parser.parse_args(argv)
 
     out = sys.stdout
     host = FakeRunner(mode=args.backend)
     protocol = Protocol.IPV6 if args.ipv6 else Protocol.IPV4
     ipt = FakeIPTables(protocol, mode=args.backend, runner=host)
-    out.write(f"# iptwrap demo on the fake ({ipt.binaries.iptables} v{ipt.version}, "
-              f"{ipt.mode.value} backend)\n")
+    out.write(
+        f"# iptwrap demo on the fake ({ipt.binaries.iptables} v{ipt.version}, "
+        f"{ipt.mode.value} backend)\n"
+    )
     for name in args.scenario or list(SCENARIOS):
         scenario, doc = SCENARIOS[name]
         before = len(host.calls)

@@ -10,7 +10,7 @@ that go into a restore payload are quoted the way ``iptables-save`` quotes them.
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Sequence, Tuple
 
 from ._types import ChainLike, TableLike
 
@@ -19,13 +19,18 @@ __all__ = [
     "table_name",
     "chain_name",
     "rule_tokens",
+    "rule_tuple",
     "quote_token",
     "restore_line",
     "check_payload",
 ]
 
 _TABLE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
+_KNOWN_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
 _FORBIDDEN = ("\0", "\n", "\r")
+_NEEDS_QUOTES = re.compile(
+    r"[\"'\\\t\n\r\f\v\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000#]"
+)
 # A chain name that needs no closer look: no leading "-"/"!", no whitespace or quotes.
 _SAFE_CHAIN = re.compile(r"[^\s\0\"'\\!-][^\s\0\"'\\]*\Z")
 # A word iptables-restore reads back unchanged without quotes: no whitespace, no quote
@@ -41,10 +46,10 @@ class InvalidArgumentError(ValueError):
 
 
 def table_name(table: TableLike) -> str:
-    name = str(table.value if hasattr(table, "value") else table)
-    if not _TABLE.match(name):
-        raise InvalidArgumentError(f"invalid table name: {name!r}")
-    return name
+    name = table if type(table) is str else str(getattr(table, "value", table))
+    if name in _KNOWN_TABLES or _TABLE.match(name):
+        return name
+    raise InvalidArgumentError(f"invalid table name: {name!r}")
 
 
 def chain_name(chain: ChainLike) -> str:
@@ -78,6 +83,21 @@ def rule_tokens(args: Iterable[object]) -> List[str]:
     return tokens  # type: ignore[return-value]
 
 
+def rule_tuple(args: Sequence[str]) -> Tuple[str, ...]:
+    """:func:`rule_tokens` as a tuple, with a fast path for a tuple of clean strings.
+
+    Agents hand thousands of rules to batch and sync; most are tuples already.
+    """
+    if type(args) is tuple:
+        try:
+            joined = "".join(args)
+        except TypeError:
+            joined = "\n"  # not all str: let rule_tokens name the culprit
+        if "\n" not in joined and "\0" not in joined and "\r" not in joined:
+            return args
+    return tuple(rule_tokens(args))
+
+
 def quote_token(token: str) -> str:
     """Quote one word for a restore payload.
 
@@ -95,6 +115,15 @@ def quote_token(token: str) -> str:
 
 def restore_line(tokens: Sequence[str]) -> str:
     """One restore line (no newline) from already-checked tokens."""
+    joined = " ".join(tokens)
+    # Fast path: nothing to quote when no token is empty, has a quote, a backslash,
+    # whitespace, or starts a comment. (One scan of the joined text, in C.)
+    if (
+        joined.count(" ") == len(tokens) - 1
+        and "" not in tokens
+        and not _NEEDS_QUOTES.search(joined)
+    ):
+        return joined
     return " ".join(quote_token(t) for t in tokens)
 
 

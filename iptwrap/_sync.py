@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Set, 
 
 from ._canonical import CanonicalError, canonical_rule_text
 from ._dump import SavedTable, parse_save
-from ._payload import InvalidArgumentError, chain_name, restore_line, rule_tokens, table_name
+from ._payload import (
+    InvalidArgumentError,
+    chain_name,
+    restore_line,
+    rule_tokens,
+    rule_tuple,
+    table_name,
+)
 from ._types import ChainLike, RulePosition, TableLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +96,7 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
             c = chain_name(chain)
             if not c.startswith(prefix):
                 raise InvalidArgumentError(f"owned chain {c!r} does not start with {prefix!r}")
-            desired.setdefault(t, {})[c] = tuple(tuple(rule_tokens(r)) for r in rules)
+            desired.setdefault(t, {})[c] = tuple(rule_tuple(tuple(r)) for r in rules)
     wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)

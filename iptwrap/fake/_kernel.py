@@ -413,7 +413,8 @@ class Kernel:
             return "".join(f"{word} chain `{n}'\n" for n in names)
         if op == "X":
             if cmd.chain:
-                names = [cmd.chain] if cmd.chain in t.chains else []
+                c = t.chains.get(cmd.chain)
+                names = [cmd.chain] if c is not None and not c.builtin else []
             else:
                 names = [c.name for c in t.user_chains()]
             return "".join(f"Deleting chain `{n}'\n" for n in names)
@@ -547,14 +548,15 @@ class Kernel:
                 raise RuntimeProblem("Index of deletion too big.")
             removed = [(cmd.rulenum - 1, t.pop(chain, cmd.rulenum - 1))]
         else:
+            specs = self._rules_of(cmd)
             chain = self._chain(t, cmd.chain, MSG_BADRULE)
             removed = []
-            for s in self._rules_of(cmd):
+            for s in specs:
                 i = chain.find(s.text)
                 if i < 0:
                     for idx, r in reversed(removed):
                         t.insert(chain, idx, r)
-                    raise RuntimeProblem(MSG_BADRULE)
+                    raise RuntimeProblem(self._miss_message(specs))
                 removed.append((i, t.pop(chain, i)))
         if self.legacy and any(r.spec.text in _UNCONDITIONAL for _, r in removed):
             try:
@@ -567,12 +569,22 @@ class Kernel:
 
     def _op_check(self, t: Table, cmd: Command, existed: bool) -> str:
         chain = t.chains.get(cmd.chain or "")
+        specs = self._rules_of(cmd)
         if chain is None:
             raise RuntimeProblem(MSG_BADRULE)
-        for s in self._rules_of(cmd):
+        for s in specs:
             if not chain.has(s.text):
-                raise RuntimeProblem(MSG_BADRULE)
+                raise RuntimeProblem(self._miss_message(specs))
         return ""
+
+    def _miss_message(self, specs: List[RuleSpec]) -> str:
+        """-C/-D found nothing in an existing chain. Legacy then says ENOENT's generic
+        text when the rule's target is an extension or a chain, "Bad rule" for verdicts
+        and no target (verified; a missing chain is always "Bad rule")."""
+        if self.legacy and specs and specs[0].target not in (None, "", "ACCEPT", "DROP",
+                                                              "RETURN", "QUEUE"):
+            return MSG_NOCHAIN
+        return MSG_BADRULE
 
     # ---- chain commands ---------------------------------------------------------------
     def _op_new(self, t: Table, cmd: Command, existed: bool) -> str:
@@ -597,6 +609,20 @@ class Kernel:
         return None
 
     def _op_delete_chain(self, t: Table, cmd: Command, existed: bool) -> str:
+        if cmd.chain and not self.legacy:
+            c = t.chains.get(cmd.chain)
+            if c is not None and c.builtin:
+                # iptables-nft deletes an unused built-in chain (verified on 1.8.9)
+                if not c.live:
+                    raise RuntimeProblem(MSG_NOCHAIN)
+                if c.policy != "ACCEPT":
+                    raise RuntimeProblem("Directory not empty.")
+                if c.rules:
+                    raise KernelRefused("Device or resource busy", op="CHAIN_DEL",
+                                        what=f"chain {c.name}")
+                c.live = False
+                c.pkts = c.bytes = 0
+                return ""
         if cmd.chain:
             chain = self._chain(t, cmd.chain)
             err = self._chain_del_error(chain, t)

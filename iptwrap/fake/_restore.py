@@ -144,6 +144,9 @@ class _Block:
     ops: List[Tuple[int, Command]] = field(default_factory=list)
     created: Set[str] = field(default_factory=set)  # nft: chains added by this batch
     batch_errors: List[str] = field(default_factory=list)  # nft: refused at COMMIT
+    # nft: the first command that fails when the batch is evaluated at COMMIT:
+    # ("jump", chain) -> "Chain 'X' does not exist"; ("runtime", stderr text)
+    first_error: Optional[Tuple[str, str]] = None
 
 
 def run_restore(
@@ -357,6 +360,16 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
         return ""
     block.content = True
+    if block.first_error is not None:
+        # nft evaluates the queued commands at COMMIT and stops at the first failure;
+        # later lines are only parsed (their syntax errors still win, being earlier)
+        return ""
+    if not kernel.legacy and cmd.op in "AIRCD":
+        # nft resolves -j/-g targets first, when the batch is evaluated at COMMIT
+        for spec in cmd.rules or ((cmd.rule,) if cmd.rule is not None else ()):
+            if spec.jump_chain is not None and spec.jump_chain not in staged.chains:
+                block.first_error = ("jump", spec.jump_chain)
+                return ""
     kernel.defer_checks = True
     try:
         out = kernel.execute(cmd, staged if cmd.table == block.name else None)
@@ -368,12 +381,14 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
         block.ops.append((n, cmd))
         return ""
     except RuntimeProblem as e:
-        msg = e.message
         if kernel.legacy:
             raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
-        raise RestoreFailed(1, f"{prog}: line {n} failed: {msg}\n") from None
+        block.first_error = ("runtime", f"{prog}: line {n} failed: {e.message}\n")
+        return ""
     finally:
         kernel.defer_checks = False
+    if not kernel.legacy and kernel.pending_missing and block.first_error is None:
+        block.first_error = ("jump", kernel.pending_missing[0])
     block.ops.append((n, cmd))
     if (opts.verbose and not opts.noflush and (kernel.legacy or not opts.test)
             and not cmd.verbose and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))):
@@ -401,10 +416,13 @@ def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: s
         kernel.pending_missing = []
         kernel.pending_kernel = kernel.pending_direct = False
         return
-    if not legacy and kernel.pending_missing:
-        missing = kernel.pending_missing[0]
-        kernel.pending_missing = []
-        raise ParameterProblem(f"Chain '{missing}' does not exist")
+    kernel.pending_missing = []
+    if block.first_error is not None:
+        kind, text = block.first_error
+        kernel.pending_kernel = kernel.pending_direct = False
+        if kind == "jump":
+            raise ParameterProblem(f"Chain '{text}' does not exist")
+        raise RestoreFailed(1, text)
     if block.batch_errors:
         kernel.pending_kernel = kernel.pending_direct = False
         raise RestoreFailed(4, f"{prog} v{kernel.version} ({tag}): \n"

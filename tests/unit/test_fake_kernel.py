@@ -182,8 +182,12 @@ def test_append_check_delete(mode: str) -> None:
     ok(r, "iptables -A INPUT -j DROP")
     ok(r, "iptables -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
     assert run(r, "iptables -C INPUT -j DROP")[0] == 0
-    assert run(r, "iptables -C INPUT -j REJECT") == (
+    assert run(r, "iptables -C INPUT -j DROP -s 10.0.0.1/32") == (
         1, "", "iptables: Bad rule (does a matching rule exist in that chain?).\n")
+    # legacy answers ENOENT's generic text when the target is an extension or a chain
+    assert run(r, "iptables -C INPUT -j REJECT")[2] == (
+        "iptables: Bad rule (does a matching rule exist in that chain?).\n" if mode == "nft"
+        else "iptables: No chain/target/match by that name.\n")
     ok(r, "iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
     assert ok(r, "iptables -S INPUT") == (
         "-P INPUT ACCEPT\n-A INPUT -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n")
