@@ -224,6 +224,11 @@ class Batch:
         if self._done:
             raise RuntimeError("this batch has already been applied")
         self._done = True
+        # snapshot-then-restore is a check-then-act: same guard as ensure_rule
+        with self._client.ensure_guard("*", "*"):
+            return self._commit()
+
+    def _commit(self) -> BatchResult:
         if not self._ops:
             return self.result
         # One snapshot per table, and only for tables where an answer depends on

@@ -8,11 +8,12 @@ unchanged over the in-memory fake (``iptwrap.fake``) in unit tests.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
@@ -20,9 +21,11 @@ from ._batch import Batch
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
+    CommandKilledError,
     CommandTimeoutError,
     IPTablesError,
     LockTimeoutError,
+    NamespaceNotFoundError,
     NotFoundError,
     RestoreError,
     VersionError,
@@ -130,6 +133,7 @@ class IPTables:
         retry: Optional[RetryPolicy] = None,
         runner: Optional[Runner] = None,
         lock_file: Optional[str] = None,
+        ensure_lock_file: Optional[str] = None,
     ) -> None:
         self._protocol = Protocol(protocol)
         if mode not in ("auto", Mode.NFT, Mode.LEGACY, "nft", "legacy"):
@@ -144,6 +148,7 @@ class IPTables:
                 "netns applies to the built-in SubprocessRunner; give it to your runner instead"
             )
         self._lock_file = lock_file or lock_path()
+        self._ensure_lock_file = ensure_lock_file
         if runner is None:
             env = {"XTABLES_LOCKFILE": lock_file} if lock_file else None
             runner = SubprocessRunner(netns=netns, env=env)
@@ -289,11 +294,33 @@ class IPTables:
         """
         position = RulePosition(position)
         t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
-        with _ensure_lock((*self._ensure_key_base, t, c)):
+        with self.ensure_guard(t, c):
             if self._rule_exists(t, c, tokens):
                 return True
             self._iptables(t, [position.value, c, *tokens])
             return False
+
+    @contextlib.contextmanager
+    def ensure_guard(self, table: str, chain: str = "*") -> Iterator[None]:
+        """Serialise a check-then-act on (table, chain).
+
+        Within the process: always (a mutex per namespace, family, table, chain).
+        Across processes: only when the client was given ``ensure_lock_file``; then
+        every iptwrap client using the same file excludes the others for the duration
+        (an ``flock``, waited on for at most ``lock_timeout``). The xtables lock cannot
+        do this: iptables holds it for one command, and iptables-nft ignores it.
+        """
+        with _ensure_lock((*self._ensure_key_base, table, chain)):
+            if self._ensure_lock_file is None:
+                yield
+                return
+            try:
+                with hold_xtables_lock(self._ensure_lock_file, self._lock_timeout):
+                    yield
+            except LockNotAcquired as exc:
+                raise LockTimeoutError(
+                    ["flock", self._ensure_lock_file], None, message=str(exc)
+                ) from None
 
     def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None:
         self._iptables(table_name(table), ["-A", chain_name(chain), *rule_tokens(args)])
@@ -579,7 +606,7 @@ class IPTables:
         self, argv: List[str], result: _Completed, payload: Optional[bytes]
     ) -> IPTablesError:
         cls = classify(result.returncode, result.stderr)
-        if payload is None or cls is LockTimeoutError:
+        if payload is None or cls in _NOT_ABOUT_THE_PAYLOAD:
             return cls(argv, result.returncode, result.stdout, result.stderr)
         line = restore_failed_line(result.stderr)
         text = None
@@ -600,6 +627,15 @@ class IPTables:
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""
         return f"IPTables({self._protocol.name}, binaries={self._binaries.iptables!r}{where})"
+
+
+# Failures of a restore that say nothing about its input: raised as themselves.
+_NOT_ABOUT_THE_PAYLOAD = (
+    LockTimeoutError,
+    NamespaceNotFoundError,
+    CommandKilledError,
+    BinaryNotFoundError,
+)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ __all__ = [
     "LockTimeoutError",
     "RestoreError",
     "CommandTimeoutError",
+    "CommandKilledError",
     "BinaryNotFoundError",
     "NamespaceNotFoundError",
     "ClassificationRow",
@@ -153,6 +154,13 @@ class CommandTimeoutError(IPTablesError):
     """The child did not finish within ``call_timeout`` and was killed."""
 
 
+class CommandKilledError(IPTablesError):
+    """The child died from a signal (negative return code), e.g. SIGKILL by the OOM killer.
+
+    What it had committed before dying stays committed: check with a save.
+    """
+
+
 class BinaryNotFoundError(IPTablesError):
     """The iptables binary (or ``ip`` for a netns) is not installed."""
 
@@ -186,6 +194,12 @@ def _row(
 CLASSIFICATION: Tuple[ClassificationRow, ...] = (
     # fmt: off
     _row(None, r'Cannot open network namespace "[^"]*"', NamespaceNotFoundError, "ip netns"),
+    _row(
+        None,
+        r'exec of "[^"]*" failed: No such file or directory',
+        BinaryNotFoundError,
+        "ip netns exec",
+    ),
     _row(4, r"Another app is currently holding the xtables lock", LockTimeoutError, "legacy"),
     _row(4, r"Resource temporarily unavailable", LockTimeoutError, "legacy"),
     _row(
@@ -196,6 +210,9 @@ CLASSIFICATION: Tuple[ClassificationRow, ...] = (
     ),
     _row(4, r"(RULE_\w+|CHAIN_\w+) failed \(Invalid argument\)", RuleRejectedError, "nft"),
     _row(4, r"CHAIN_DEL failed \(Device or resource busy\)", ChainInUseError, "nft"),
+    # nft, when a concurrent writer changed the ruleset between lookup and commit:
+    _row(4, r"[A-Z_]+ failed \(No such file or directory\)", NotFoundError, "nft race"),
+    _row(4, r"[A-Z_]+ failed \(File exists\)", AlreadyExistsError, "nft race"),
     _row(1, r"Directory not empty", ChainInUseError, "legacy"),
     _row(1, r"Too many links", ChainInUseError, "legacy"),
     _row(1, r"Device or resource busy", ChainInUseError, "legacy"),
@@ -240,6 +257,8 @@ CLASSIFICATION: Tuple[ClassificationRow, ...] = (
 
 def classify(returncode: int, stderr: bytes) -> Type[IPTablesError]:
     """The error class for an exit code and stderr, by the first matching row."""
+    if returncode < 0:
+        return CommandKilledError
     text = stderr.decode("utf-8", "replace")
     for row in CLASSIFICATION:
         if row.returncode is not None and row.returncode != returncode:

@@ -126,7 +126,9 @@ def sync_chains(
     jumps: Sequence[Jump] = (),
 ) -> SyncResult:
     """Stateless sync: read each table once, send only what differs from the kernel."""
-    return _sync_against_kernel(client, prefix, _normalize(prefix, chains, jumps))
+    desired = _normalize(prefix, chains, jumps)
+    with client.ensure_guard("*", "*"):
+        return _sync_against_kernel(client, prefix, desired)
 
 
 def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> SyncResult:
@@ -226,11 +228,12 @@ class Syncer:
         due = self._interval is not None and now - self._last_full >= self._interval
         last = self._last
         self._last = None  # until this sync has landed
-        if full or last is None or due:
-            result = _sync_against_kernel(self._client, self._prefix, desired)
-            self._last_full = now
-        else:
-            result = self._sync_against_memory(last, desired)
+        with self._client.ensure_guard("*", "*"):
+            if full or last is None or due:
+                result = _sync_against_kernel(self._client, self._prefix, desired)
+                self._last_full = now
+            else:
+                result = self._sync_against_memory(last, desired)
         self._last = desired
         return result
 

@@ -258,6 +258,7 @@ class _Parser:
         self.rb = RuleBuild(ctx, "filter", None)
         self.loaded: List[ExtInst] = []  # matches and target in load order
         self.protocol_given = False
+        self.leftover = False
 
     # ------------------------------------------------------------ helpers
     def add_command(self, c: str) -> None:
@@ -339,10 +340,8 @@ class _Parser:
             tok = argv[cur.i]
             cur.i += 1
             if tok == "--":
-                # everything after "--" is positional
-                while cur.i < n:
-                    self.positional(argv[cur.i])
-                    cur.i += 1
+                # getopt stops at "--": the rest is left over
+                self.leftover = cur.i < n
                 break
             if tok.startswith("--"):
                 self.long_option(tok)
@@ -372,7 +371,7 @@ class _Parser:
         arg: Optional[str] = None
         if has_arg == 1:
             if eq:
-                arg = val
+                arg = tok if key == "p" and inst is None else val
             elif self.cur.i < len(self.cur.argv):
                 arg = self.cur.take()
             else:
@@ -408,7 +407,9 @@ class _Parser:
             c = tok[k]
             k += 1
             ha = _SHORT.get(c)
-            if ha is None or c == "b":
+            if c == "b":
+                raise ParameterProblem('Unknown arg "(null)"')
+            if ha is None:
                 if self.try_load_proto():
                     self.cur.i -= 1
                     return
@@ -416,7 +417,7 @@ class _Parser:
             arg: Optional[str] = None
             if ha == 1:
                 if k < len(tok):
-                    arg = tok[k:]
+                    arg = tok if c == "p" else tok[k:]
                 elif self.cur.i < len(self.cur.argv):
                     arg = self.cur.take()
                 else:
@@ -723,7 +724,7 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
 
     rb = p.rb
     # -- post-parse checks, in do_parse order
-    if p.table == "nat" and (p.policy == "DROP" or (p.jumpto == "DROP" and not p.goto)):
+    if p.table == "nat" and (p.policy == "DROP" or p.jumpto == "DROP"):
         raise ParameterProblem(
             '\nThe "nat" table is not intended for filtering, the use of DROP is therefore '
             "inhibited.\n\n"
@@ -733,10 +734,14 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
     finals: List[Tuple[ExtInst, str, str]] = []
     for inst in rb.matches:
         s, lst = inst.ext.final(inst.st, rb)
+        inst.fcheck()
         finals.append((inst, s, lst))
     tfinal = ("", "")
     if rb.target is not None:
         tfinal = rb.target.ext.final(rb.target.st, rb)
+        rb.target.fcheck()
+    if p.leftover:
+        raise ParameterProblem("unknown arguments found on commandline")
     if p.cmd is None:
         raise ParameterProblem("no command specified")
     if p.invert:

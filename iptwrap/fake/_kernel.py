@@ -204,9 +204,10 @@ class Table:
         chain.uncond = 0
 
     def rename(self, old: str, new: str) -> None:
-        chain = self.chains.pop(old)
+        chain = self.chains[old]
         chain.name = new
-        self.chains[new] = chain
+        # a renamed chain keeps its place (nft lists chains in creation order)
+        self.chains = {(new if k == old else k): v for k, v in self.chains.items()}
         for ch in self.chains.values():
             if not ch.jumps.get(old):
                 continue
@@ -229,6 +230,16 @@ class Table:
                     break
             return edges, cons
         return list(chain.jumps), list(chain.cons)
+
+    def nft_first_error(self) -> Optional[str]:
+        """The error nf_tables' own walk meets first (rules in order, jumps followed
+        depth first up to 16 levels): a hook violation can win over a loop."""
+        budget = [200_000]
+        for hook in BUILTIN_CHAINS[self.name]:
+            err = _nft_walk(self, self.chains[hook], hook, 0, budget)
+            if err is not None or budget[0] < 0:
+                return err
+        return None
 
     def validate(self, legacy: bool) -> Optional[str]:
         """What the kernel says about the table as a whole: None, "EINVAL" or "ELOOP"."""
@@ -269,6 +280,25 @@ class Table:
                 if not hs <= cons:
                     return "EINVAL"
         return None
+
+
+def _nft_walk(t: Table, chain: Chain, hook: str, depth: int, budget: List[int]) -> Optional[str]:
+    if depth >= 16:  # NFT_JUMP_STACK_SIZE: a loop ends here
+        return "ELOOP"
+    for r in chain.rules:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        s = r.spec
+        if s.valid_hooks is not None and hook not in s.valid_hooks:
+            return "EINVAL"
+        if s.jump_chain is not None:
+            nxt = t.chains.get(s.jump_chain)
+            if nxt is not None:
+                err = _nft_walk(t, nxt, hook, depth + 1, budget)
+                if err is not None:
+                    return err
+    return None
 
 
 def _retarget(spec: RuleSpec, old: str, new: str) -> RuleSpec:
@@ -383,7 +413,7 @@ class Kernel:
         t = self.instantiate(cmd.table) if self.legacy else self.peek(cmd.table)
         pre = self._verbose_lines(t, cmd) if cmd.verbose else ""
         out = pre + fn(self, t, cmd, existed)
-        if not existed and not self.legacy and op in _NFT_CREATES:
+        if not existed and not self.legacy and (op in _NFT_CREATES or (op == "F" and cmd.chain)):
             self._seq += 1
             t.seq = self._seq
             self.tables[cmd.table] = t
@@ -467,6 +497,8 @@ class Kernel:
             self.pending_kernel = True
             return
         kind = t.validate(self.legacy)
+        if kind is not None and not self.legacy:
+            kind = t.nft_first_error() or kind
         if kind is not None:
             raise KernelRefused(_strerror(kind, self.backend), op=_RULE_OPS.get(op, "RULE_APPEND"),
                                 what=f"rule in chain {chain}")
@@ -487,6 +519,7 @@ class Kernel:
         for s in specs:
             self._check_new_rule(t, s, "A", chain.name)
         start = len(chain.rules)
+        was_live = chain.live
         for s in specs:
             t.insert(chain, None, self._new_rule(s, cmd))
         chain.live = True
@@ -496,6 +529,7 @@ class Kernel:
             except KernelRefused:
                 while len(chain.rules) > start:
                     t.pop(chain, len(chain.rules) - 1)
+                chain.live = was_live
                 raise
         return ""
 
@@ -505,18 +539,22 @@ class Kernel:
         if num > len(chain.rules) + 1:
             raise RuntimeProblem("Index of insertion too big.")
         specs = self._rules_of(cmd)
+        # iptables-nft turns -I N (N > 1) into "append after rule N-1"
+        opname = "I" if num == 1 else "A"
         for s in specs:
-            self._check_new_rule(t, s, "I", chain.name)
+            self._check_new_rule(t, s, opname, chain.name)
         idx = num - 1
+        was_live = chain.live
         for s in specs:  # each expanded rule goes in at the same place, as iptables does
             t.insert(chain, idx, self._new_rule(s, cmd))
         chain.live = True
         if self._needs_graph_check(specs):
             try:
-                self._validate(t, "I", chain.name)
+                self._validate(t, opname, chain.name)
             except KernelRefused:
                 for _ in specs:
                     t.pop(chain, idx)
+                chain.live = was_live
                 raise
         return ""
 

@@ -232,7 +232,10 @@ class FakeRunner:
         def chain_exists(table: str, chain: str) -> bool:
             if table not in BUILTIN_CHAINS:
                 return False
-            c = k.peek(table).chains.get(chain)
+            # legacy resolves -j/-g with iptc_is_chain on a handle: the table gets
+            # instantiated even when the target then turns out not to exist (verified)
+            t = k.instantiate(table) if backend == "legacy" else k.peek(table)
+            c = t.chains.get(chain)
             return c is not None and not c.builtin
 
         ctx = ParseContext(prog=short, family=prog.family, backend=backend,

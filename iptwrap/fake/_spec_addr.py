@@ -23,6 +23,7 @@ __all__ = [
     "parse_addresses",
     "format_addr",
     "parse_ipv4",
+    "numeric_to_ipaddr",
     "parse_ipv6",
     "ipv4_to_str",
     "ipv6_to_str",
@@ -246,6 +247,11 @@ def _numeric_to_ipaddr(s: str, is_mask: bool) -> Optional[int]:
     return (out[0] << 24) | (out[1] << 16) | (out[2] << 8) | out[3]
 
 
+def numeric_to_ipaddr(s: str) -> Optional[int]:
+    """xtables_numeric_to_ipaddr: dotted numeric only (``10.1`` is 10.1.0.0)."""
+    return _numeric_to_ipaddr(s, False)
+
+
 def _inet_aton(s: str) -> Optional[int]:
     """glibc inet_aton (used by getaddrinfo for numeric hosts)."""
     if not s or s[-1] == ".":
@@ -340,7 +346,9 @@ def parse_addresses(arg: str, family: int) -> List[Tuple[int, int]]:
     """xtables_ip(6)parse_multiple: comma list of host[/mask] -> [(addr & mask, mask)]."""
     out: List[Tuple[int, int]] = []
     for item in arg.split(","):
-        host, sep, m = item.partition("/")
+        host, sep, m = item.rpartition("/")
+        if not sep:
+            host = m
         mask = _parse_mask(m if sep else None, family)
         addr = parse_ipv4(host) if family == 4 else parse_ipv6(host)
         if addr is None:
@@ -377,8 +385,12 @@ def _service(name: str, proto: str) -> Optional[int]:
 
 
 def parse_port(arg: str, proto: str) -> int:
-    """xtables_parse_port: service name first, then a number 0..65535."""
+    """xtables_parse_port: service name first (getaddrinfo: any of tcp/udp), then a number."""
     v = _service(arg, proto)
+    if v is None and proto not in ("tcp", "udp"):
+        v = _service(arg, "tcp")
+    if v is None:
+        v = _service(arg, "udp" if proto == "tcp" else "tcp")
     if v is not None:
         return v
     n = strtoui(arg, 0, 65535)

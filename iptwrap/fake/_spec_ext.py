@@ -106,6 +106,10 @@ class Ext:
     opts: Dict[str, Tuple[str, bool, bool]] = {}
     # option ids that may be given more than once
     multi: FrozenSet[str] = frozenset()
+    # xtables_options_fcheck data: mandatory ids, id -> ids it excludes / requires
+    mandatory: Tuple[str, ...] = ()
+    excl: Dict[str, Tuple[str, ...]] = {}
+    also: Dict[str, Tuple[str, ...]] = {}
 
     def init(self, st: Dict[str, Any], rb: RuleBuild) -> None:
         """Set defaults in the fresh state dict."""
@@ -154,6 +158,32 @@ class ExtInst:
         self.seen: Dict[str, bool] = {}
         self.completed = False
         ext.init(self.st, rb)
+
+    def fcheck(self) -> None:
+        """xtables_options_fcheck: mandatory, "also requires" and exclusion checks."""
+        ext = self.ext
+        if not (ext.mandatory or ext.excl or ext.also):
+            return
+        first: Dict[str, str] = {}
+        for name, (oid, _h, _i) in ext.opts.items():
+            first.setdefault(oid, name)
+        order = list(first)
+        for name, (oid, _h, _i) in ext.opts.items():
+            if oid in ext.mandatory and oid not in self.seen:
+                raise ParameterProblem(f'{ext.name}: option "--{name}" must be specified\n')
+            if oid not in self.seen:
+                continue
+            for other in sorted(ext.also.get(oid, ()), key=order.index):
+                if other not in self.seen:
+                    raise ParameterProblem(
+                        f'{ext.name}: option "--{name}" also requires "--{first[other]}".\n'
+                    )
+            for other in sorted(ext.excl.get(oid, ()), key=order.index):
+                if other in self.seen:
+                    raise ParameterProblem(
+                        f'{ext.name}: option "--{name}" cannot be used together with '
+                        f'"--{first[other]}".\n'
+                    )
 
     def feed(self, opt: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         oid, _has_arg, can_inv = self.ext.opts[opt]

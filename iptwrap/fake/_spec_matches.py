@@ -407,6 +407,11 @@ _MP_PROTOS = {6: "tcp", 17: "udp", 136: "udplite", 132: "sctp", 33: "dccp"}
 @register_match
 class MultiportMatch(Ext):
     name = "multiport"
+    excl = {
+        "sports": ("dports", "ports"),
+        "dports": ("sports", "ports"),
+        "ports": ("sports", "dports"),
+    }
     opts = {
         "source-ports": ("sports", True, True),
         "sports": ("sports", True, True),
@@ -416,10 +421,10 @@ class MultiportMatch(Ext):
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "kind" in st:
-            raise ParameterProblem("multiport can only have one option")
         pname = _MP_PROTOS.get(rb.proto if rb.proto is not None else -1)
-        if pname is None or rb.proto_inv:
+        if rb.proto_inv:
+            raise ParameterProblem("multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP")
+        if pname is None:
             raise ParameterProblem(
                 "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"
             )
@@ -446,7 +451,7 @@ class MultiportMatch(Ext):
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "kind" not in st:
             raise ParameterProblem(
-                "multiport expection an option (--source-ports, --destination-ports or --ports)"
+                "multiport expection an option"
             )
         k = st["kind"]
         s = f"{' !' if st['inv'] else ''} --{k} {st['ports']}"
@@ -532,8 +537,6 @@ class ConntrackMatch(Ext):
             from ._spec_addr import parse_protocol
 
             p = parse_protocol(arg)
-            if p == 0:
-                raise ParameterProblem("conntrack: rule would never match protocol")
             v = str(p)
         elif oid in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):
             addrs = parse_addresses(arg, rb.family)
@@ -626,17 +629,19 @@ class AddrtypeMatch(Ext):
             for part in arg.split(","):
                 u = part.upper()
                 if u not in _RTN:
-                    raise ParameterProblem(f"addrtype: invalid type `{part}'")
+                    raise ParameterProblem(f'addrtype: bad type "{part}"')
                 bits |= 1 << _RTN.index(u)
             st[oid] = (",".join(n for i, n in enumerate(_RTN) if bits & (1 << i)), inv)
         else:
-            if ("in" if oid == "out" else "out") in st:
-                raise ParameterProblem(
-                    "addrtype: you can't specify both --limit-iface-in and --limit-iface-out"
-                )
             st[oid] = True
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "src" not in st and "dst" not in st:
+            raise ParameterProblem("addrtype: you must specify --src-type or --dst-type")
+        if "in" in st and "out" in st:
+            raise ParameterProblem(
+                "addrtype: you can't specify both --limit-iface-in and --limit-iface-out"
+            )
         s = ""
         lst = " ADDRTYPE match"
         if "src" in st:
@@ -714,6 +719,8 @@ class ConnmarkMatch(MarkMatch):
 @register_match
 class StatisticMatch(Ext):
     name = "statistic"
+    mandatory = ("mode",)
+    also = {"every": ("packet",)}
     opts = {
         "mode": ("mode", True, False),
         "probability": ("probability", True, True),
@@ -745,23 +752,22 @@ class StatisticMatch(Ext):
             st["packet"] = self.uint(oid, arg)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "mode" not in st:
-            raise self.mand("mode")
-        if "every" in st and "packet" not in st:
-            raise ParameterProblem('statistic: option "--every" also requires "--packet".\n')
-        if "packet" in st and "every" not in st:
-            raise ParameterProblem('statistic: option "--packet" also requires "--every".\n')
+        mode = st.get("mode", "random")
+        if mode == "random" and "prob" not in st:
+            raise ParameterProblem("--probability must be specified when using random mode")
+        if "prob" in st and mode != "random":
+            raise ParameterProblem("--probability can only be used in random mode")
+        if "every" in st and mode != "nth":
+            raise ParameterProblem("--every can only be used in nth mode")
+        if "packet" in st and mode != "nth":
+            raise ParameterProblem("--packet can only be used in nth mode")
         inv = " !" if st.get("inv") else ""
-        if st["mode"] == "random":
-            if "every" in st:
-                raise ParameterProblem("--every can only be used with --mode nth")
+        if mode == "random":
             pr = f"{st.get('prob', 0) / 0x80000000:.11f}"
             return (
                 f" --mode random{inv} --probability {pr}",
                 f" statistic mode random{inv} probability {pr}",
             )
-        if "prob" in st:
-            raise ParameterProblem("--probability can only be used in random mode")
         every = st.get("every", 0)
         pkt = st.get("packet", 0)
         if pkt > every:
@@ -805,7 +811,7 @@ def _parse_rate(arg: str, scale: int) -> Optional[int]:
         return None
     val = scale * mult // r
     if val == 0:
-        raise ParameterProblem(f'Rate too fast "{arg}"\n')
+        raise ParameterProblem(f'Rate too fast "{arg}"')
     return val
 
 
@@ -835,7 +841,7 @@ class LimitMatch(Ext):
         if oid == "limit":
             v = _parse_rate(arg, 10000)
             if v is None or v > 0xFFFFFFFF:
-                raise ParameterProblem(f"bad rate \"{arg}'")
+                raise ParameterProblem(f"bad rate \"{arg}\"'")
             st["avg"] = v
         else:
             st["burst"] = self.uint("limit-burst", arg, 0, 10000)
@@ -858,6 +864,7 @@ class LimitMatch(Ext):
 @register_match
 class HashlimitMatch(Ext):
     name = "hashlimit"
+    excl = {"upto": ("above",), "above": ("upto",)}
     opts = {
         "hashlimit-upto": ("upto", True, False),
         "hashlimit-above": ("above", True, False),
@@ -875,16 +882,11 @@ class HashlimitMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("upto", "above"):
-            if "rate" in st:
-                raise ParameterProblem(
-                    'hashlimit: option "--hashlimit-above" cannot be used together with '
-                    '"--hashlimit-upto".\n'
-                )
             if "b" in arg.lower():
                 raise ParameterProblem(f"fake: hashlimit byte rate `{arg}' is not emulated")
             v = _parse_rate(arg, 1000000)
             if v is None:
-                raise ParameterProblem(f"bad rate \"{arg}'")
+                raise ParameterProblem(f"bad rate \"{arg}\"'")
             st["rate"] = v
             st["above"] = oid == "above"
         elif oid == "burst":
@@ -893,7 +895,7 @@ class HashlimitMatch(Ext):
             bits = set()
             for part in arg.split(","):
                 if part not in self._MODES:
-                    raise ParameterProblem("Invalid mode specified")
+                    raise self.bad("hashlimit-mode", arg)
                 bits.add(part)
             st["mode"] = [m for m in self._MODES if m in bits]
         elif oid == "name":
@@ -908,7 +910,7 @@ class HashlimitMatch(Ext):
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "rate" not in st:
             raise ParameterProblem(
-                'hashlimit: option "--hashlimit-upto" or "--hashlimit-above" must be specified\n'
+                "You have to specify --hashlimit"
             )
         if "name" not in st:
             raise self.mand("hashlimit-name")
@@ -953,9 +955,9 @@ class IprangeMatch(Ext):
         a = conv(lo)
         b = conv(hi) if sep else a
         if a is None:
-            raise ParameterProblem(f'iprange: Bad IP address "{lo}"\n')
+            raise self.bad(f"{oid}-range", lo)
         if b is None:
-            raise ParameterProblem(f'iprange: Bad IP address "{hi}"\n')
+            raise self.bad(f"{oid}-range", hi)
         st[oid] = (f"{fmt(a)}-{fmt(b)}", inv)
         if a > b:
             st.setdefault("warn", []).append(
@@ -963,6 +965,10 @@ class IprangeMatch(Ext):
             )
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "src" not in st and "dst" not in st:
+            raise ParameterProblem(
+                "iprange match: You must specify `--src-range' or `--dst-range'"
+            )
         rb.warnings.extend(st.get("warn", ()))
         s = lst = ""
         if "src" in st:
@@ -987,10 +993,9 @@ class LengthMatch(Ext):
         b = (strtoui(hi, 0, 65535) if hi else 65535) if sep else a
         if a is None or b is None:
             raise ParameterProblem(
-                'length: bad value for option "--length", or out of range (0-65535).\n'
+                f'length: bad value for option "--length" near "{arg}", or out of range '
+                "(0-65535).\n"
             )
-        if a > b:
-            raise ParameterProblem(f'length: invalid range "{arg}"')
         st["v"] = _ports_txt(a, b)
         st["inv"] = inv
 
@@ -1096,7 +1101,7 @@ class OwnerMatch(Ext):
             lst += f"{' !' if i else ''} {lab}{v}"
         if not s:
             raise ParameterProblem(
-                "owner: at least one of --uid-owner, --gid-owner or --socket-exists is required"
+                "owner: At least one of --uid-owner, --gid-owner or --socket-exists is required"
             )
         return s, lst
 
@@ -1149,6 +1154,15 @@ class SetMatch(Ext):
 @register_match
 class RecentMatch(Ext):
     name = "recent"
+    excl = {
+        "set": ("rcheck", "update", "remove"),
+        "rcheck": ("set", "update", "remove"),
+        "update": ("set", "rcheck", "remove"),
+        "remove": ("set", "rcheck", "update"),
+        "rsource": ("rdest",),
+        "rdest": ("rsource",),
+    }
+    also = {"reap": ("seconds",)}
     opts = {
         "set": ("set", False, True),
         "rcheck": ("rcheck", False, True),
@@ -1166,10 +1180,6 @@ class RecentMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("set", "rcheck", "update", "remove"):
-            if "cmd" in st:
-                raise ParameterProblem(
-                    "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be set"
-                )
             st["cmd"] = oid
             st["inv"] = inv
         elif oid in ("seconds", "hitcount"):
@@ -1179,7 +1189,9 @@ class RecentMatch(Ext):
         elif oid == "mask":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
             if v is None:
-                raise ParameterProblem(f"recent: bad mask `{arg}'")
+                raise ParameterProblem(
+                    "getaddrinfo: Temporary failure in name resolution\n"
+                )
             st["mask"] = v
         elif oid in ("rsource", "rdest"):
             st["side"] = oid
@@ -1191,8 +1203,6 @@ class RecentMatch(Ext):
             raise ParameterProblem(
                 "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"
             )
-        if "reap" in st and "seconds" not in st:
-            raise ParameterProblem("recent: you must specify `--seconds' with `--reap'")
         inv = " !" if st["inv"] else ""
         cmd = st["cmd"]
         s = f"{inv} --{cmd}"
@@ -1284,7 +1294,7 @@ def _dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
     if oid.endswith("class"):
         v = _DSCP_CLASSES.get(arg.upper())
         if v is None:
-            raise ParameterProblem(f"Invalid DSCP value `{arg}'\n")
+            raise ParameterProblem(f"Invalid DSCP value `{arg}'")
         return v
     return ext.uint(opt, arg, 0, 63)
 
@@ -1292,11 +1302,10 @@ def _dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
 @register_match
 class DscpMatch(Ext):
     name = "dscp"
+    excl = {"dscp": ("dscp-class",), "dscp-class": ("dscp",)}
     opts = {"dscp": ("dscp", True, True), "dscp-class": ("dscp-class", True, True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "v" in st:
-            raise ParameterProblem("DSCP match: Only use --dscp ONCE!")
         st["v"] = _dscp(self, oid, oid, arg)
         st["inv"] = inv
 
@@ -1327,7 +1336,7 @@ def _parse_tos(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
     a = strtoui(v, 0, 255)
     b = strtoui(m, 0, 255) if sep else 0xFF
     if a is None or b is None:
-        raise ParameterProblem(f'{ext.name}: bad value for option "--{opt}", or out of range.\n')
+        raise ParameterProblem(f'Symbolic name "{arg}" is unknown')
     return a, b
 
 
@@ -1354,6 +1363,7 @@ class TosMatch(Ext):
 @register_match
 class TtlMatch(Ext):
     name = "ttl"
+    excl = {"eq": ("lt", "gt"), "lt": ("eq", "gt"), "gt": ("eq", "lt")}
     families = (4,)
     opts = {
         "ttl-eq": ("eq", True, True),
@@ -1363,17 +1373,14 @@ class TtlMatch(Ext):
     label = "TTL"
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "op" in st:
-            raise ParameterProblem(
-                f"{self.name}: Only one of --{self.name}-eq, --{self.name}-lt, --{self.name}-gt allowed"
-            )
         st["op"] = "ne" if (oid == "eq" and inv) else oid
         st["v"] = self.uint(f"{self.name}-{oid}", arg, 0, 255)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "op" not in st:
             raise ParameterProblem(
-                f"{self.name}: You must specify one of `--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt'"
+                f"{self.label} match: You must specify one of "
+                f"`--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt"
             )
         op, v = st["op"], st["v"]
         n = self.name
@@ -1488,14 +1495,14 @@ class ConnlimitMatch(Ext):
             v = self.uint("connlimit-" + oid, arg)
             st["lim"] = (v, (oid == "above") != inv)
         elif oid == "mask":
-            st["mask"] = self.uint("connlimit-mask", arg, 0, 32 if rb.family == 4 else 128)
+            st["mask"] = self.uint("connlimit-mask", arg, 0, 255)
         else:
             st["side"] = oid
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "lim" not in st:
             raise ParameterProblem(
-                'connlimit: option "--connlimit-upto" or "--connlimit-above" must be specified\n'
+                'You must specify "--connlimit-above" or "--connlimit-upto".'
             )
         v, above = st["lim"]
         mask = st.get("mask", 32 if rb.family == 4 else 128)
@@ -1508,6 +1515,12 @@ class ConnlimitMatch(Ext):
 @register_match
 class StringMatch(Ext):
     name = "string"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        if st.get("algo") not in ("bm", "kmp"):
+            return None, None, "No such file or directory"
+        return NO_RESTRICTION
+
     opts = {
         "string": ("string", True, True),
         "hex-string": ("hex", True, True),
@@ -1527,7 +1540,7 @@ class StringMatch(Ext):
         elif oid == "hex":
             raise ParameterProblem("fake: string option `--hex-string' is not emulated")
         elif oid == "algo":
-            if arg not in ("bm", "kmp"):
+            if len(arg) > 15:
                 raise ParameterProblem("string: algorithm name too long / unknown")
             st["algo"] = arg
         elif oid in ("from", "to"):
@@ -1567,7 +1580,7 @@ class MacMatch(Ext):
             not (1 <= len(p) <= 2) or any(c not in "0123456789abcdefABCDEF" for c in p)
             for p in parts
         ):
-            raise ParameterProblem(f'Bad mac address "{arg}"')
+            raise ParameterProblem("Invalid MAC address specified.")
         st["m"] = (":".join(f"{int(p, 16):02x}" for p in parts), inv)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -1639,12 +1652,11 @@ class CgroupMatch(Ext):
             c, i = st["c"]
             s += f"{' !' if i else ''} --cgroup {c}"
             lst += f" cgroup {'! ' if i else ''}{c}"
-        if not s:
-            raise ParameterProblem("cgroup: Either --path or --cgroup must be specified")
         return s, lst
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("INPUT", "OUTPUT", "POSTROUTING"), None, None
+        refusal = None if ("c" in st or "p" in st) else "Invalid argument"
+        return hooks("INPUT", "OUTPUT", "POSTROUTING"), None, refusal
 
 
 @register_match
@@ -1735,7 +1747,8 @@ class TimeMatch(Ext):
             v = _parse_daytime(arg)
             if v is None:
                 raise ParameterProblem(
-                    f'invalid time "{arg}" specified, should be hh:mm[:ss] format and within the boundaries\n'
+                    f'invalid time "{arg}" specified, should be hh:mm[:ss] format and within '
+                    "the boundaries"
                 )
             st[oid] = v
         elif oid == "weekdays":
@@ -1749,7 +1762,7 @@ class TimeMatch(Ext):
                         if d.lower() == part.lower()[:3] and len(part) >= 2
                     ]
                     if not names:
-                        raise ParameterProblem(f'No, "{part}" is not a valid day')
+                        raise ParameterProblem(f"{part} is not a valid day specifier")
                     n = names[0] + 1
                 bits |= 1 << n
             if inv:
@@ -1861,7 +1874,7 @@ class U32Match(Ext):
         for test in arg.split("&&"):
             loc, sep, vals = test.partition("=")
             if not sep:
-                raise ParameterProblem("u32: missing '=' in test")
+                raise ParameterProblem("u32: at char 0: not a number or out of range")
             out = ""
             i = 0
             n = len(loc)

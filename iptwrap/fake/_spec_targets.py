@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ._errors import ParameterProblem
 from ._spec_addr import (
     format_addr,
+    numeric_to_ipaddr,
     ipv4_to_str,
     ipv6_to_str,
     mask_to_cidr,
@@ -96,16 +97,36 @@ def _need_port_proto(rb: RuleBuild) -> None:
 def _port_range(arg: str) -> str:
     lo, sep, hi = arg.partition("-")
     a = strtoui(lo, 0, 65535)
-    if a is None or (not sep and a == 0):
-        raise ParameterProblem(f'Port "{lo}" not valid\n')
-    if not sep:
+    if a is None:
+        a, rest = _uint_prefix(arg, 65535)
+        if a is None:
+            raise ParameterProblem(f"Port `{arg}' not valid")
+        if rest.startswith(":"):
+            raise ParameterProblem("Invalid port:port syntax - use dash")
+        if not rest.startswith("-"):
+            raise ParameterProblem(f"Garbage after port value: `{rest}'")
+        hi = rest[1:]
+    if not sep and hi == "":
         return str(a)
-    b = strtoui(hi, 0, 65535)
-    if b is None or b == 0:
-        raise ParameterProblem(f'Port "{hi}" not valid\n')
+    b, rest2 = _uint_prefix(hi, 65535)
+    if b is None:
+        raise ParameterProblem(f"Port `{hi}' not valid")
     if b < a:
-        raise ParameterProblem(f"Port range {arg} invalid\n")
+        raise ParameterProblem(f"Port range `{hi}' funky")
+    if rest2:
+        raise ParameterProblem(f"fake: NAT port offset `{rest2}' is not emulated")
     return str(a) if a == b else f"{a}-{b}"
+
+
+def _uint_prefix(s: str, hi: int) -> Tuple[Optional[int], str]:
+    """xtables_strtoui(s, &end, ...): a number prefix and the rest."""
+    j = 0
+    while j < len(s) and s[j].isdigit() and s[j].isascii():
+        j += 1
+    if j == 0:
+        return None, s
+    v = strtoui(s[:j], 0, hi)
+    return v, s[j:]
 
 
 def _nat_range(arg: str, rb: RuleBuild) -> str:
@@ -131,8 +152,26 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
         a, sep, p = arg.partition(":")
         addrs = a
         ports = p if sep else None
+        pr_early = None
+        if ports is not None:
+            _need_port_proto(rb)
+            pr_early = _port_range(ports)
+        if not addrs and ports is not None:
+            return ":" + (pr_early or "")
+        lo, sep2, hi = addrs.partition("-")
+        a1 = numeric_to_ipaddr(lo)
+        if a1 is None:
+            raise ParameterProblem(f'Bad IP address "{lo}"')
+        out = ipv4_to_str(a1)
+        if sep2:
+            a2 = numeric_to_ipaddr(hi)
+            if a2 is None:
+                raise ParameterProblem(f'Bad IP address "{hi}"')
+            if a2 != a1:
+                out += "-" + ipv4_to_str(a2)
+        return out if pr_early is None else f"{out}:{pr_early}"
     out = ""
-    if addrs:
+    if addrs or ports is None:
         lo, sep, hi = addrs.partition("-")
         a1 = conv(lo)
         if a1 is None:
@@ -261,7 +300,7 @@ class NetmapTarget(Ext):
         bits = 32 if rb.family == 4 else 128
         c = mask_to_cidr(m, bits)
         if c < 0:
-            raise ParameterProblem(f'Bad netmask "{arg}"')
+            pass
         st["to"] = format_addr(a, m, rb.family, False)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -300,6 +339,10 @@ def _u32(ext: Ext, opt: str, arg: str) -> int:
 @register_target
 class MarkTarget(Ext):
     name = "MARK"
+    excl = {
+        k: tuple(o for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark") if o != k)
+        for k in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark")
+    }
     is_target = True
     opts = {
         "set-mark": ("set-mark", True, False),
@@ -310,8 +353,6 @@ class MarkTarget(Ext):
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "vm" in st:
-            raise ParameterProblem(f"{self.name} target: Can only specify one action")
         if oid == "set-mark":
             v, m = _parse_markmask(self.name, oid, arg)
             st["vm"] = (v, v | m)
@@ -327,7 +368,9 @@ class MarkTarget(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "vm" not in st:
-            raise ParameterProblem("MARK target: Parameter --set/and/or/xor-mark is required")
+            raise ParameterProblem(
+                "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required"
+            )
         v, m = st["vm"]
         return f" --set-xmark 0x{v:x}/0x{m:x}", _mark_print("MARK", v, m)
 
@@ -335,6 +378,14 @@ class MarkTarget(Ext):
 @register_target
 class ConnmarkTarget(Ext):
     name = "CONNMARK"
+    excl = {
+        k: tuple(
+            o
+            for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark", "save", "restore")
+            if o != k
+        )
+        for k in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark", "save", "restore")
+    }
     is_target = True
     opts = {
         "set-mark": ("set-mark", True, False),
@@ -357,8 +408,6 @@ class ConnmarkTarget(Ext):
             if oid in ("mask", "ctmask"):
                 st["ctmask"] = v
             return
-        if "mode" in st:
-            raise ParameterProblem("CONNMARK target: Can only specify one action")
         if oid in ("save", "restore"):
             st["mode"] = oid
             return
@@ -439,7 +488,7 @@ class LogTarget(Ext):
         if oid == "level":
             v = strtoui(arg, 0, 7)
             if v is None:
-                v = _LOG_LEVELS.get(arg.lower())
+                v = _LOG_LEVELS.get(arg)
             if v is None:
                 raise ParameterProblem(f'log level "{arg}" unknown\n')
             st["level"] = v
@@ -516,6 +565,7 @@ class NflogTarget(Ext):
 @register_target
 class NfqueueTarget(Ext):
     name = "NFQUEUE"
+    excl = {"num": ("balance",), "balance": ("num",)}
     is_target = True
     opts = {
         "queue-num": ("num", True, False),
@@ -601,7 +651,7 @@ def _ct_events(arg: str, names: Tuple[str, ...]) -> str:
     bits = 0
     for p in arg.split(","):
         if p not in names:
-            raise ParameterProblem(f'CT: unknown event "{p}"')
+            raise ParameterProblem(f'Unknown event type "{p}"')
         bits |= 1 << names.index(p)
     return ",".join(n for i, n in enumerate(names) if bits & (1 << i))
 
@@ -633,7 +683,10 @@ class CtTarget(Ext):
         else:
             if arg == "mark":
                 raise ParameterProblem("fake: CT --zone mark is not emulated")
-            st["zone"] = (oid, self.uint(oid, arg, 0, 65535))
+            z = strtoui(arg, 0, 65535)
+            if z is None:
+                raise ParameterProblem(f"Cannot parse {arg} as a zone ID")
+            st["zone"] = (oid, z)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
@@ -700,7 +753,7 @@ class TcpmssTarget(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if "v" in st:
-            raise ParameterProblem("TCPMSS target: Only one option may be specified")
+            st["both"] = True
         if oid == "set":
             hi = 65535 - (40 if rb.family == 4 else 60)
             st["v"] = self.uint("set-mss", arg, 0, hi)
@@ -871,7 +924,7 @@ class ChecksumTarget(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "fill" not in st:
-            raise ParameterProblem("CHECKSUM target: Parameter --checksum-fill is required")
+            raise self.mand("checksum-fill")
         return " --checksum-fill", " CHECKSUM fill"
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
@@ -950,7 +1003,7 @@ class HmarkTarget(Ext):
                 elif t == "ct":
                     st["ct"] = True
                 else:
-                    raise ParameterProblem(f'Bad tuple value "{t}"')
+                    raise ParameterProblem(f'Bad type "{t}"')
         elif oid in ("src-prefix", "dst-prefix"):
             st[oid] = self.uint("hmark-" + oid, arg, 0, full)
         elif oid == "mod":

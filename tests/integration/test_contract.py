@@ -75,7 +75,9 @@ def test_rule_positions_and_identity(target: Target) -> None:
     ipt.append_rule("filter", "INPUT", "-s", t.addr(3), "-j", "ACCEPT")
     ipt.insert_rule("filter", "INPUT", 2, "-s", t.addr(2), "-j", "ACCEPT")
     ipt.insert_rule("filter", "INPUT", 1, "-p", "tcp", "--dport", "22", "-j", "DROP")
-    assert ipt.ensure_rule(P, "filter", "INPUT", "-p", "TCP", "--dport", "ssh", "-j", "DROP") is True
+    assert (
+        ipt.ensure_rule(P, "filter", "INPUT", "-p", "TCP", "--dport", "ssh", "-j", "DROP") is True
+    )
     assert ipt.ensure_rule(A, "filter", "INPUT", "-s", t.host(3), "-j", "ACCEPT") is True
     assert ipt.ensure_rule(A, "filter", "INPUT", "-s", t.addr(4), "-j", "ACCEPT") is False
     assert ipt.list_rules("filter", "INPUT") == [
@@ -121,7 +123,9 @@ def test_restore_flush_and_noflush(target: Target) -> None:
     ipt.ensure_chain("filter", "KEEP")
     ipt.append_rule("filter", "KEEP", "-j", "RETURN")
     ipt.append_rule("filter", "INPUT", "-s", t.addr(9), "-j", "DROP")
-    ipt.restore("filter", f"*filter\n-A INPUT -s {t.addr(1)} -j ACCEPT\nCOMMIT\n".encode(), flush=False)
+    ipt.restore(
+        "filter", f"*filter\n-A INPUT -s {t.addr(1)} -j ACCEPT\nCOMMIT\n".encode(), flush=False
+    )
     assert ipt.list_rules("filter", "INPUT") == [
         f"-A INPUT -s {t.host(9)} -j DROP",
         f"-A INPUT -s {t.host(1)} -j ACCEPT",
@@ -149,47 +153,99 @@ def test_save_restore_round_trip(target: Target) -> None:
 Check = Callable[[IPTables, Target], object]
 REFUSALS: List["tuple[str, Check, Type[iptwrap.IPTablesError]]"] = [
     ("flush missing chain", lambda i, t: i.flush_chain("filter", "NOPE"), iptwrap.NotFoundError),
-    ("append to missing chain", lambda i, t: i.append_rule("filter", "NOPE", "-j", "ACCEPT"),
-     iptwrap.NotFoundError),
-    ("jump to missing chain", lambda i, t: i.append_rule("filter", "INPUT", "-j", "NOPE"),
-     iptwrap.JumpTargetNotFoundError),
-    ("rename onto existing", lambda i, t: (i.ensure_chain("filter", "X1"),
-                                          i.rename_chain("filter", "X1", "FORWARD")),
-     iptwrap.AlreadyExistsError),
-    ("delete nonempty chain", lambda i, t: (i.ensure_chain("filter", "X2"),
-                                           i.append_rule("filter", "X2", "-j", "RETURN"),
-                                           i.delete_chain("filter", "X2")),
-     iptwrap.ChainInUseError),
-    ("delete referenced chain", lambda i, t: (i.ensure_chain("filter", "X3"),
-                                             i.append_rule("filter", "INPUT", "-j", "X3"),
-                                             i.delete_chain("filter", "X3")),
-     iptwrap.ChainInUseError),
-    ("DNAT in filter", lambda i, t: i.append_rule("filter", "INPUT", "-p", "tcp", "-j", "DNAT",
-                                                  "--to-destination", t.addr(1)),
-     iptwrap.RuleRejectedError),
-    ("MASQUERADE in PREROUTING", lambda i, t: i.append_rule("nat", "PREROUTING", "-j", "MASQUERADE"),
-     iptwrap.RuleRejectedError),
-    ("MASQUERADE via user chain linked from PREROUTING",
-     lambda i, t: (i.ensure_chain("nat", "M"), i.append_rule("nat", "M", "-j", "MASQUERADE"),
-                   i.append_rule("nat", "PREROUTING", "-j", "M")),
-     iptwrap.RuleRejectedError),
-    ("REJECT in nat", lambda i, t: i.append_rule("nat", "PREROUTING", "-j", "REJECT"),
-     iptwrap.RuleRejectedError),
-    ("DROP in nat", lambda i, t: i.append_rule("nat", "POSTROUTING", "-j", "DROP"),
-     iptwrap.ParameterError),
-    ("policy on user chain", lambda i, t: (i.ensure_chain("filter", "X4"),
-                                          i.set_policy("filter", "X4", "DROP")),
-     iptwrap.BadPolicyError),
-    ("insert past the end", lambda i, t: i.insert_rule("filter", "INPUT", 3, "-j", "ACCEPT"),
-     iptwrap.InvalidRuleNumberError),
-    ("bad port", lambda i, t: i.append_rule("filter", "INPUT", "-p", "tcp", "--dport", "99999",
-                                            "-j", "ACCEPT"),
-     iptwrap.ParameterError),
-    ("-o in INPUT", lambda i, t: i.append_rule("filter", "INPUT", "-o", "eth0", "-j", "ACCEPT"),
-     iptwrap.ParameterError),
-    ("owner in INPUT", lambda i, t: i.append_rule("filter", "INPUT", "-m", "owner",
-                                                  "--uid-owner", "0", "-j", "ACCEPT"),
-     iptwrap.RuleRejectedError),
+    (
+        "append to missing chain",
+        lambda i, t: i.append_rule("filter", "NOPE", "-j", "ACCEPT"),
+        iptwrap.NotFoundError,
+    ),
+    (
+        "jump to missing chain",
+        lambda i, t: i.append_rule("filter", "INPUT", "-j", "NOPE"),
+        iptwrap.JumpTargetNotFoundError,
+    ),
+    (
+        "rename onto existing",
+        lambda i, t: (i.ensure_chain("filter", "X1"), i.rename_chain("filter", "X1", "FORWARD")),
+        iptwrap.AlreadyExistsError,
+    ),
+    (
+        "delete nonempty chain",
+        lambda i, t: (
+            i.ensure_chain("filter", "X2"),
+            i.append_rule("filter", "X2", "-j", "RETURN"),
+            i.delete_chain("filter", "X2"),
+        ),
+        iptwrap.ChainInUseError,
+    ),
+    (
+        "delete referenced chain",
+        lambda i, t: (
+            i.ensure_chain("filter", "X3"),
+            i.append_rule("filter", "INPUT", "-j", "X3"),
+            i.delete_chain("filter", "X3"),
+        ),
+        iptwrap.ChainInUseError,
+    ),
+    (
+        "DNAT in filter",
+        lambda i, t: i.append_rule(
+            "filter", "INPUT", "-p", "tcp", "-j", "DNAT", "--to-destination", t.addr(1)
+        ),
+        iptwrap.RuleRejectedError,
+    ),
+    (
+        "MASQUERADE in PREROUTING",
+        lambda i, t: i.append_rule("nat", "PREROUTING", "-j", "MASQUERADE"),
+        iptwrap.RuleRejectedError,
+    ),
+    (
+        "MASQUERADE via user chain linked from PREROUTING",
+        lambda i, t: (
+            i.ensure_chain("nat", "M"),
+            i.append_rule("nat", "M", "-j", "MASQUERADE"),
+            i.append_rule("nat", "PREROUTING", "-j", "M"),
+        ),
+        iptwrap.RuleRejectedError,
+    ),
+    (
+        "REJECT in nat",
+        lambda i, t: i.append_rule("nat", "PREROUTING", "-j", "REJECT"),
+        iptwrap.RuleRejectedError,
+    ),
+    (
+        "DROP in nat",
+        lambda i, t: i.append_rule("nat", "POSTROUTING", "-j", "DROP"),
+        iptwrap.ParameterError,
+    ),
+    (
+        "policy on user chain",
+        lambda i, t: (i.ensure_chain("filter", "X4"), i.set_policy("filter", "X4", "DROP")),
+        iptwrap.BadPolicyError,
+    ),
+    (
+        "insert past the end",
+        lambda i, t: i.insert_rule("filter", "INPUT", 3, "-j", "ACCEPT"),
+        iptwrap.InvalidRuleNumberError,
+    ),
+    (
+        "bad port",
+        lambda i, t: i.append_rule(
+            "filter", "INPUT", "-p", "tcp", "--dport", "99999", "-j", "ACCEPT"
+        ),
+        iptwrap.ParameterError,
+    ),
+    (
+        "-o in INPUT",
+        lambda i, t: i.append_rule("filter", "INPUT", "-o", "eth0", "-j", "ACCEPT"),
+        iptwrap.ParameterError,
+    ),
+    (
+        "owner in INPUT",
+        lambda i, t: i.append_rule(
+            "filter", "INPUT", "-m", "owner", "--uid-owner", "0", "-j", "ACCEPT"
+        ),
+        iptwrap.RuleRejectedError,
+    ),
 ]
 
 
@@ -203,7 +259,9 @@ def test_restore_syntax_error_applies_nothing(target: Target) -> None:
     ipt, t = target.ipt, target
     ipt.list_chains("filter")  # legacy creates the table on first access
     before = target.save()
-    payload = f"*filter\n:NEW - [0:0]\n-A INPUT -s {t.addr(1)} -j ACCEPT\n-A INPUT -j NOPE\nCOMMIT\n"
+    payload = (
+        f"*filter\n:NEW - [0:0]\n-A INPUT -s {t.addr(1)} -j ACCEPT\n-A INPUT -j NOPE\nCOMMIT\n"
+    )
     with pytest.raises(iptwrap.RestoreError) as err:
         ipt.restore_all(payload.encode())
     assert issubclass(err.value.cause, iptwrap.JumpTargetNotFoundError)
@@ -251,11 +309,15 @@ def test_scenario_dump_fake_equals_kernel(scenario: str, backend: str, family: i
 
 def test_batch(target: Target) -> None:
     ipt, t = target.ipt, target
-    ipt.append_rule("filter", "INPUT", "-s", t.addr(1), "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+    ipt.append_rule(
+        "filter", "INPUT", "-s", t.addr(1), "-p", "tcp", "--dport", "22", "-j", "ACCEPT"
+    )
     ipt.append_rule("filter", "INPUT", "-j", "DROP")
     with ipt.batch() as b:
         b.ensure_chain("filter", "AGENT")
-        b.ensure_rule(A, "filter", "INPUT", "-s", t.host(1), "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT")
+        b.ensure_rule(
+            A, "filter", "INPUT", "-s", t.host(1), "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT"
+        )
         b.ensure_rule(P, "filter", "INPUT", "-j", "AGENT")
         b.ensure_rule(A, "filter", "AGENT", "-s", t.addr(5), "-j", "RETURN")
         b.delete_rule("filter", "INPUT", "-j", "DROP")

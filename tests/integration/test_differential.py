@@ -103,7 +103,9 @@ class Generator:
         declared = rng.sample(USER_CHAINS, rng.randint(0, 2))
         lines += [f":{c} - [0:0]" for c in declared]
         for _ in range(rng.randint(0, 3)):
-            target_chain = rng.choice(BUILTINS[table] + declared) if declared else rng.choice(BUILTINS[table])
+            target_chain = (
+                rng.choice(BUILTINS[table] + declared) if declared else rng.choice(BUILTINS[table])
+            )
             lines.append(f"-A {target_chain} " + " ".join(_quote(a) for a in self.spec(table)))
         lines.append("COMMIT")
         flags = ["--noflush"] if rng.random() < 0.7 else []
@@ -135,7 +137,9 @@ def _run_sequence(seed: int, backend: str, family: int, ns: Namespace) -> None:
         got = fake.run(argv, input=data)
         done.append(" ".join(argv) + (f"  <<< {data!r}" if data else ""))
         where = f"seed={seed} backend={backend} family={family} step={step}\n  " + "\n  ".join(done)
-        assert (got.returncode, got.stderr.decode()) == (real.returncode, real.stderr.decode()), where
+        assert (got.returncode, got.stderr.decode()) == (real.returncode, real.stderr.decode()), (
+            where
+        )
         assert _strip(got.stdout) == _strip(real.stdout), where
         real_save = ns.exec(*save)
         fake_save = fake.run(save)

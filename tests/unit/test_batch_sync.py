@@ -27,14 +27,29 @@ def ipt(request: pytest.FixtureRequest) -> FakeIPTables:
 
 
 def test_batch_resolves_against_one_snapshot_and_restores_once(ipt: FakeIPTables) -> None:
-    ipt.append_rule("filter", "INPUT", "-s", "192.0.2.1/32", "-p", "tcp", "-m", "tcp", "--dport", "22", "-j", "ACCEPT")
+    ipt.append_rule(
+        "filter",
+        "INPUT",
+        "-s",
+        "192.0.2.1/32",
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        "22",
+        "-j",
+        "ACCEPT",
+    )
     ipt.ensure_chain("filter", "OLD")
     ipt.append_rule("filter", "INPUT", "-j", "DROP")
     before = len(ipt.calls)
     with ipt.batch() as b:
         b.ensure_chain("filter", "AGENT")
         b.ensure_chain("filter", "OLD")  # exists: nothing to send
-        b.ensure_rule(A, "filter", "INPUT", "-s", "192.0.2.1", "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT")
+        b.ensure_rule(
+            A, "filter", "INPUT", "-s", "192.0.2.1", "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT"
+        )
         b.ensure_rule(P, "filter", "INPUT", "-j", "AGENT")
         b.ensure_rule(A, "filter", "AGENT", "-s", "198.51.100.0/24", "-j", "RETURN")
         b.ensure_rule(A, "filter", "AGENT", "-s", "198.51.100.0/24", "-j", "RETURN")  # added above
@@ -108,7 +123,9 @@ def test_batch_validates_input_early(ipt: FakeIPTables) -> None:
 
 def test_batch_quotes_comments_safely(ipt: FakeIPTables) -> None:
     with ipt.batch() as b:
-        b.append_rule("filter", "INPUT", "-m", "comment", "--comment", 'say "hi" -j DROP', "-j", "ACCEPT")
+        b.append_rule(
+            "filter", "INPUT", "-m", "comment", "--comment", 'say "hi" -j DROP', "-j", "ACCEPT"
+        )
     assert ipt.rules("filter", "INPUT") == [
         '-A INPUT -m comment --comment "say \\"hi\\" -j DROP" -j ACCEPT'
     ]
@@ -140,13 +157,18 @@ def test_batch_ipv6() -> None:
 KUBE = {
     "nat": {
         "AG-SERVICES": [["-d", "203.0.113.10/32", "-p", "tcp", "--dport", "80", "-j", "AG-SVC-A"]],
-        "AG-SVC-A": [["-m", "statistic", "--mode", "random", "--probability", "0.5", "-j", "AG-SEP-1"],
-                     ["-j", "AG-SEP-2"]],
+        "AG-SVC-A": [
+            ["-m", "statistic", "--mode", "random", "--probability", "0.5", "-j", "AG-SEP-1"],
+            ["-j", "AG-SEP-2"],
+        ],
         "AG-SEP-1": [["-p", "tcp", "-j", "DNAT", "--to-destination", "192.0.2.1:8080"]],
         "AG-SEP-2": [["-p", "tcp", "-j", "DNAT", "--to-destination", "192.0.2.2:8080"]],
     }
 }
-JUMPS = [Jump("nat", "PREROUTING", ("-j", "AG-SERVICES")), Jump("nat", "OUTPUT", ("-j", "AG-SERVICES"))]
+JUMPS = [
+    Jump("nat", "PREROUTING", ("-j", "AG-SERVICES")),
+    Jump("nat", "OUTPUT", ("-j", "AG-SERVICES")),
+]
 
 
 def test_sync_creates_then_sends_nothing(ipt: FakeIPTables) -> None:
@@ -176,7 +198,9 @@ def test_sync_rewrites_only_changed_and_removes_stale(ipt: FakeIPTables) -> None
     assert b"AG-SERVICES" not in res.payload.split(b"\n", 2)[1]
     assert not ipt.chain_exists("nat", "AG-LEFTOVER")
     assert "-A PREROUTING -j AG-LEFTOVER" not in ipt.dump("nat")
-    assert ipt.rules("nat", "AG-SEP-2") == ["-A AG-SEP-2 -p tcp -j DNAT --to-destination 192.0.2.3:8080"]
+    assert ipt.rules("nat", "AG-SEP-2") == [
+        "-A AG-SEP-2 -p tcp -j DNAT --to-destination 192.0.2.3:8080"
+    ]
 
 
 def test_sync_repairs_a_chain_someone_flushed(ipt: FakeIPTables) -> None:

@@ -154,3 +154,26 @@ def test_error_message_names_command_and_first_line() -> None:
     )
     assert "unknown option" in str(err) and "exit 2" in str(err) and "--foo" in str(err)
     assert err.stderr_text.startswith("iptables v1.8.9")
+
+
+@pytest.mark.parametrize(
+    "stderr,cls",
+    [
+        # seen with 15 concurrent iptables-nft writers in one namespace (reliability suite)
+        (
+            b"iptables v1.8.9 (nf_tables):  RULE_DELETE failed (No such file or directory): rule in chain S\n",
+            ipt.NotFoundError,
+        ),
+        (
+            b"iptables v1.8.9 (nf_tables):  CHAIN_ADD failed (File exists): chain C1\n",
+            ipt.AlreadyExistsError,
+        ),
+    ],
+)
+def test_nft_races_between_writers(stderr: bytes, cls: type) -> None:
+    assert ipt.classify(4, stderr) is cls
+    assert not is_lock_contention(4, stderr)
+
+
+def test_killed_child_is_typed() -> None:
+    assert ipt.classify(-9, b"") is ipt.CommandKilledError
