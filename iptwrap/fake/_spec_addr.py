@@ -387,10 +387,10 @@ def _service(name: str, proto: str) -> Optional[int]:
 def parse_port(arg: str, proto: str) -> int:
     """xtables_parse_port: service name first (getaddrinfo: any of tcp/udp), then a number."""
     v = _service(arg, proto)
-    if v is None and proto not in ("tcp", "udp"):
-        v = _service(arg, "tcp")
-    if v is None:
-        v = _service(arg, "udp" if proto == "tcp" else "tcp")
+    if v is None and proto != "sctp":
+        v = _service(arg, "tcp") if proto != "tcp" else _service(arg, "udp")
+        if v is None and proto not in ("tcp", "udp"):
+            v = _service(arg, "udp")
     if v is not None:
         return v
     n = strtoui(arg, 0, 65535)

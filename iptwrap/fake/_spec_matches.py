@@ -121,11 +121,12 @@ class _PortMatch(Ext):
         return bool(st["spts"] != (0, 0xFFFF) or st["dpts"] != (0, 0xFFFF))
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        if rb.backend == "nft" and self.ports_only(st) and self.has_ports(st):
-            # translated to nft payload expressions: checked while parsing
+        if rb.backend == "nft" and (self.has_ports(st) or not self.ports_only(st)):
+            # iptables-nft checks the protocol while building the rule
             if rb.proto != self.proto_num:
                 raise ParameterProblem(f"{self.name.upper()} match requires '-p {self.name}'")
-            return NO_RESTRICTION
+            if self.ports_only(st):
+                return NO_RESTRICTION
         return None, None, _refuse_proto(rb, self.proto_num)
 
 
