@@ -1,13 +1,30 @@
 """The fake's command-line parser: iptables 1.8.9 argv -> :class:`Command`.
 
 Emulates ``do_parse`` of iptables 1.8.9 (xshared.c): getopt_long in RETURN_IN_ORDER
-mode over the core options merged with the options of every loaded extension,
-implicit protocol matches, ``!`` handling, the post-parse checks and the
-canonical ``iptables-save`` / ``iptables -L -n -v`` text of the rule.
+mode over the core options merged with the options of every loaded extension (newest
+first, abbreviations allowed), implicit protocol matches, ``!`` handling, the
+post-parse checks, and the canonical ``iptables-save`` / ``iptables -L -n -v`` text of
+the rule for the backend (nft/legacy) and family of the :class:`ParseContext`.
 
 Public entry points: :func:`parse_command` and :func:`format_listing_line`.
-Warnings the real binary prints on success go to ``Command.extra`` as
-``"warning:<text>"`` items (without the trailing newline).
+
+``Command.extra`` items:
+
+* ``"warning:<text>"`` - a line the real binary prints on stderr although it succeeds
+  (no trailing newline), e.g. ``Warning: weird character in interface ...``;
+* ``"wait_interval:<usec>"`` (``-W``), ``"modprobe:<path>"`` (``-M``);
+* ``"skip"`` with ``op == "nop"`` - a restore line iptables-restore ignores (``-6`` in
+  iptables-restore, ``-4`` in ip6tables-restore).
+
+``Command.rules`` holds every rule a spec expands to (``-s a,b -d c`` gives one rule
+per source/destination pair, sources outer); ``Command.rule`` is ``rules[0]``.
+``RuleSpec.kernel_refusal`` is the strerror of a refusal that does not depend on the
+chain (then ``valid_tables`` is empty too).
+
+Parsed commands are memoised on (argv, family, backend, restore, prog, version): a
+repeated restore of the same payload costs almost nothing. A memoised rule that jumps
+to a user chain is only reused while ``ctx.chain_exists`` still says yes; rules with
+``-m set`` are never memoised.
 """
 
 from __future__ import annotations
@@ -210,6 +227,7 @@ _ILLEGAL: Dict[str, str] = {
 _ILLEGAL_SETS: Dict[str, FrozenSet[str]] = {k: frozenset(v) for k, v in _ILLEGAL.items()}
 _EMPTY: FrozenSet[str] = frozenset()
 _INVERTIBLE = frozenset("sdpiof")
+_WHOLE_TOKEN = frozenset("sdpjio")
 _SPACE_RE = re.compile(r"\s")
 
 
@@ -218,6 +236,8 @@ def _too_long(name: str) -> bool:
     if len(name) >= 29:
         return True
     return not name.isascii() and len(name.encode("utf-8", "surrogateescape")) >= 29
+
+
 _IN_HOOKS = frozenset({"PREROUTING", "INPUT"})
 _OUT_HOOKS = frozenset({"POSTROUTING", "OUTPUT"})
 
@@ -228,6 +248,39 @@ def _opt_name(c: str) -> str:
 
 class _Parser:
     """State of one do_parse run."""
+
+    __slots__ = (
+        "cacheable",
+        "chain",
+        "cmd",
+        "cmds",
+        "counters",
+        "ctx",
+        "cur",
+        "dst",
+        "extra",
+        "goto",
+        "iniface",
+        "invert",
+        "invflags",
+        "jumpto",
+        "leftover",
+        "loaded",
+        "newname",
+        "options",
+        "outiface",
+        "policy",
+        "proto_used",
+        "protocol_given",
+        "rb",
+        "rulenum",
+        "src",
+        "table",
+        "table_set",
+        "target_ext",
+        "verbose",
+        "wait",
+    )
 
     def __init__(self, args: Sequence[str], ctx: ParseContext) -> None:
         self.ctx = ctx
@@ -259,6 +312,7 @@ class _Parser:
         self.loaded: List[ExtInst] = []  # matches and target in load order
         self.protocol_given = False
         self.leftover = False
+        self.cacheable = True
 
     # ------------------------------------------------------------ helpers
     def add_command(self, c: str) -> None:
@@ -293,6 +347,8 @@ class _Parser:
             if name in KNOWN_MATCHES[fam]:
                 raise ParameterProblem(f"fake: match '{name}' is not emulated")
             raise ParameterProblem(f"Couldn't load match `{name}':No such file or directory\n")
+        if name == "set":
+            self.cacheable = False
         for li in self.loaded:
             if li.ext is ext:
                 li.completed = True
@@ -371,7 +427,7 @@ class _Parser:
         arg: Optional[str] = None
         if has_arg == 1:
             if eq:
-                arg = tok if key == "p" and inst is None else val
+                arg = tok if inst is None and key in _WHOLE_TOKEN else val
             elif self.cur.i < len(self.cur.argv):
                 arg = self.cur.take()
             else:
@@ -379,7 +435,7 @@ class _Parser:
         elif has_arg == 2:
             arg = val if eq else None
         elif eq:
-            raise ParameterProblem(f'option "{tok}" doesn\'t allow an argument')
+            raise ParameterProblem(f'unknown option "{tok}"')
         if inst is None:
             self.core(key, arg)
         else:
@@ -396,9 +452,9 @@ class _Parser:
                     cur = self.cur
                     if cur.i >= len(cur.argv):
                         raise ParameterProblem(f'option "-{c}" requires an argument')
-                    arg = cur.argv[cur.i]
+                    first = cur.argv[cur.i]
                     cur.i += 1
-                    self.core(c, arg)
+                    self.core(c, first)
                 else:
                     self.core(c, None)
                 return
@@ -417,7 +473,8 @@ class _Parser:
             arg: Optional[str] = None
             if ha == 1:
                 if k < len(tok):
-                    arg = tok if c == "p" else tok[k:]
+                    # -s -d -p -j -i -o read argv[optind - 1]: the whole token
+                    arg = tok if c in _WHOLE_TOKEN else tok[k:]
                 elif self.cur.i < len(self.cur.argv):
                     arg = self.cur.take()
                 else:
@@ -448,7 +505,12 @@ class _Parser:
     # ------------------------------------------------------------ core options
     def core(self, c: str, arg: Optional[str]) -> None:
         cur = self.cur
-        if c in "ACDRIN":
+        if c == "m":
+            assert arg is not None
+            if self.invert:
+                raise ParameterProblem("unexpected ! flag before --match")
+            self.load_match(arg)
+        elif c in "ACDRIN":
             assert arg is not None
             self.add_command(c)
             if c == "N":
@@ -534,19 +596,12 @@ class _Parser:
             assert arg is not None
             self.set_option("j")
             self.jump(arg, goto=True)
-        elif c == "m":
-            assert arg is not None
-            if self.invert:
-                raise ParameterProblem("unexpected ! flag before --match")
-            self.load_match(arg)
         elif c == "t":
             assert arg is not None
             if self.invert:
                 raise ParameterProblem("unexpected ! flag before --table")
             if self.ctx.restore and self.table_set:
-                raise ParameterProblem(
-                    f"The -t option (seen in line 0) cannot be used in {self.ctx.prog}.\n"
-                )
+                raise ParameterProblem(f"The -t option cannot be used in {self.ctx.prog}.\n")
             self.table = arg
             self.table_set = True
         elif c == "n" or c == "x" or c == "0":
@@ -691,6 +746,12 @@ def _table_error(ctx: ParseContext, table: str) -> VersionProblem:
 
 _RULE_CMDS = frozenset("ACDRI")
 
+# Parsed commands keyed by (argv, family, backend, restore, prog, version). A command is
+# only reused when nothing outside the argv influenced it (no ipset lookup) and its jump
+# target chain still exists; restoring the same payload again is then nearly free.
+_CACHE: Dict[Tuple[object, ...], Command] = {}
+_CACHE_MAX = 200_000
+
 
 def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
     """Parse an iptables argv tail (or one restore line with ``-t TABLE`` prepended).
@@ -699,9 +760,20 @@ def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
     (e.g. ``Warning: never matched protocol``) are folded into a :class:`Raw` error
     when not parsing a restore line.
     """
+    key = (tuple(args), ctx.family, ctx.backend, ctx.restore, ctx.prog, ctx.version)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        r = hit.rule
+        if r is None or r.jump_chain is None or ctx.chain_exists(hit.table, r.jump_chain):
+            return hit
     p = _Parser(args, ctx)
     try:
-        return _parse(p, ctx)
+        cmd = _parse(p, ctx)
+        if p.cacheable:
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.clear()
+            _CACHE[key] = cmd
+        return cmd
     except (ParameterProblem, BadArgument) as e:
         if not p.rb.warnings or ctx.restore:
             raise

@@ -42,6 +42,10 @@ POLICIES = ("ACCEPT", "DROP")
 # legacy kernel does not check them against the hooks of their chain.
 _UNCONDITIONAL = frozenset({"-j ACCEPT", "-j DROP", "-j RETURN"})
 
+# Targets iptables-nft 1.8.9 translates to native nf_tables expressions whose hook
+# restriction the kernel applies only to the base chain the rule is in.
+_NFT_NATIVE_TARGETS = frozenset({"TCPMSS"})
+
 MSG_NOCHAIN = "No chain/target/match by that name."
 MSG_BADRULE = "Bad rule (does a matching rule exist in that chain?)."
 _EINVAL = "Invalid argument"
@@ -65,7 +69,7 @@ class Chain:
     """A built-in or user chain with an index of its rules by text."""
 
     __slots__ = ("name", "builtin", "policy", "pkts", "bytes", "rules", "counts", "jumps",
-                 "cons", "uncond", "live")
+                 "cons", "uncond", "live", "native")
 
     def __init__(self, name: str, builtin: bool, policy: Optional[str] = None,
                  live: bool = True) -> None:
@@ -82,6 +86,7 @@ class Chain:
         self.jumps: Dict[str, int] = {}  # user chain -> rules of this chain jumping there
         self.cons: Dict[FrozenSet[str], int] = {}  # valid_hooks sets of this chain's rules
         self.uncond = 0  # rules whose text is an unconditional verdict
+        self.native = 0  # rules whose target iptables-nft turns into native expressions
 
     def copy(self) -> Chain:
         c = Chain(self.name, self.builtin, self.policy, self.live)
@@ -91,6 +96,7 @@ class Chain:
         c.jumps = dict(self.jumps)
         c.cons = dict(self.cons)
         c.uncond = self.uncond
+        c.native = self.native
         return c
 
     def has(self, text: str) -> bool:
@@ -162,6 +168,8 @@ class Table:
             else:
                 self.refcount.pop(j, None)
         h = spec.valid_hooks
+        if spec.target in _NFT_NATIVE_TARGETS:
+            chain.native += delta
         if h is not None:
             n = chain.cons.get(h, 0) + delta
             if n:
@@ -202,6 +210,7 @@ class Table:
         chain.jumps = {}
         chain.cons = {}
         chain.uncond = 0
+        chain.native = 0
 
     def rename(self, old: str, new: str) -> None:
         chain = self.chains[old]
@@ -217,6 +226,12 @@ class Table:
 
     # ---- hook / loop validation --------------------------------------------------------
     def _effective(self, chain: Chain, legacy: bool) -> Tuple[List[str], List[FrozenSet[str]]]:
+        if not legacy and chain.native:
+            # iptables-nft turns some targets (TCPMSS) into native expressions that the
+            # kernel only checks in the base chain holding the rule (verified)
+            return list(chain.jumps), [r.spec.valid_hooks for r in chain.rules
+                                       if r.spec.valid_hooks is not None
+                                       and r.spec.target not in _NFT_NATIVE_TARGETS]
         if legacy and chain.uncond:
             edges: List[str] = []
             cons: List[FrozenSet[str]] = []
@@ -290,7 +305,8 @@ def _nft_walk(t: Table, chain: Chain, hook: str, depth: int, budget: List[int]) 
         if budget[0] < 0:
             return None
         s = r.spec
-        if s.valid_hooks is not None and hook not in s.valid_hooks:
+        if (s.valid_hooks is not None and hook not in s.valid_hooks
+                and (depth == 0 or s.target not in _NFT_NATIVE_TARGETS)):
             return "EINVAL"
         if s.jump_chain is not None:
             nxt = t.chains.get(s.jump_chain)
@@ -349,6 +365,7 @@ class Kernel:
         self.pending_missing: List[str] = []
         self.pending_kernel: bool = False  # a jump or hook-restricted rule was added
         self.pending_direct: bool = False  # a rule the kernel refuses wherever it is
+        self.pending_direct_chains: List[str] = []  # ... and the chains they went to
 
     @property
     def legacy(self) -> bool:
@@ -411,13 +428,16 @@ class Kernel:
         self.check_table_name(cmd.table)
         existed = cmd.table in self.tables
         t = self.instantiate(cmd.table) if self.legacy else self.peek(cmd.table)
+        # libiptc does not commit when nothing changed: -X with no user chain to delete
+        noop = op == "X" and not cmd.chain and all(c.builtin for c in t.chains.values())
         pre = self._verbose_lines(t, cmd) if cmd.verbose else ""
         out = pre + fn(self, t, cmd, existed)
         if not existed and not self.legacy and (op in _NFT_CREATES or (op == "F" and cmd.chain)):
             self._seq += 1
             t.seq = self._seq
             self.tables[cmd.table] = t
-        if self.legacy and (op in _LEGACY_COMMITS or (op == "L" and cmd.zero_after_list)):
+        if self.legacy and not noop and (op in _LEGACY_COMMITS
+                                         or (op == "L" and cmd.zero_after_list)):
             # libiptc's commit resets the built-in policy counters it was not told to set.
             for c in t.builtin_chains():
                 if not (op == "P" and c.name == cmd.chain and cmd.counters is not None
@@ -488,6 +508,7 @@ class Kernel:
     def _refuse(self, strerror: str, op: str, chain: str) -> None:
         if self.defer_checks:
             self.pending_direct = True
+            self.pending_direct_chains.append(chain)
             return
         raise KernelRefused(strerror, op=_RULE_OPS.get(op, "RULE_APPEND"),
                             what=f"rule in chain {chain}")
@@ -508,7 +529,9 @@ class Kernel:
         return any(s.jump_chain is not None or s.valid_hooks is not None for s in specs)
 
     def _new_rule(self, spec: RuleSpec, cmd: Command) -> Rule:
-        if cmd.counters is not None:
+        # ip6tables-nft 1.8.9 drops the rule counters given with -c or restore -c
+        # (verified: they always read [0:0]; policy counters do work)
+        if cmd.counters is not None and (self.legacy or self.family == 4):
             return Rule(spec, cmd.counters[0], cmd.counters[1])
         return Rule(spec)
 
@@ -539,8 +562,8 @@ class Kernel:
         if num > len(chain.rules) + 1:
             raise RuntimeProblem("Index of insertion too big.")
         specs = self._rules_of(cmd)
-        # iptables-nft turns -I N (N > 1) into "append after rule N-1"
-        opname = "I" if num == 1 else "A"
+        # iptables-nft turns -I N into "append after rule N-1" when there is no rule N
+        opname = "A" if num > 1 and num == len(chain.rules) + 1 else "I"
         for s in specs:
             self._check_new_rule(t, s, opname, chain.name)
         idx = num - 1

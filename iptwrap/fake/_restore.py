@@ -16,19 +16,27 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Set, Tuple
 
 from ._errors import (
-    BadArgument,
     FakeError,
     KernelRefused,
     ParameterProblem,
     Raw,
     RuntimeProblem,
-    VersionProblem,
 )
-from ._kernel import BUILTIN_CHAINS, POLICIES, Chain, Kernel, Rule, Table, _strerror
+from ._kernel import (
+    BUILTIN_CHAINS,
+    MSG_NOCHAIN,
+    POLICIES,
+    Chain,
+    Kernel,
+    Rule,
+    Table,
+    _strerror,
+)
 from ._model import Command, ParseContext
 
 __all__ = ["RestoreOptions", "tokenize", "run_restore", "RestoreFailed"]
@@ -69,6 +77,8 @@ def tokenize(text: str, prog: str) -> List[str]:
             if x == "-t" or (len(x) >= 3 and x[1] == "-" and "--table".startswith(x)):
                 raise ParameterProblem(f"The -t option cannot be used in {prog}.\n")
         return toks
+    if "\\" not in text:
+        return _tokenize_fast(text, prog)
     out: List[str] = []
     buf: List[str] = []
     quote_open = False
@@ -100,6 +110,31 @@ def tokenize(text: str, prog: str) -> List[str]:
             quoted = False
             continue
         buf.append(ch)
+    if buf or quoted:
+        _emit(out, "".join(buf), quoted, prog)
+    return out
+
+
+_PIECE = re.compile(r'([^" \t\n]+)|"([^"]*)"?|([ \t\n]+)')
+
+
+def _tokenize_fast(text: str, prog: str) -> List[str]:
+    """tokenize() for lines without backslashes (no escapes to honour)."""
+    out: List[str] = []
+    buf: List[str] = []
+    quoted = False
+    for m in _PIECE.finditer(text):
+        plain, inside, space = m.group(1), m.group(2), m.group(3)
+        if space is not None:
+            if buf or quoted:
+                _emit(out, "".join(buf), quoted, prog)
+                buf = []
+                quoted = False
+        elif plain is not None:
+            buf.append(plain)
+        else:
+            buf.append(inside)
+            quoted = True
     if buf or quoted:
         _emit(out, "".join(buf), quoted, prog)
     return out
@@ -147,6 +182,8 @@ class _Block:
     # nft: the first command that fails when the batch is evaluated at COMMIT:
     # ("jump", chain) -> "Chain 'X' does not exist"; ("runtime", stderr text)
     first_error: Optional[Tuple[str, str]] = None
+    policy_fn: bool = False  # nft: the last command set a policy (nft_chain_set)
+    renames: List[Tuple[str, str]] = field(default_factory=list)  # nft: done at COMMIT
 
 
 def run_restore(
@@ -253,6 +290,7 @@ def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Bl
         staged = Table(name, live.seq, lazy=True)
     kernel.pending_missing = []
     kernel.pending_kernel = kernel.pending_direct = False
+    kernel.pending_direct_chains = []
     return _Block(name, n, staged)
 
 
@@ -280,6 +318,7 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         raise ParameterProblem(f"{prog}: line {n} policy invalid")
     policy = fields[1]
     if not builtin:
+        block.policy_fn = False
         block.ops.append((n, Command(op="N", table=t.name, chain=name)))
         block.ops.append((n, Command(op="F", table=t.name, chain=name)))
         existing = t.chains.get(name)
@@ -313,6 +352,7 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
     c = t.chains[name]
     c.live = True
+    block.policy_fn = True
     c.policy = policy
     c.pkts, c.bytes = counters
     block.declared_counters.add(name)
@@ -370,41 +410,77 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
             if spec.jump_chain is not None and spec.jump_chain not in staged.chains:
                 block.first_error = ("jump", spec.jump_chain)
                 return ""
+    if not kernel.legacy and cmd.op == "E":
+        # iptables-nft renames in the kernel at COMMIT; its cache keeps the old name
+        if cmd.new_name in staged.chains:
+            block.first_error = ("runtime", f"{prog}: line {n} failed: File exists.\n")
+            return ""
+        c = staged.chains.get(cmd.chain or "")
+        if c is None or c.builtin:
+            block.first_error = ("runtime", f"{prog}: line {n} failed: {MSG_NOCHAIN}\n")
+            return ""
+        block.ops.append((n, cmd))
+        block.renames.append((cmd.chain or "", cmd.new_name or ""))
+        if cmd.chain in block.created and cmd.new_name:
+            # the kernel cannot rename a chain added earlier in the same batch
+            block.batch_errors.append(
+                f"line {n}: CHAIN_RENAME failed (No such file or directory): chain "
+                f"{cmd.new_name}\n")
+        block.policy_fn = False
+        return ""
+    if not kernel.legacy and cmd.op == "F":
+        # a flush drops the rule additions queued for that chain from the batch
+        kernel.pending_direct_chains = [c for c in kernel.pending_direct_chains
+                                        if cmd.chain and c != cmd.chain]
+    kept = ({c.name: (c.pkts, c.bytes) for c in staged.builtin_chains()
+             if c.name in block.declared_counters}
+            if kernel.legacy and cmd.op == "Z" else {})
     kernel.defer_checks = True
     try:
         out = kernel.execute(cmd, staged if cmd.table == block.name else None)
+        for name, (p, b) in kept.items():
+            # libiptc's -Z leaves alone policy counters set in the same transaction
+            staged.chains[name].pkts, staged.chains[name].bytes = p, b
     except KernelRefused as e:
         if kernel.legacy:
             raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
         # refused by the kernel when the batch is sent, at COMMIT
         block.batch_errors.append(f"line {n}: {e.op} failed ({e.strerror}): {e.what}\n")
         block.ops.append((n, cmd))
+        if cmd.op == "X" and cmd.chain:
+            # ... but iptables-nft has already dropped the chain from its cache
+            c = staged.chains.get(cmd.chain)
+            if c is not None and not c.builtin:
+                staged.flush(c)
+                del staged.chains[cmd.chain]
         return ""
     except RuntimeProblem as e:
         if kernel.legacy:
             raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
-        block.first_error = ("runtime", f"{prog}: line {n} failed: {e.message}\n")
+        msg = e.message
+        if cmd.op == "Z" and msg == MSG_NOCHAIN and block.policy_fn:
+            # -Z does not set nft_fn, so nft_strerror() words ENOENT for the function that
+            # ran last: after a policy change that is nft_chain_set's (verified)
+            msg = "Bad built-in chain name."
+        block.first_error = ("runtime", f"{prog}: line {n} failed: {msg}\n")
         return ""
     finally:
         kernel.defer_checks = False
     if not kernel.legacy and kernel.pending_missing and block.first_error is None:
         block.first_error = ("jump", kernel.pending_missing[0])
     block.ops.append((n, cmd))
+    if cmd.op == "P":
+        block.policy_fn = True
+    elif cmd.op != "Z":
+        block.policy_fn = False
     if (opts.verbose and not opts.noflush and (kernel.legacy or not opts.test)
             and not cmd.verbose and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))):
         from ._save import verbose_rule_line
 
         rules = cmd.rules or ((cmd.rule,) if cmd.rule is not None else ())
         out = "".join(verbose_rule_line(r, kernel.family) for r in rules) + out
-    if not kernel.legacy:
-        if cmd.op == "N" and cmd.chain:
-            block.created.add(cmd.chain)
-        elif cmd.op == "E" and cmd.chain in block.created and cmd.new_name:
-            # the kernel cannot rename a chain added earlier in the same batch
-            block.created.add(cmd.new_name)
-            block.batch_errors.append(
-                f"line {n}: CHAIN_RENAME failed (No such file or directory): chain "
-                f"{cmd.new_name}\n")
+    if not kernel.legacy and cmd.op == "N" and cmd.chain:
+        block.created.add(cmd.chain)
     return out
 
 
@@ -415,32 +491,43 @@ def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: s
     if opts.test:
         kernel.pending_missing = []
         kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
         return
     kernel.pending_missing = []
     if block.first_error is not None:
         kind, text = block.first_error
         kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
         if kind == "jump":
             raise ParameterProblem(f"Chain '{text}' does not exist")
         raise RestoreFailed(1, text)
     if block.batch_errors:
         kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
         raise RestoreFailed(4, f"{prog} v{kernel.version} ({tag}): \n"
                                + "".join(block.batch_errors))
     if kernel.pending_kernel or kernel.pending_direct:
         bad = ((kernel.pending_kernel and staged.validate(legacy) is not None)
-               or (kernel.pending_direct and (not legacy or _table_violation(staged))))
+               or (kernel.pending_direct and (_table_violation(staged) if legacy
+                                              else bool(kernel.pending_direct_chains))))
         kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
         if bad:
             if legacy:
                 raise RestoreFailed(1, f"{prog}: line {n} failed\n")
             raise RestoreFailed(4, _nft_refusals(kernel, block, opts, prog, tag))
     if legacy:
-        for c in staged.builtin_chains():
-            if c.name not in block.declared_counters:
-                c.pkts = c.bytes = 0
+        if block.content or not opts.noflush:
+            # libiptc skips the commit when nothing changed; a real one resets the
+            # policy counters it was not given (verified)
+            for c in staged.builtin_chains():
+                if c.name not in block.declared_counters:
+                    c.pkts = c.bytes = 0
         kernel.tables[block.name] = staged
         return
+    for old, new in block.renames:
+        if old in staged.chains and new not in staged.chains:
+            staged.rename(old, new)
     live = kernel.tables.get(block.name)
     if not block.content:
         # nft deletes the table it flushes and recreates only what the block declares
@@ -491,36 +578,44 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
     base = (live.copy() if (opts.noflush and live is not None)
             else Table(block.name, lazy=True))
     cache = base.copy()  # what iptables-nft resolves commands against
-    lines: List[str] = []
+    entries: List[Tuple[str, str, bool]] = []  # (chain, report line, refused on its own)
     lingering: Optional[str] = None
     refused: Set[int] = set()  # id() of cache Rule objects the kernel never got
     for ln, cmd in block.ops:
         op = _REFUSAL_OPS.get(cmd.op)
-        cchain = cache.chains.get(cmd.chain or "")
+        chain_name = cmd.chain or ""
+        if cmd.op == "F":
+            # a flush drops the rule additions queued for the chain from the batch
+            entries = [e for e in entries if not e[2] or (cmd.chain and e[0] != cmd.chain)]
+        cchain = cache.chains.get(chain_name)
         kcmd = cmd
         if cmd.op in ("D", "R", "I") and cchain is not None:
             target_rule = _addressed_rule(cchain, cmd) if cmd.op != "I" else None
             if target_rule is not None and id(target_rule) in refused:
                 what = "RULE_DELETE" if cmd.op == "D" else "RULE_REPLACE"
-                lines.append(f"line {ln}: {what} failed (No such file or directory): "
-                             f"rule in chain {cmd.chain}\n")
+                entries.append((chain_name, f"line {ln}: {what} failed (No such file or "
+                                            f"directory): rule in chain {cmd.chain}\n", False))
                 _execute_unchecked(kernel, cmd, cache)
                 continue
             kcmd = _translate(cchain, cmd, refused, target_rule)
         added = _execute_unchecked(kernel, cmd, cache)
         if lingering is not None and op is not None:
-            lines.append(f"line {ln}: {op} failed ({lingering}): rule in chain {cmd.chain}\n")
+            entries.append((chain_name, f"line {ln}: {op} failed ({lingering}): rule in "
+                                        f"chain {cmd.chain}\n", False))
             refused.update(added)
             continue
         try:
             kernel.execute(kcmd, base)
         except KernelRefused as e:
-            lines.append(f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n")
-            if not _direct_refusal(base, cmd):
+            direct = _direct_refusal(base, cmd)
+            entries.append((chain_name, f"line {ln}: {e.op} failed ({e.strerror}): "
+                                        f"{e.what}\n", direct))
+            if not direct:
                 lingering = e.strerror
             refused.update(added)
         except FakeError:
             continue
+    lines = [e[1] for e in entries]
     if not lines:
         kind = base.validate(False)
         if kind is not None:
@@ -573,10 +668,7 @@ def _execute_unchecked(kernel: Kernel, cmd: Command, base: Table) -> List[int]:
         kernel.defer_checks = False
         kernel.pending_missing = []
         kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
     if chain is None:
         return []
     return [id(r) for r in chain.rules if id(r) not in before]
-
-
-# Re-exported for the runner's option errors.
-_ = (BadArgument, VersionProblem)

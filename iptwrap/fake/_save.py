@@ -138,7 +138,7 @@ _PROTO_NAMES = {
     "33": "dccp", "41": "ipv6", "47": "gre", "50": "esp", "51": "ah", "58": "ipv6-icmp",
     "89": "ospf", "103": "pim", "112": "vrrp", "132": "sctp", "136": "udplite",
 }
-_PORT_RE = re.compile(r"\b(spt|dpt|spts|dpts):(\d+)(?::(\d+))?")
+_PORT_RE = re.compile(r"\b(spt|dpt|spts|dpts):(!?)(\d+)(?::(\d+))?")
 
 
 @functools.cache
@@ -193,6 +193,34 @@ def _addr_name(addr: str) -> str:
     if name is None:
         return addr
     return f"{name}{sep}{mask}"
+
+
+_MULTIPORT_RE = re.compile(r"\b(multiport (?:dports|sports|ports) )(\s*!?\s*)([0-9][0-9,:]*)")
+_ICMP_RE = re.compile(r"\b(icmp|ipv6-icmp)( !)?type (\d+)(?: code (\d+)| codes (\d+)-(\d+))?")
+
+
+@functools.cache
+def _icmp_tables() -> Dict[str, Tuple[Tuple[str, int, int, int], ...]]:
+    try:
+        from ._spec_matches import _ICMP4, _ICMP6
+    except ImportError:  # pragma: no cover - the parser ships with the fake
+        return {}
+    return {"icmp": tuple(_ICMP4), "ipv6-icmp": tuple(_ICMP6)}
+
+
+def _icmp_name(m: re.Match[str]) -> str:
+    """libxt_icmp without -n: the first name of the (type, code range), if any."""
+    t = int(m.group(3))
+    if m.group(4) is not None:
+        lo = hi = int(m.group(4))
+    elif m.group(5) is not None:
+        lo, hi = int(m.group(5)), int(m.group(6))
+    else:
+        lo, hi = 0, 0xFF
+    for name, tt, a, b in _icmp_tables().get(m.group(1), ()):
+        if (tt, a, b) == (t, lo, hi):
+            return f"{m.group(1)} {'!' if m.group(2) else ''}{name}"
+    return m.group(0)
 
 
 _OWNER_RE = re.compile(r"\b(owner (?:UID|GID) match )(\d+)(?:-(\d+))?")
@@ -275,13 +303,22 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
             pname = _PROTO_NAMES.get(prot, "tcp")
 
             def repl(m: re.Match[str]) -> str:
-                a = _service(m.group(2), pname)
-                if m.group(3) is not None:
-                    return f"{m.group(1)}:{a}:{_service(m.group(3), pname)}"
-                return f"{m.group(1)}:{a}"
+                a = _service(m.group(3), pname)
+                if m.group(4) is not None:
+                    return f"{m.group(1)}:{m.group(2)}{a}:{_service(m.group(4), pname)}"
+                return f"{m.group(1)}:{m.group(2)}{a}"
 
             extra = _PORT_RE.sub(repl, extra)
             extra = _OWNER_RE.sub(_owner_name, extra)
+
+            def mrepl(m: re.Match[str]) -> str:
+                items = []
+                for item in m.group(3).split(","):
+                    items.append(":".join(_service(x, pname) for x in item.split(":")))
+                return m.group(1) + m.group(2) + ",".join(items)
+
+            extra = _MULTIPORT_RE.sub(mrepl, extra)
+            extra = _ICMP_RE.sub(_icmp_name, extra)
         prot = prot_name
     line = ""
     if cmd.line_numbers:
@@ -289,7 +326,7 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
     if cmd.verbose:
         line += _num(r.pkts, cmd.exact, False) + _num(r.bytes, cmd.exact, False)
     line += f"{target:<9} "
-    line += ("!" if pinv else " ") + f"{prot:<5}"
+    line += ("!" if pinv else " ") + f"{prot:<4} "
     line += (opt or "--") + " "
     if cmd.verbose:
         line += f" {iif or '*':<6} {oif or '*':<6} "

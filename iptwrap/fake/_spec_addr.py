@@ -344,6 +344,11 @@ def _parse_mask(m: Optional[str], family: int) -> int:
 
 def parse_addresses(arg: str, family: int) -> List[Tuple[int, int]]:
     """xtables_ip(6)parse_multiple: comma list of host[/mask] -> [(addr & mask, mask)]."""
+    return list(_parse_addresses(arg, family))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_addresses(arg: str, family: int) -> Tuple[Tuple[int, int], ...]:
     out: List[Tuple[int, int]] = []
     for item in arg.split(","):
         host, sep, m = item.rpartition("/")
@@ -354,7 +359,7 @@ def parse_addresses(arg: str, family: int) -> List[Tuple[int, int]]:
         if addr is None:
             raise ParameterProblem(f"host/network `{host}' not found")
         out.append((addr & mask, mask))
-    return out
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=8192)

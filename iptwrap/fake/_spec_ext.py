@@ -111,6 +111,16 @@ class Ext:
     excl: Dict[str, Tuple[str, ...]] = {}
     also: Dict[str, Tuple[str, ...]] = {}
 
+    def first_name(self, oid: str) -> str:
+        """The first long option of ``opts`` with this id (cached per extension)."""
+        cache: Optional[Dict[str, str]] = self.__dict__.get("_first")
+        if cache is None:
+            cache = {}
+            for name, (fid, _h, _i) in self.opts.items():
+                cache.setdefault(fid, name)
+            self.__dict__["_first"] = cache
+        return cache[oid]
+
     def init(self, st: Dict[str, Any], rb: RuleBuild) -> None:
         """Set defaults in the fresh state dict."""
 
@@ -188,6 +198,7 @@ class ExtInst:
     def feed(self, opt: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         oid, _has_arg, can_inv = self.ext.opts[opt]
         name = self.ext.name
+        opt = self.ext.first_name(oid)  # xtables names an option by its first table entry
         if oid in self.seen and oid not in self.ext.multi:
             raise ParameterProblem(f'{name}: option "--{opt}" can only be used once.\n')
         if inv and not can_inv:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import grp
 import pwd
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
@@ -95,6 +97,12 @@ class _PortMatch(Ext):
         st["sinv"] = st["dinv"] = False
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid in ("sport", "dport") and self.name != "udp":
+            key = "spts" if oid == "sport" else "dpts"
+            if st.get(key + "_set"):
+                which = "source" if oid == "sport" else "destination"
+                raise ParameterProblem(f"Only one `--{which}-port' allowed")
+            st[key + "_set"] = True
         if oid == "sport":
             st["spts"] = parse_port_range(arg, self.proto_name)
             st["sinv"] = inv
@@ -141,6 +149,7 @@ _PORT_OPTS = {
 @register_match
 class TcpMatch(_PortMatch):
     name = "tcp"
+    multi = frozenset({"sport", "dport", "flags", "syn", "option"})
     proto_name = "tcp"
     proto_num = 6
     opts = dict(
@@ -172,6 +181,8 @@ class TcpMatch(_PortMatch):
                 st["flags"] = (_parse_tcpf(arg), _parse_tcpf(comp))
             st["finv"] = inv
         elif oid == "option":
+            if st["option"] is not None:
+                raise ParameterProblem("Only one `--tcp-option' allowed")
             v = strtoui(arg, 1, 255)
             if v is None:
                 raise ParameterProblem(f"Bad TCP option `{arg}'")
@@ -204,6 +215,7 @@ class UdpMatch(_PortMatch):
 @register_match
 class SctpMatch(_PortMatch):
     name = "sctp"
+    multi = frozenset({"sport", "dport"})
     proto_name = "sctp"
     proto_num = 132
     opts = dict(_PORT_OPTS, **{"chunk-types": ("chunks", True, True)})
@@ -212,6 +224,7 @@ class SctpMatch(_PortMatch):
 @register_match
 class DccpMatch(_PortMatch):
     name = "dccp"
+    multi = frozenset({"sport", "dport"})
     proto_name = "dccp"
     proto_num = 33
     opts = dict(
@@ -451,9 +464,7 @@ class MultiportMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "kind" not in st:
-            raise ParameterProblem(
-                "multiport expection an option"
-            )
+            raise ParameterProblem("multiport expection an option")
         k = st["kind"]
         s = f"{' !' if st['inv'] else ''} --{k} {st['ports']}"
         lst = f" multiport {k} {' !' if st['inv'] else ''}{st['ports']}"
@@ -842,7 +853,7 @@ class LimitMatch(Ext):
         if oid == "limit":
             v = _parse_rate(arg, 10000)
             if v is None or v > 0xFFFFFFFF:
-                raise ParameterProblem(f"bad rate \"{arg}\"'")
+                raise ParameterProblem(f'bad rate "{arg}"\'')
             st["avg"] = v
         else:
             st["burst"] = self.uint("limit-burst", arg, 0, 10000)
@@ -887,7 +898,7 @@ class HashlimitMatch(Ext):
                 raise ParameterProblem(f"fake: hashlimit byte rate `{arg}' is not emulated")
             v = _parse_rate(arg, 1000000)
             if v is None:
-                raise ParameterProblem(f"bad rate \"{arg}\"'")
+                raise ParameterProblem(f'bad rate "{arg}"\'')
             st["rate"] = v
             st["above"] = oid == "above"
         elif oid == "burst":
@@ -910,9 +921,7 @@ class HashlimitMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "rate" not in st:
-            raise ParameterProblem(
-                "You have to specify --hashlimit"
-            )
+            raise ParameterProblem("You have to specify --hashlimit")
         if "name" not in st:
             raise self.mand("hashlimit-name")
         r = _print_rate(st["rate"], 1000000)
@@ -967,9 +976,7 @@ class IprangeMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "src" not in st and "dst" not in st:
-            raise ParameterProblem(
-                "iprange match: You must specify `--src-range' or `--dst-range'"
-            )
+            raise ParameterProblem("iprange match: You must specify `--src-range' or `--dst-range'")
         rb.warnings.extend(st.get("warn", ()))
         s = lst = ""
         if "src" in st:
@@ -1190,9 +1197,7 @@ class RecentMatch(Ext):
         elif oid == "mask":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
             if v is None:
-                raise ParameterProblem(
-                    "getaddrinfo: Temporary failure in name resolution\n"
-                )
+                raise ParameterProblem("getaddrinfo: Temporary failure in name resolution\n")
             st["mask"] = v
         elif oid in ("rsource", "rdest"):
             st["side"] = oid
@@ -1502,9 +1507,7 @@ class ConnlimitMatch(Ext):
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "lim" not in st:
-            raise ParameterProblem(
-                'You must specify "--connlimit-above" or "--connlimit-upto".'
-            )
+            raise ParameterProblem('You must specify "--connlimit-above" or "--connlimit-upto".')
         v, above = st["lim"]
         mask = st.get("mask", 32 if rb.family == 4 else 128)
         side = st.get("side", "saddr")
@@ -1723,6 +1726,53 @@ def _parse_daytime(arg: str) -> Optional[int]:
     return vals[0] * 3600 + vals[1] * 60 + vals[2]
 
 
+def _c_strtoumax_prefix(s: str) -> Tuple[Optional[int], str]:
+    """strtoul(s, &end, 0) on a day segment: (value or None, rest)."""
+    from ._spec_addr import _c_strtoumax
+
+    return _c_strtoumax(s)
+
+
+def _ordinal(d: int) -> str:
+    # iptables only looks at the last digit: 11st, 12nd, 13rd
+    return {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
+
+
+def _parse_date(arg: str) -> int:
+    """time_parse_date: YYYY[-MM[-DD[Thh[:mm[:ss]]]]] (UTC) -> seconds, as a u32."""
+    seps = "--T::"
+    lims = (2038, 12, 31, 23, 59, 59)
+    vals = [1970, 1, 1, 0, 0, 0]
+    rest = arg
+    i = 0
+    while True:
+        j = 0
+        while j < len(rest) and rest[j].isdigit() and rest[j].isascii():
+            j += 1
+        v = int(rest[:j]) if j else 0
+        nxt = rest[j : j + 1]
+        ok = nxt == "" or (i < 5 and nxt == seps[i])
+        if not ok or v > lims[i] or (i == 0 and v < 1970):
+            raise ParameterProblem(
+                f'Invalid date "{arg}" specified. Should be YYYY[-MM[-DD[Thh[:mm[:ss]]]]]'
+            )
+        vals[i] = v
+        if nxt == "":
+            break
+        rest = rest[j + 1 :]
+        i += 1
+    y, mo, d, h, mi, se = vals
+    return calendar.timegm((y, mo, d, h, mi, se, 0, 0, 0)) & 0xFFFFFFFF
+
+
+def _fmt_date(v: int) -> str:
+    t = time.gmtime(v)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )
+
+
 def _hms(t: int) -> str:
     return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
 
@@ -1755,17 +1805,18 @@ class TimeMatch(Ext):
         elif oid == "weekdays":
             bits = 0
             for part in arg.split(","):
-                n = strtoui(part, 1, 7)
-                if n is None:
-                    names = [
-                        i
-                        for i, d in enumerate(_WEEKDAYS)
-                        if d.lower() == part.lower()[:3] and len(part) >= 2
-                    ]
-                    if not names:
-                        raise ParameterProblem(f"{part} is not a valid day specifier")
-                    n = names[0] + 1
-                bits |= 1 << n
+                n, rest = _c_strtoumax_prefix(part)
+                if n is not None and not rest and n != 0:
+                    if n < 64:
+                        bits |= 1 << n
+                    continue
+                if n == 0 and not rest:
+                    raise ParameterProblem("No, the week does NOT begin with Sunday.")
+                hits = [i for i, d in enumerate(_WEEKDAYS) if part[:2] and d.startswith(part[:2])]
+                if not hits:
+                    raise ParameterProblem(f"{part[:3]} is not a valid day specifier")
+                for h in hits:
+                    bits |= 1 << (h + 1)
             if inv:
                 bits = (~bits) & 0xFE
             st["weekdays"] = bits
@@ -1775,8 +1826,18 @@ class TimeMatch(Ext):
             st.pop("kerneltz", None)
         elif oid == "contiguous":
             st["contiguous"] = True
-        else:
-            raise ParameterProblem(f"fake: time option `--{oid}' is not emulated")
+        elif oid in ("datestart", "datestop"):
+            st[oid] = _parse_date(arg)
+        else:  # monthdays
+            mbits = 0
+            for part in arg.split(","):
+                d = strtoui(part, 1, 31)
+                if d is None or not (part.isdigit() and part.isascii()):
+                    raise ParameterProblem(f'time: invalid monthday "{part}"')
+                mbits |= 1 << d
+            if inv:
+                mbits = (~mbits) & 0xFFFFFFFE
+            st["monthdays"] = mbits
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
@@ -1788,9 +1849,23 @@ class TimeMatch(Ext):
         wd = st.get("weekdays", 0xFE)
         if wd != 0xFE:
             days = ",".join(d for i, d in enumerate(_WEEKDAYS) if wd & (1 << (i + 1)))
-            s += f" --weekdays {days}"
             lst += f" on {days}"
-        s += " --datestop 2038-01-19T03:14:07"
+        md = st.get("monthdays", 0xFFFFFFFE)
+        if md != 0xFFFFFFFE:
+            ds = [d for d in range(1, 32) if md & (1 << d)]
+            s += " --monthdays " + ",".join(str(d) for d in ds)
+            lst += " on " + ",".join(f"{d}{_ordinal(d)}" for d in ds)
+        if wd != 0xFE:
+            s += f" --weekdays {days}"
+        ds0 = st.get("datestart", 0)
+        ds1 = st.get("datestop", 0x7FFFFFFF)
+        if ds0:
+            s += f" --datestart {_fmt_date(ds0)}"
+            lst += f" starting from {_fmt_date(ds0).replace('T', ' ')}"
+        if ds1:
+            s += f" --datestop {_fmt_date(ds1)}"
+        if ds1 != 0x7FFFFFFF:
+            lst += f" until date {_fmt_date(ds1).replace('T', ' ')}"
         if st.get("kerneltz"):
             s += " --kerneltz"
         else:
@@ -1914,3 +1989,322 @@ class U32Match(Ext):
 
 # silence unused-import linters for names kept for extensions
 _ = (mask_to_cidr,)
+
+
+# ---------------------------------------------------------------- policy
+
+
+@register_match
+class PolicyMatch(Ext):
+    name = "policy"
+    opts = {
+        "dir": ("dir", True, False),
+        "pol": ("pol", True, False),
+        "strict": ("strict", False, False),
+        "reqid": ("reqid", True, True),
+        "spi": ("spi", True, True),
+        "tunnel-src": ("tunnel-src", True, True),
+        "tunnel-dst": ("tunnel-dst", True, True),
+        "proto": ("proto", True, True),
+        "mode": ("mode", True, True),
+        "next": ("next", False, False),
+    }
+    multi = frozenset({"reqid", "spi", "tunnel-src", "tunnel-dst", "proto", "mode", "next"})
+
+    def init(self, st: St, rb: RuleBuild) -> None:
+        st["ents"] = [{}]
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        ent: Dict[str, Any] = st["ents"][-1]
+        if oid == "dir":
+            if arg not in ("in", "out"):
+                raise ParameterProblem(f'policy match: invalid dir "{arg}"')
+            st["dir"] = arg
+        elif oid == "pol":
+            if arg not in ("none", "ipsec"):
+                raise ParameterProblem(f'policy match: invalid policy "{arg}"')
+            st["pol"] = arg
+        elif oid == "strict":
+            st["strict"] = True
+        elif oid == "next":
+            if not st.get("strict"):
+                raise ParameterProblem("policy match: `--next' has no meaning in non-strict mode")
+            st["ents"].append({})
+        else:
+            if oid in ent:
+                raise ParameterProblem(f"policy match: double --{oid} option")
+            if oid in ("reqid", "spi"):
+                v = strtoui(arg)
+                if v is None:
+                    raise self.bad(oid, arg)
+                ent[oid] = (str(v) if oid == "reqid" else f"0x{v:x}", inv)
+            elif oid == "proto":
+                from ._spec_addr import parse_protocol, proto_save_name
+
+                p = parse_protocol(arg)
+                if p not in (50, 51, 108):
+                    raise ParameterProblem(
+                        f"policy match: protocol must be ah/esp/ipcomp, got {arg}"
+                    )
+                ent[oid] = ((proto_save_name(p), str(p)), inv)
+            elif oid == "mode":
+                if arg not in ("tunnel", "transport"):
+                    raise ParameterProblem(f'policy match: invalid mode "{arg}"')
+                ent[oid] = (arg, inv)
+            else:
+                (a, m), *_r = parse_addresses(arg, rb.family)
+                ent[oid] = (format_addr(a, m, rb.family, True), inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "dir" not in st:
+            raise ParameterProblem("policy match: neither --dir in nor --dir out specified")
+        pol = st.get("pol", "ipsec")
+        ents: List[Dict[str, Any]] = st["ents"]
+        s = f" --dir {st['dir']} --pol {pol}"
+        lst = f" policy match dir {st['dir']} pol {pol}"
+        if st.get("strict"):
+            s += " --strict"
+            lst += " strict"
+        for i, ent in enumerate(ents):
+            if len(ents) > 1:
+                lst += f" [{i}]"
+            for k in ("reqid", "spi", "proto", "mode", "tunnel-dst", "tunnel-src"):
+                if k not in ent:
+                    continue
+                v, inv = ent[k]
+                sv, lv = v if k == "proto" else (v, v)
+                s += f"{' !' if inv else ''} --{k} {sv}"
+                lst += f"{' !' if inv else ''} {k} {lv}"
+            if i + 1 < len(ents):
+                s += " --next"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        refusal = (
+            "Invalid argument" if st.get("pol", "ipsec") == "none" and st.get("strict") else None
+        )
+        if st.get("dir") == "in":
+            return hooks("PREROUTING", "INPUT", "FORWARD"), None, refusal
+        return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
+
+
+# ---------------------------------------------------------------- esp / ah
+
+
+@register_match
+class EspMatch(Ext):
+    name = "esp"
+    opts = {"espspi": ("spi", True, True)}
+    proto_num = 50
+    label = "esp"
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        lo, sep, hi = arg.partition(":")
+        a = strtoui(lo) if lo else 0
+        b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
+        if a is None or b is None:
+            raise ParameterProblem(f'{self.name}: Bad value for "--{self.name}spi" option: "{arg}"')
+        st["spi"] = (a, b, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.get("spi", (0, 0xFFFFFFFF, False))
+        s = ""
+        if not (a == 0 and b == 0xFFFFFFFF):
+            s = f"{' !' if inv else ''} --{self.name}spi " + (str(a) if a == b else f"{a}:{b}")
+        lst = f" {self.label}"
+        if a != 0 or b != 0xFFFFFFFF or inv:
+            i = "!" if inv else ""
+            lst += f" spi:{i}{a}" if a == b else f" spis:{i}{a}:{b}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, None, _refuse_proto(rb, self.proto_num)
+
+
+@register_match
+class AhMatch(EspMatch):
+    name = "ah"
+    families = (4,)
+    opts = {"ahspi": ("spi", True, True)}
+    proto_num = 51
+    label = "ah"
+
+
+# ---------------------------------------------------------------- IPv6 extension headers
+
+_V6HDRS = (
+    ("hop-by-hop", "hop", 0, 128),
+    ("ipv6-opts", "dst", 60, 64),
+    ("ipv6-route", "route", 43, 32),
+    ("ipv6-frag", "frag", 44, 16),
+    ("ah", "auth", 51, 8),
+    ("esp", "esp", 50, 4),
+    ("ipv6-nonxt", "none", 59, 2),
+    ("protocol", "prot", 255, 1),
+)
+
+
+@register_match
+class Ipv6headerMatch(Ext):
+    name = "ipv6header"
+    families = (6,)
+    opts = {"header": ("header", True, True), "soft": ("soft", False, False)}
+    mandatory = ("header",)
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "soft":
+            st["soft"] = True
+            return
+        bits = 0
+        for part in arg.split(","):
+            num = strtoui(part, 0, 255)
+            hit = [b for n, a, p, b in _V6HDRS if part in (n, a) or (num is not None and num == p)]
+            if not hit:
+                raise ParameterProblem(f"unknown header `{part}' specified")
+            bits |= hit[0]
+        st["bits"] = (bits, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        bits, inv = st.get("bits", (0, False))
+        names = ",".join(n for n, _a, _p, b in _V6HDRS if bits & b)
+        s = f"{' !' if inv else ''} --header {names}"
+        lst = f" ipv6header flags:{'!' if inv else ''}0x{bits:02X}"
+        if st.get("soft"):
+            s += " --soft"
+            lst += " soft"
+        return s, lst
+
+
+def _v6_range(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
+    lo, sep, hi = arg.partition(":")
+    a = strtoui(lo) if lo else 0
+    b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
+    if a is None or b is None:
+        raise ext.bad(opt, arg)
+    return a, b
+
+
+@register_match
+class RtMatch(Ext):
+    name = "rt"
+    families = (6,)
+    opts = {
+        "rt-type": ("type", True, True),
+        "rt-segsleft": ("segsleft", True, True),
+        "rt-len": ("len", True, True),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "segsleft":
+            st[oid] = (*_v6_range(self, "rt-segsleft", arg), inv)
+        else:
+            st[oid] = (self.uint("rt-" + oid, arg, 0, 255 if oid == "type" else 0xFFFFFFFF), inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = " rt"
+        if "type" in st:
+            v, i = st["type"]
+            s += f"{' !' if i else ''} --rt-type {v}"
+            lst += f" type:{'!' if i else ''}{v}"
+        if "segsleft" in st:
+            a, b, i = st["segsleft"]
+            if not (a == 0 and b == 0xFFFFFFFF):
+                s += f"{' !' if i else ''} --rt-segsleft " + (str(a) if a == b else f"{a}:{b}")
+            if a != 0 or b != 0xFFFFFFFF or i:
+                x = "!" if i else ""
+                lst += f" segsleft:{x}{a}" if a == b else f" segslefts:{x}{a}:{b}"
+        if "len" in st:
+            v, i = st["len"]
+            s += f"{' !' if i else ''} --rt-len {v}"
+            lst += f" length:{'!' if i else ''}{v}"
+        return s, lst
+
+
+@register_match
+class HbhMatch(Ext):
+    name = "hbh"
+    families = (6,)
+    opts = {"hbh-len": ("len", True, True), "hbh-opts": ("opts", True, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "len":
+            st["len"] = (self.uint(f"{self.name}-len", arg), inv)
+            return
+        items = []
+        for part in arg.split(","):
+            t, sep, ln = part.partition(":")
+            tv = strtoui(t, 0, 255)
+            lv = strtoui(ln, 0, 255) if sep else None
+            if tv is None or (sep and lv is None):
+                raise ParameterProblem(f"{self.name}: bad option `{part}'")
+            items.append(f"{tv}" + (f":{lv}" if lv is not None else ""))
+        st["opts"] = ",".join(items)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = f" {self.name}"
+        if "len" in st:
+            v, i = st["len"]
+            s += f"{' !' if i else ''} --{self.name}-len {v}"
+            lst += f" length:{'!' if i else ''}{v}"
+        if "opts" in st:
+            s += f" --{self.name}-opts {st['opts']}"
+            lst += f" opts {st['opts']}"
+        return s, lst
+
+
+@register_match
+class DstMatch(HbhMatch):
+    name = "dst"
+    opts = {"dst-len": ("len", True, True), "dst-opts": ("opts", True, False)}
+
+
+_MH_TYPES = (
+    ("binding-refresh-request", "brr"),
+    ("home-test-init", "hoti"),
+    ("careof-test-init", "coti"),
+    ("home-test", "hot"),
+    ("careof-test", "cot"),
+    ("binding-update", "bu"),
+    ("binding-acknowledgement", "ba"),
+    ("binding-error", "be"),
+)
+
+
+def _mh_type(s: str) -> Optional[int]:
+    v = strtoui(s, 0, 255)
+    if v is not None:
+        return v
+    for i, (n, a) in enumerate(_MH_TYPES):
+        if s in (n, a):
+            return i
+    return None
+
+
+@register_match
+class MhMatch(Ext):
+    name = "mh"
+    families = (6,)
+    opts = {"mh-type": ("type", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        lo, sep, hi = arg.partition(":")
+        a = _mh_type(lo) if lo else 0
+        b = (_mh_type(hi) if hi else 0xFF) if sep else a
+        if a is None or b is None:
+            raise ParameterProblem(f"Invalid MH type `{arg}'")
+        st["t"] = (a, b, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.get("t", (0, 0xFF, False))
+        s = ""
+        lst = " mh"
+        if not (a == 0 and b == 0xFF):
+            txt = str(a) if a == b else f"{a}:{b}"
+            s = f"{' !' if inv else ''} --mh-type {txt}"
+            lst += f" {'!' if inv else ''}{txt}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, None, _refuse_proto(rb, 135)

@@ -7,10 +7,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from ._errors import ParameterProblem
 from ._spec_addr import (
     format_addr,
-    numeric_to_ipaddr,
     ipv4_to_str,
     ipv6_to_str,
-    mask_to_cidr,
+    numeric_to_ipaddr,
     parse_addresses,
     parse_ipv4,
     parse_ipv6,
@@ -139,15 +138,34 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
         if arg.startswith("["):
             end = arg.find("]")
             if end < 0:
-                raise ParameterProblem(f'Invalid address format "{arg}"')
+                raise ParameterProblem("Invalid address format")
             addrs = arg[1:end]
             rest = arg[end + 1 :]
-            if rest.startswith(":"):
-                ports = rest[1:]
-            elif rest:
-                raise ParameterProblem(f'Invalid address format "{arg}"')
-        elif arg.startswith(":") and not arg.startswith("::"):
-            addrs, ports = "", arg[1:]
+            c = rest.find(":")
+            if c >= 0:
+                ports = rest[c + 1 :]
+        else:
+            c = arg.find(":")
+            if c >= 0 and ":" not in arg[c + 1 :]:
+                addrs, ports = arg[:c], arg[c + 1 :]
+        if ports is not None:
+            _need_port_proto(rb)
+            pr6 = _port_range(ports)
+            if not addrs:
+                return ":" + pr6
+            ports = pr6
+        lo, sep6, hi = addrs.partition("-")
+        b1 = parse_ipv6(lo)
+        if b1 is None:
+            raise ParameterProblem(f'Bad IP address "{lo}"')
+        out6 = ipv6_to_str(b1)
+        if sep6:
+            b2 = parse_ipv6(hi)
+            if b2 is None:
+                raise ParameterProblem(f'Bad IP address "{hi}"')
+            if b2 != b1:
+                out6 += "-" + ipv6_to_str(b2)
+        return out6 if ports is None else f"[{out6}]:{ports}"
     else:
         a, sep, p = arg.partition(":")
         addrs = a
@@ -296,11 +314,13 @@ class NetmapTarget(Ext):
     opts = {"to": ("to", True, False)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        host = arg.rpartition("/")[0] or arg
+        ok = (parse_ipv4 if rb.family == 4 else parse_ipv6)(host) is not None
+        if not ok:
+            if rb.family == 6 and parse_ipv4(host) is not None:
+                raise ParameterProblem("getaddrinfo: Address family for hostname not supported\n")
+            raise ParameterProblem("getaddrinfo: Temporary failure in name resolution\n")
         (a, m), *_rest = parse_addresses(arg.split(",")[0], rb.family)
-        bits = 32 if rb.family == 4 else 128
-        c = mask_to_cidr(m, bits)
-        if c < 0:
-            pass
         st["to"] = format_addr(a, m, rb.family, False)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -1044,3 +1064,71 @@ class HmarkTarget(Ext):
 
 
 _ = (ALL_HOOKS, NO_RESTRICTION, Optional)
+
+
+# ---------------------------------------------------------------- SYNPROXY / TEE
+
+
+@register_target
+class SynproxyTarget(Ext):
+    name = "SYNPROXY"
+    is_target = True
+    opts = {
+        "sack-perm": ("sack-perm", False, False),
+        "timestamp": ("timestamp", False, False),
+        "wscale": ("wscale", True, False),
+        "mss": ("mss", True, False),
+        "ecn": ("ecn", False, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "wscale":
+            st[oid] = self.uint("wscale", arg, 0, 14)
+        elif oid == "mss":
+            st[oid] = self.uint("mss", arg, 0, 65535)
+        else:
+            st[oid] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = " SYNPROXY "
+        for k in ("sack-perm", "timestamp", "wscale", "mss", "ecn"):
+            if k not in st:
+                continue
+            v = "" if st[k] is True else f" {st[k]}"
+            s += f" --{k}{v}"
+            lst += f"{k}{v} "
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        refusal = None if (rb.proto == 6 and not rb.proto_inv) else "Invalid argument"
+        return hooks("INPUT", "FORWARD"), frozenset({"filter", "mangle", "security"}), refusal
+
+
+@register_target
+class TeeTarget(Ext):
+    name = "TEE"
+    is_target = True
+    opts = {"gateway": ("gateway", True, False), "oif": ("oif", True, False)}
+    mandatory = ("gateway",)
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "gateway":
+            v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
+            if v is None:
+                raise ParameterProblem(f"Invalid IP address {arg}")
+            st["gw"] = ipv4_to_str(v) if rb.family == 4 else ipv6_to_str(v)
+        else:
+            if len(arg) >= 16:
+                raise ParameterProblem("oif name too long")
+            st["oif"] = arg
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = lst = ""
+        if "gw" in st:
+            s += f" --gateway {st['gw']}"
+            lst += f" TEE gw:{st['gw']}"
+        if "oif" in st:
+            s += f" --oif {st['oif']}"
+            lst += f" oif={st['oif']}"
+        return s, lst

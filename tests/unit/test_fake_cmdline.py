@@ -60,7 +60,7 @@ def _render(err: FakeError, prog: str, backend: str) -> Tuple[int, str]:
     if isinstance(err, VersionProblem):
         return 3, (
             f"{prog} v1.8.9 ({tag}): {err.message}\n"
-            "Perhaps iptables or your kernel needs to be upgraded.\n"
+            f"Perhaps {prog} or your kernel needs to be upgraded.\n"
         )
     if isinstance(err, Raw):
         return err.returncode, err.stderr
@@ -189,8 +189,12 @@ def test_commands_and_options() -> None:
     assert _parse("-V").op == "V"
     c = _parse("-nvL")
     assert (c.op, c.numeric, c.verbose) == ("L", True, True)
-    c = _parse("--append=INPUT", "--jump=ACCEPT")
-    assert c.rule is not None and c.rule.text == "-j ACCEPT"
+    c = _parse("--append=INPUT", "--goto=FOO", "-mcomment", "--comm=x", chains={("filter", "FOO")})
+    assert c.rule is not None and c.rule.text == "-m comment --comment x -g FOO"
+    # -s -d -p -j -i -o read the whole token when the value is attached (argv[optind-1])
+    with pytest.raises(ParameterProblem) as ei:
+        _parse("-A", "INPUT", "--jump=ACCEPT")
+    assert ei.value.message == "Chain '--jump=ACCEPT' does not exist"
 
 
 def test_misuse_messages() -> None:
@@ -204,7 +208,7 @@ def test_misuse_messages() -> None:
         (["-A", "INPUT", "!", "-p", "all"], "rule would never match protocol"),
         (["-A", "INPUT", "-m", "foo"], "Couldn't load match `foo':No such file or directory\n"),
         (["-A", "INPUT", "-m", "ecn"], "fake: match 'ecn' is not emulated"),
-        (["-A", "INPUT", "-j", "TEE"], "fake: target 'TEE' is not emulated"),
+        (["-A", "INPUT", "-j", "LED"], "fake: target 'LED' is not emulated"),
         (["-A", "INPUT", "-w", "x"], "wait seconds not numeric"),
         (["-P", "INPUT"], "-P requires a chain and a policy"),
         (["-N", "-foo"], "chain name not allowed to start with `-'"),

@@ -285,3 +285,52 @@ def test_restore_refusal_in_builtin_chain_does_not_linger() -> None:
     # unconditional ACCEPT inserted later in the block, so the table is accepted
     r = FakeRunner(mode="legacy")
     assert run(r, "iptables-restore", payload) == (0, "", "")
+
+
+def test_restore_nft_defers_runtime_errors_to_commit() -> None:
+    payload = "*filter\n-A NOPE -j ACCEPT\n[a:b] -A INPUT -j ACCEPT\nCOMMIT\n"
+    rc, _, err = run(FakeRunner(mode="nft"), "iptables-nft-restore -c", payload)
+    # nft evaluates the queued commands only at COMMIT: the later syntax error wins
+    assert (rc, err.splitlines()[:2]) == (2, [
+        "iptables-nft-restore v1.8.9 (nf_tables): -c packet counter not numeric",
+        "Error occurred at line: 3"])
+    assert run(FakeRunner(mode="legacy"), "iptables-restore -c", payload) == (
+        1, "", "iptables-restore: line 2 failed\n")
+    # --test never evaluates them on nft
+    assert run(FakeRunner(mode="nft"), "iptables-restore --test",
+               "*filter\n-A NOPE -j ACCEPT\nCOMMIT\n")[0] == 0
+
+
+def test_restore_nft_chain_delete_and_rename_happen_at_commit() -> None:
+    r = FakeRunner(mode="nft")
+    rc, _, err = run(r, "iptables-nft-restore",
+                     "*filter\n:K - [0:0]\n-A K -j ACCEPT\n-X K\n-I OUTPUT 1 -j K\nCOMMIT\n")
+    # the cache forgot K at -X, so the jump fails first (rc 2 at COMMIT)
+    assert rc == 2 and "Chain 'K' does not exist\nError occurred at line: 6\n" in err
+    rc, _, err = run(r, "iptables-nft-restore",
+                     "*filter\n:K - [0:0]\n-A K -j ACCEPT\n-X K\nCOMMIT\n")
+    assert (rc, err) == (4, "iptables-nft-restore v1.8.9 (nf_tables): \n"
+                            "line 4: CHAIN_DEL failed (Device or resource busy): chain K\n")
+    ok(r, "iptables -N OLD")
+    rc, _, err = run(r, "iptables-nft-restore --noflush",
+                     "*filter\n-E OLD NEW\n-F OLD\n-A NEW -j ACCEPT\nCOMMIT\n")
+    # the rename only happens in the kernel: the cache still has OLD, not NEW
+    assert (rc, err) == (1, "iptables-nft-restore: line 4 failed: "
+                            "No chain/target/match by that name.\n")
+
+
+def test_ip6tables_nft_drops_rule_counters() -> None:
+    for mode, expect in (("nft", "[0:0]"), ("legacy", "[3:9]")):
+        r = FakeRunner(mode=mode)
+        ok(r, "ip6tables-restore -c", "*filter\n[3:9] -A OUTPUT -j ACCEPT\nCOMMIT\n")
+        assert f"{expect} -A OUTPUT -j ACCEPT" in r.save_text(6, counters=True)
+
+
+def test_legacy_policy_counters_survive_only_noop_commits() -> None:
+    r = FakeRunner(mode="legacy")
+    ok(r, "iptables-restore -c", "*filter\n:INPUT DROP [5:6]\nCOMMIT\n")
+    ok(r, "iptables -X")  # nothing to delete: libiptc does not commit
+    ok(r, "iptables-restore --noflush -c", "*filter\nCOMMIT\n")
+    assert ":INPUT DROP [5:6]" in r.save_text()
+    ok(r, "iptables -F FORWARD")
+    assert ":INPUT DROP [0:0]" in r.save_text()
