@@ -31,7 +31,9 @@ Row = Tuple[str, str, str, str, str]
 ROWS: List[Row] = []
 
 
-def median_time(fn: Callable[[], object], repeat: int, setup: Optional[Callable[[], object]] = None) -> float:
+def median_time(
+    fn: Callable[[], object], repeat: int, setup: Optional[Callable[[], object]] = None
+) -> float:
     times = []
     for _ in range(repeat):
         if setup is not None:
@@ -53,8 +55,13 @@ class Netns:
         subprocess.run(["ip", "netns", "add", self.name], check=True)
 
     def run(self, argv: List[str], data: Optional[bytes] = None) -> bytes:
-        res = subprocess.run(["ip", "netns", "exec", self.name, *argv], input=data,
-                             capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"})
+        res = subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            input=data,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "LC_ALL": "C"},
+        )
         if res.returncode != 0:
             raise RuntimeError(f"{argv}: {res.stderr.decode()}")
         return res.stdout
@@ -64,12 +71,22 @@ class Netns:
 
 
 def rule(i: int) -> List[str]:
-    return ["-s", f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", "-p", "tcp",
-            "--dport", str(1 + i % 60000), "-j", "ACCEPT"]
+    return [
+        "-s",
+        f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
+        "-p",
+        "tcp",
+        "--dport",
+        str(1 + i % 60000),
+        "-j",
+        "ACCEPT",
+    ]
 
 
 def payload(chain: str, n: int, offset: int = 0) -> bytes:
-    lines = ["*filter"] + [f"-A {chain} {' '.join(rule(i + offset))}" for i in range(n)] + ["COMMIT"]
+    lines = (
+        ["*filter"] + [f"-A {chain} {' '.join(rule(i + offset))}" for i in range(n)] + ["COMMIT"]
+    )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -87,7 +104,7 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
         # create N rules
         for n in sizes:
             data = payload("BENCH", n)
-            raw = median_time(lambda: ns.run(restore, data), repeat, reset)
+            raw = median_time(lambda d=data: ns.run(restore, d), repeat, reset)
 
             def via_batch(n: int = n) -> None:
                 with ipt.batch() as b:
@@ -95,8 +112,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                         b.append_rule("filter", "BENCH", *rule(i))
 
             ours = median_time(via_batch, repeat, reset)
-            report(f"create {n} rules: batch vs raw restore --noflush", backend,
-                   f"{ours:.3f}s", f"{raw:.3f}s", f"{ours / raw:.2f}x")
+            report(
+                f"create {n} rules: batch vs raw restore --noflush",
+                backend,
+                f"{ours:.3f}s",
+                f"{raw:.3f}s",
+                f"{ours / raw:.2f}x",
+            )
         data = payload("BENCH", loop_n)
         reset()
         start = time.perf_counter()
@@ -105,8 +127,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
         loop = time.perf_counter() - start
         reset()
         ours = median_time(lambda: ipt.restore("filter", data, flush=False), repeat, reset)
-        report(f"create {loop_n} rules: batch vs per-rule -A loop", backend,
-               f"{ours:.3f}s", f"{loop:.3f}s", f"{loop / ours:.0f}x faster")
+        report(
+            f"create {loop_n} rules: batch vs per-rule -A loop",
+            backend,
+            f"{ours:.3f}s",
+            f"{loop:.3f}s",
+            f"{loop / ours:.0f}x faster",
+        )
 
         # ensure N present rules
         n = loop_n
@@ -122,18 +149,33 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
 
         ensure_batch()  # warm the canonical cache, as a resyncing agent has it
         ours = median_time(ensure_batch, repeat)
-        report(f"ensure {n} present rules: batch vs one raw save", backend,
-               f"{ours:.4f}s", f"{raw_save:.4f}s", f"{ours / raw_save:.2f}x")
+        report(
+            f"ensure {n} present rules: batch vs one raw save",
+            backend,
+            f"{ours:.4f}s",
+            f"{raw_save:.4f}s",
+            f"{ours / raw_save:.2f}x",
+        )
         desired = {"filter": {"BENCH": [rule(i) for i in range(n)]}}
         ours_sync = median_time(lambda: ipt.sync("BENCH", desired), repeat)
-        report(f"ensure {n} present rules: sync vs one raw save", backend,
-               f"{ours_sync:.4f}s", f"{raw_save:.4f}s", f"{ours_sync / raw_save:.2f}x")
+        report(
+            f"ensure {n} present rules: sync vs one raw save",
+            backend,
+            f"{ours_sync:.4f}s",
+            f"{raw_save:.4f}s",
+            f"{ours_sync / raw_save:.2f}x",
+        )
         start = time.perf_counter()
         for i in range(n):
             ns.run([f"iptables-{backend}", "-C", "BENCH", *rule(i)])
         check_loop = time.perf_counter() - start
-        report(f"ensure {n} present rules: batch vs -C loop", backend,
-               f"{ours:.4f}s", f"{check_loop:.3f}s", f"{check_loop / ours:.0f}x faster")
+        report(
+            f"ensure {n} present rules: batch vs -C loop",
+            backend,
+            f"{ours:.4f}s",
+            f"{check_loop:.3f}s",
+            f"{check_loop / ours:.0f}x faster",
+        )
 
         # delete N rules
         def refill() -> None:
@@ -151,8 +193,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
         for i in range(n):
             ns.run([f"iptables-{backend}", "-D", "BENCH", *rule(i)])
         del_loop = time.perf_counter() - start
-        report(f"delete {n} rules: batch vs per-rule -D loop", backend,
-               f"{ours:.4f}s", f"{del_loop:.3f}s", f"{del_loop / ours:.0f}x faster")
+        report(
+            f"delete {n} rules: batch vs per-rule -D loop",
+            backend,
+            f"{ours:.4f}s",
+            f"{del_loop:.3f}s",
+            f"{del_loop / ours:.0f}x faster",
+        )
         reset()
         ipt.delete_chain("filter", "BENCH")
 
@@ -167,19 +214,46 @@ def kube_rules(services: int, endpoints: int, changed: int = -1) -> Dict[str, Li
     for s in range(services):
         vip = f"10.96.{s >> 8}.{s & 255}"
         svc = f"KPX-SVC-{s:05d}"
-        chains["KPX-SERVICES"].append(["-d", f"{vip}/32", "-p", "tcp", "-m", "comment", "--comment",
-                                       f"ns/svc-{s}:http cluster IP", "-m", "tcp", "--dport", "80",
-                                       "-j", svc])
+        chains["KPX-SERVICES"].append(
+            [
+                "-d",
+                f"{vip}/32",
+                "-p",
+                "tcp",
+                "-m",
+                "comment",
+                "--comment",
+                f"ns/svc-{s}:http cluster IP",
+                "-m",
+                "tcp",
+                "--dport",
+                "80",
+                "-j",
+                svc,
+            ]
+        )
         chains[svc] = []
         eps = endpoints + (1 if s == changed else 0)
         for e in range(eps):
             sep = f"KPX-SEP-{s:05d}-{e}"
-            prob = [] if e == eps - 1 else ["-m", "statistic", "--mode", "random", "--probability",
-                                            f"{1.0 / (eps - e):.11f}"]
+            prob = (
+                []
+                if e == eps - 1
+                else [
+                    "-m",
+                    "statistic",
+                    "--mode",
+                    "random",
+                    "--probability",
+                    f"{1.0 / (eps - e):.11f}",
+                ]
+            )
             chains[svc].append(["-m", "comment", "--comment", f"ns/svc-{s}:http", *prob, "-j", sep])
             ep = f"10.244.{(s * 8 + e) >> 8 & 255}.{(s * 8 + e) & 255}"
-            chains[sep] = [["-s", f"{ep}/32", "-j", "KPX-MARK-MASQ"],
-                           ["-p", "tcp", "-m", "tcp", "-j", "DNAT", "--to-destination", f"{ep}:8080"]]
+            chains[sep] = [
+                ["-s", f"{ep}/32", "-j", "KPX-MARK-MASQ"],
+                ["-p", "tcp", "-m", "tcp", "-j", "DNAT", "--to-destination", f"{ep}:8080"],
+            ]
     chains["KPX-MARK-MASQ"] = [["-j", "MARK", "--or-mark", "0x4000"]]
     return chains
 
@@ -213,13 +287,27 @@ def bench_kube_sync(ipt: IPTables, backend: str, repeat: int) -> None:
         t_full.append(time.perf_counter() - start)
     full_t = statistics.median(t_full)
     med = statistics.median
-    report(f"kube-like ({services} svc, {rules} rules), 1 svc changed: payload", backend,
-           f"{med(size_mem):.0f}B", f"{len(first.payload)}B full",
-           f"{med(size_mem) / len(first.payload):.2%}")
-    report("kube-like, 1 svc changed: Syncer (partial) vs full resync", backend,
-           f"{med(t_mem):.4f}s", f"{full_t:.3f}s", f"{med(t_mem) / full_t:.2f}x")
-    report("kube-like, 1 svc changed: ipt.sync (reads kernel) vs full resync", backend,
-           f"{med(t_read):.3f}s", f"{full_t:.3f}s", f"{med(t_read) / full_t:.2f}x")
+    report(
+        f"kube-like ({services} svc, {rules} rules), 1 svc changed: payload",
+        backend,
+        f"{med(size_mem):.0f}B",
+        f"{len(first.payload)}B full",
+        f"{med(size_mem) / len(first.payload):.2%}",
+    )
+    report(
+        "kube-like, 1 svc changed: Syncer (partial) vs full resync",
+        backend,
+        f"{med(t_mem):.4f}s",
+        f"{full_t:.3f}s",
+        f"{med(t_mem) / full_t:.2f}x",
+    )
+    report(
+        "kube-like, 1 svc changed: ipt.sync (reads kernel) vs full resync",
+        backend,
+        f"{med(t_read):.3f}s",
+        f"{full_t:.3f}s",
+        f"{med(t_read) / full_t:.2f}x",
+    )
     assert med(size_read) == med(size_mem)
     ipt.sync("KPX-", {}, [])
 
@@ -233,8 +321,13 @@ def bench_parse(ns: Netns, backend: str, repeat: int) -> None:
     saved = median_time(lambda: ns.run(save), repeat)
     parsed = median_time(lambda: parse_save(data), repeat)
     assert parse_save(data)["filter"].rule_count() == n
-    report(f"parse_save of {n} rules vs iptables-save producing them", backend,
-           f"{parsed:.3f}s", f"{saved:.3f}s", f"{parsed / saved:.2f}x")
+    report(
+        f"parse_save of {n} rules vs iptables-save producing them",
+        backend,
+        f"{parsed:.3f}s",
+        f"{saved:.3f}s",
+        f"{parsed / saved:.2f}x",
+    )
     ns.run([f"iptables-{backend}", "-F", "PARSE"])
     ns.run([f"iptables-{backend}", "-X", "PARSE"])
 
@@ -249,8 +342,13 @@ def bench_fake(repeat: int, n: int, chain_n: int) -> None:
     out = fake.save("filter")
     save_t = time.perf_counter() - start
     assert out.count(b"\n-A BIG ") == n
-    report(f"fake: restore {n} rules + save back", "fake", f"{restore_t + save_t:.2f}s",
-           f"restore {restore_t:.2f}s save {save_t:.2f}s", "")
+    report(
+        f"fake: restore {n} rules + save back",
+        "fake",
+        f"{restore_t + save_t:.2f}s",
+        f"restore {restore_t:.2f}s save {save_t:.2f}s",
+        "",
+    )
 
     tracemalloc.start()
     probe = FakeIPTables(mode="nft")
@@ -267,8 +365,13 @@ def bench_fake(repeat: int, n: int, chain_n: int) -> None:
     for i in range(ops):
         fake.ensure_rule(RulePosition.APPEND, "filter", "BIG", *rule(i * 3 % chain_n))
     per = (time.perf_counter() - start) / ops
-    report(f"fake: ensure_rule on a {chain_n}-rule chain (present), per call", "fake",
-           f"{per * 1e6:.0f}us", "", "")
+    report(
+        f"fake: ensure_rule on a {chain_n}-rule chain (present), per call",
+        "fake",
+        f"{per * 1e6:.0f}us",
+        "",
+        "",
+    )
 
 
 def main() -> int:
@@ -278,8 +381,10 @@ def main() -> int:
     parser.add_argument("--no-real", action="store_true", help="fake figures only")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    print(f"# machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, "
-          f"kernel {platform.release()}, Python {platform.python_version()}")
+    print(
+        f"# machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, "
+        f"kernel {platform.release()}, Python {platform.python_version()}"
+    )
     print(f"{'figure':<58} {'backend':<7} {'ours':>14} {'baseline':>26} {'ratio':>12}")
     real = not args.no_real and os.geteuid() == 0 and shutil.which("ip") is not None
     if real:

@@ -56,8 +56,13 @@ class Faults:
         """Undo :meth:`missing_binary`."""
         self._missing.discard(name)
 
-    def fail(self, calls: int = 1, returncode: int = 1,
-             stderr: Union[str, bytes] = b"", stdout: Union[str, bytes] = b"") -> None:
+    def fail(
+        self,
+        calls: int = 1,
+        returncode: int = 1,
+        stderr: Union[str, bytes] = b"",
+        stdout: Union[str, bytes] = b"",
+    ) -> None:
         """The next ``calls`` invocations return ``returncode``/``stderr`` untouched."""
         err = stderr.encode() if isinstance(stderr, str) else stderr
         out = stdout.encode() if isinstance(stdout, str) else stdout

@@ -68,11 +68,24 @@ class Rule:
 class Chain:
     """A built-in or user chain with an index of its rules by text."""
 
-    __slots__ = ("name", "builtin", "policy", "pkts", "bytes", "rules", "counts", "jumps",
-                 "cons", "uncond", "live", "native")
+    __slots__ = (
+        "name",
+        "builtin",
+        "policy",
+        "pkts",
+        "bytes",
+        "rules",
+        "counts",
+        "jumps",
+        "cons",
+        "uncond",
+        "live",
+        "native",
+    )
 
-    def __init__(self, name: str, builtin: bool, policy: Optional[str] = None,
-                 live: bool = True) -> None:
+    def __init__(
+        self, name: str, builtin: bool, policy: Optional[str] = None, live: bool = True
+    ) -> None:
         self.name = name
         # nft creates built-in chains lazily (first rule, -P, -F CHAIN or a restore
         # declaration) and `-X` deletes the empty ACCEPT ones; legacy ones always exist.
@@ -137,8 +150,10 @@ class Table:
         return [self.chains[c] for c in BUILTIN_CHAINS[self.name]]
 
     def user_chains(self) -> List[Chain]:
-        names = sorted((n for n, c in self.chains.items() if not c.builtin),
-                       key=lambda s: s.encode("utf-8", "surrogateescape"))
+        names = sorted(
+            (n for n, c in self.chains.items() if not c.builtin),
+            key=lambda s: s.encode("utf-8", "surrogateescape"),
+        )
         return [self.chains[n] for n in names]
 
     def ordered_chains(self) -> List[Chain]:
@@ -229,9 +244,11 @@ class Table:
         if not legacy and chain.native:
             # iptables-nft turns some targets (TCPMSS) into native expressions that the
             # kernel only checks in the base chain holding the rule (verified)
-            return list(chain.jumps), [r.spec.valid_hooks for r in chain.rules
-                                       if r.spec.valid_hooks is not None
-                                       and r.spec.target not in _NFT_NATIVE_TARGETS]
+            return list(chain.jumps), [
+                r.spec.valid_hooks
+                for r in chain.rules
+                if r.spec.valid_hooks is not None and r.spec.target not in _NFT_NATIVE_TARGETS
+            ]
         if legacy and chain.uncond:
             edges: List[str] = []
             cons: List[FrozenSet[str]] = []
@@ -305,8 +322,11 @@ def _nft_walk(t: Table, chain: Chain, hook: str, depth: int, budget: List[int]) 
         if budget[0] < 0:
             return None
         s = r.spec
-        if (s.valid_hooks is not None and hook not in s.valid_hooks
-                and (depth == 0 or s.target not in _NFT_NATIVE_TARGETS)):
+        if (
+            s.valid_hooks is not None
+            and hook not in s.valid_hooks
+            and (depth == 0 or s.target not in _NFT_NATIVE_TARGETS)
+        ):
             return "EINVAL"
         if s.jump_chain is not None:
             nxt = t.chains.get(s.jump_chain)
@@ -436,12 +456,14 @@ class Kernel:
             self._seq += 1
             t.seq = self._seq
             self.tables[cmd.table] = t
-        if self.legacy and not noop and (op in _LEGACY_COMMITS
-                                         or (op == "L" and cmd.zero_after_list)):
+        if (
+            self.legacy
+            and not noop
+            and (op in _LEGACY_COMMITS or (op == "L" and cmd.zero_after_list))
+        ):
             # libiptc's commit resets the built-in policy counters it was not told to set.
             for c in t.builtin_chains():
-                if not (op == "P" and c.name == cmd.chain and cmd.counters is not None
-                        and existed):
+                if not (op == "P" and c.name == cmd.chain and cmd.counters is not None and existed):
                     c.pkts = c.bytes = 0
         return out
 
@@ -486,8 +508,13 @@ class Kernel:
 
     def _check_new_rule(self, t: Table, spec: RuleSpec, op: str, chain: str) -> None:
         c = t.chains.get(chain)
-        if (not self.legacy and c is not None and c.builtin and spec.valid_hooks is not None
-                and chain not in spec.valid_hooks):
+        if (
+            not self.legacy
+            and c is not None
+            and c.builtin
+            and spec.valid_hooks is not None
+            and chain not in spec.valid_hooks
+        ):
             # nft checks a target against the hook of a base chain when it builds the
             # rule (legacy only checks what the packet path can reach, see validate)
             self._refuse(_EINVAL, op, chain)
@@ -497,7 +524,8 @@ class Kernel:
             else:
                 if self.legacy:
                     raise ParameterProblem(
-                        f"Couldn't load target `{spec.jump_chain}':No such file or directory\n")
+                        f"Couldn't load target `{spec.jump_chain}':No such file or directory\n"
+                    )
                 raise ParameterProblem(f"Chain '{spec.jump_chain}' does not exist")
         refusal = getattr(spec, "kernel_refusal", None)
         if refusal:
@@ -510,8 +538,9 @@ class Kernel:
             self.pending_direct = True
             self.pending_direct_chains.append(chain)
             return
-        raise KernelRefused(strerror, op=_RULE_OPS.get(op, "RULE_APPEND"),
-                            what=f"rule in chain {chain}")
+        raise KernelRefused(
+            strerror, op=_RULE_OPS.get(op, "RULE_APPEND"), what=f"rule in chain {chain}"
+        )
 
     def _validate(self, t: Table, op: str, chain: str) -> None:
         if self.defer_checks:
@@ -521,8 +550,11 @@ class Kernel:
         if kind is not None and not self.legacy:
             kind = t.nft_first_error() or kind
         if kind is not None:
-            raise KernelRefused(_strerror(kind, self.backend), op=_RULE_OPS.get(op, "RULE_APPEND"),
-                                what=f"rule in chain {chain}")
+            raise KernelRefused(
+                _strerror(kind, self.backend),
+                op=_RULE_OPS.get(op, "RULE_APPEND"),
+                what=f"rule in chain {chain}",
+            )
 
     @staticmethod
     def _needs_graph_check(specs: List[RuleSpec]) -> bool:
@@ -642,8 +674,11 @@ class Kernel:
         """-C/-D found nothing in an existing chain. Legacy then says ENOENT's generic
         text when the rule's target is an extension or a chain, "Bad rule" for verdicts
         and no target (verified; a missing chain is always "Bad rule")."""
-        if self.legacy and specs and specs[0].target not in (None, "", "ACCEPT", "DROP",
-                                                              "RETURN", "QUEUE"):
+        if (
+            self.legacy
+            and specs
+            and specs[0].target not in (None, "", "ACCEPT", "DROP", "RETURN", "QUEUE")
+        ):
             return MSG_NOCHAIN
         return MSG_BADRULE
 
@@ -679,8 +714,9 @@ class Kernel:
                 if c.policy != "ACCEPT":
                     raise RuntimeProblem("Directory not empty.")
                 if c.rules:
-                    raise KernelRefused("Device or resource busy", op="CHAIN_DEL",
-                                        what=f"chain {c.name}")
+                    raise KernelRefused(
+                        "Device or resource busy", op="CHAIN_DEL", what=f"chain {c.name}"
+                    )
                 c.live = False
                 c.pkts = c.bytes = 0
                 return ""
@@ -782,8 +818,11 @@ class Kernel:
     def _missing_list_chain(self, t: Table, name: str) -> FakeError:
         if self.legacy:
             return RuntimeProblem(MSG_NOCHAIN)
-        return Raw(1, f"{self.short_prog} v{self.version} (nf_tables): chain `{name}' in table "
-                      f"`{t.name}' is incompatible, use 'nft' tool.\n")
+        return Raw(
+            1,
+            f"{self.short_prog} v{self.version} (nf_tables): chain `{name}' in table "
+            f"`{t.name}' is incompatible, use 'nft' tool.\n",
+        )
 
     def _op_list_rules(self, t: Table, cmd: Command, existed: bool) -> str:
         from ._save import list_rules

@@ -200,8 +200,9 @@ def run_restore(
     enabled = gc.isenabled()
     gc.disable()  # a big restore allocates many long-lived objects: skip the collector
     try:
-        return _run_restore(kernel, data, opts, prog=prog, ctx_prog=ctx_prog, parse=parse,
-                            render=render)
+        return _run_restore(
+            kernel, data, opts, prog=prog, ctx_prog=ctx_prog, parse=parse, render=render
+        )
     finally:
         if enabled:
             gc.enable()
@@ -294,8 +295,9 @@ def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Bl
     return _Block(name, n, staged)
 
 
-def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOptions,
-             prog: str, tag: str) -> None:
+def _declare(
+    kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOptions, prog: str, tag: str
+) -> None:
     fields = line[1:].split()
     if not fields:
         raise ParameterProblem(f"{prog}: line {n} chain name invalid")
@@ -336,8 +338,11 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         return
     if not builtin:
         if kernel.legacy:
-            raise Raw(1, f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
-                         f"`{name}' line {n}: Bad built-in chain name\n")
+            raise Raw(
+                1,
+                f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
+                f"`{name}' line {n}: Bad built-in chain name\n",
+            )
         return
     counters: Tuple[int, int] = (0, 0)
     if opts.counters:
@@ -347,8 +352,11 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
         counters = pair
     if policy not in POLICIES:
         if kernel.legacy:
-            raise Raw(1, f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
-                         f"`{name}' line {n}: Bad policy name\n")
+            raise Raw(
+                1,
+                f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
+                f"`{name}' line {n}: Bad policy name\n",
+            )
         raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
     c = t.chains[name]
     c.live = True
@@ -358,8 +366,16 @@ def _declare(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOpti
     block.declared_counters.add(name)
 
 
-def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOptions,
-               prog: str, ctx_prog: str, parse: Parser) -> str:
+def _rule_line(
+    kernel: Kernel,
+    block: _Block,
+    line: str,
+    n: int,
+    opts: RestoreOptions,
+    prog: str,
+    ctx_prog: str,
+    parse: Parser,
+) -> str:
     start = 0
     pcnt: Optional[str] = None
     bcnt: Optional[str] = None
@@ -373,7 +389,7 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
             raise ParameterProblem(f"Bad line {n}: need :")
         colon = rest.find(":")
         pcnt = rest if colon < 0 else rest[:colon]
-        after = "" if colon < 0 else rest[colon + 1:].lstrip("]")
+        after = "" if colon < 0 else rest[colon + 1 :].lstrip("]")
         if not after:
             raise ParameterProblem(f"Bad line {n}: need ]")
         close = after.find("]")
@@ -386,16 +402,25 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     args += tokens
     staged = block.staged
     if kernel.legacy:
+
         def chain_exists(table: str, chain: str) -> bool:
             if table != staged.name:
                 return chain in kernel.peek(table).chains
             c = staged.chains.get(chain)
             return c is not None and not c.builtin
     else:
+
         def chain_exists(table: str, chain: str) -> bool:
             return True
-    ctx = ParseContext(prog=ctx_prog, family=kernel.family, backend=kernel.backend,
-                       version=kernel.version, chain_exists=chain_exists, restore=True)
+
+    ctx = ParseContext(
+        prog=ctx_prog,
+        family=kernel.family,
+        backend=kernel.backend,
+        version=kernel.version,
+        chain_exists=chain_exists,
+        restore=True,
+    )
     cmd = parse(args, ctx)
     if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
         return ""
@@ -424,17 +449,24 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
         if cmd.chain in block.created and cmd.new_name:
             # the kernel cannot rename a chain added earlier in the same batch
             block.batch_errors.append(
-                f"line {n}: CHAIN_RENAME failed (No such file or directory): chain "
-                f"{cmd.new_name}\n")
+                f"line {n}: CHAIN_RENAME failed (No such file or directory): chain {cmd.new_name}\n"
+            )
         block.policy_fn = False
         return ""
     if not kernel.legacy and cmd.op == "F":
         # a flush drops the rule additions queued for that chain from the batch
-        kernel.pending_direct_chains = [c for c in kernel.pending_direct_chains
-                                        if cmd.chain and c != cmd.chain]
-    kept = ({c.name: (c.pkts, c.bytes) for c in staged.builtin_chains()
-             if c.name in block.declared_counters}
-            if kernel.legacy and cmd.op == "Z" else {})
+        kernel.pending_direct_chains = [
+            c for c in kernel.pending_direct_chains if cmd.chain and c != cmd.chain
+        ]
+    kept = (
+        {
+            c.name: (c.pkts, c.bytes)
+            for c in staged.builtin_chains()
+            if c.name in block.declared_counters
+        }
+        if kernel.legacy and cmd.op == "Z"
+        else {}
+    )
     kernel.defer_checks = True
     try:
         out = kernel.execute(cmd, staged if cmd.table == block.name else None)
@@ -473,8 +505,13 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
         block.policy_fn = True
     elif cmd.op != "Z":
         block.policy_fn = False
-    if (opts.verbose and not opts.noflush and (kernel.legacy or not opts.test)
-            and not cmd.verbose and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))):
+    if (
+        opts.verbose
+        and not opts.noflush
+        and (kernel.legacy or not opts.test)
+        and not cmd.verbose
+        and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))
+    ):
         from ._save import verbose_rule_line
 
         rules = cmd.rules or ((cmd.rule,) if cmd.rule is not None else ())
@@ -484,8 +521,9 @@ def _rule_line(kernel: Kernel, block: _Block, line: str, n: int, opts: RestoreOp
     return out
 
 
-def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: str,
-            tag: str, parse: Parser) -> None:
+def _commit(
+    kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: str, tag: str, parse: Parser
+) -> None:
     staged = block.staged
     legacy = kernel.legacy
     if opts.test:
@@ -504,12 +542,14 @@ def _commit(kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: s
     if block.batch_errors:
         kernel.pending_kernel = kernel.pending_direct = False
         kernel.pending_direct_chains = []
-        raise RestoreFailed(4, f"{prog} v{kernel.version} ({tag}): \n"
-                               + "".join(block.batch_errors))
+        raise RestoreFailed(
+            4, f"{prog} v{kernel.version} ({tag}): \n" + "".join(block.batch_errors)
+        )
     if kernel.pending_kernel or kernel.pending_direct:
-        bad = ((kernel.pending_kernel and staged.validate(legacy) is not None)
-               or (kernel.pending_direct and (_table_violation(staged) if legacy
-                                              else bool(kernel.pending_direct_chains))))
+        bad = (kernel.pending_kernel and staged.validate(legacy) is not None) or (
+            kernel.pending_direct
+            and (_table_violation(staged) if legacy else bool(kernel.pending_direct_chains))
+        )
         kernel.pending_kernel = kernel.pending_direct = False
         kernel.pending_direct_chains = []
         if bad:
@@ -551,8 +591,12 @@ def _direct_refusal(t: Table, cmd: Command) -> bool:
     if spec.valid_tables is not None and t.name not in spec.valid_tables:
         return True
     chain = t.chains.get(cmd.chain or "")
-    return (chain is not None and chain.builtin and spec.valid_hooks is not None
-            and chain.name not in spec.valid_hooks)
+    return (
+        chain is not None
+        and chain.builtin
+        and spec.valid_hooks is not None
+        and chain.name not in spec.valid_hooks
+    )
 
 
 def _table_violation(t: Table) -> bool:
@@ -564,8 +608,7 @@ def _table_violation(t: Table) -> bool:
     return False
 
 
-def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str,
-                  tag: str) -> str:
+def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str, tag: str) -> str:
     """Replay the block command by command to find the lines the nft kernel refuses.
 
     iptables-nft resolves every command against its userspace cache, where refused
@@ -575,8 +618,7 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
     batch fails the same way; a rule refused on its own (target outside the hooks of
     the built-in chain or outside its tables) does not (both verified on 6.x)."""
     live = kernel.tables.get(block.name)
-    base = (live.copy() if (opts.noflush and live is not None)
-            else Table(block.name, lazy=True))
+    base = live.copy() if (opts.noflush and live is not None) else Table(block.name, lazy=True)
     cache = base.copy()  # what iptables-nft resolves commands against
     entries: List[Tuple[str, str, bool]] = []  # (chain, report line, refused on its own)
     lingering: Optional[str] = None
@@ -593,23 +635,35 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
             target_rule = _addressed_rule(cchain, cmd) if cmd.op != "I" else None
             if target_rule is not None and id(target_rule) in refused:
                 what = "RULE_DELETE" if cmd.op == "D" else "RULE_REPLACE"
-                entries.append((chain_name, f"line {ln}: {what} failed (No such file or "
-                                            f"directory): rule in chain {cmd.chain}\n", False))
+                entries.append(
+                    (
+                        chain_name,
+                        f"line {ln}: {what} failed (No such file or "
+                        f"directory): rule in chain {cmd.chain}\n",
+                        False,
+                    )
+                )
                 _execute_unchecked(kernel, cmd, cache)
                 continue
             kcmd = _translate(cchain, cmd, refused, target_rule)
         added = _execute_unchecked(kernel, cmd, cache)
         if lingering is not None and op is not None:
-            entries.append((chain_name, f"line {ln}: {op} failed ({lingering}): rule in "
-                                        f"chain {cmd.chain}\n", False))
+            entries.append(
+                (
+                    chain_name,
+                    f"line {ln}: {op} failed ({lingering}): rule in chain {cmd.chain}\n",
+                    False,
+                )
+            )
             refused.update(added)
             continue
         try:
             kernel.execute(kcmd, base)
         except KernelRefused as e:
             direct = _direct_refusal(base, cmd)
-            entries.append((chain_name, f"line {ln}: {e.op} failed ({e.strerror}): "
-                                        f"{e.what}\n", direct))
+            entries.append(
+                (chain_name, f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n", direct)
+            )
             if not direct:
                 lingering = e.strerror
             refused.update(added)
@@ -625,9 +679,11 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
     return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)
 
 
-def _translate(cchain: Chain, cmd: Command, refused: Set[int],
-               target_rule: Optional[Rule]) -> Command:
+def _translate(
+    cchain: Chain, cmd: Command, refused: Set[int], target_rule: Optional[Rule]
+) -> Command:
     """The same command with its rule number counted among the rules the kernel has."""
+
     def kernel_pos(index: int) -> int:
         return sum(1 for r in cchain.rules[:index] if id(r) not in refused) + 1
 

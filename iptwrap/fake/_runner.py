@@ -96,8 +96,9 @@ class FakeRunner:
             self._kernels[key] = k
         return k
 
-    def save_text(self, family: int = 4, *, counters: bool = False,
-                  backend: Optional[str] = None) -> str:
+    def save_text(
+        self, family: int = 4, *, counters: bool = False, backend: Optional[str] = None
+    ) -> str:
         """``iptables-save`` output without the comment lines (does not log a call)."""
         from ._save import render_table
 
@@ -130,8 +131,9 @@ class FakeRunner:
             rc, out, err = self._restore(prog, argv, input, timeout)
         else:
             rc, out, err = self._iptables(prog, argv, timeout)
-        return Result(argv, rc, out.encode("utf-8", "surrogateescape"),
-                      err.encode("utf-8", "surrogateescape"))
+        return Result(
+            argv, rc, out.encode("utf-8", "surrogateescape"), err.encode("utf-8", "surrogateescape")
+        )
 
     # ---- helpers ---------------------------------------------------------------------------------
     def _tag(self, backend: str) -> str:
@@ -142,8 +144,9 @@ class FakeRunner:
             return f"{prog} v{self.version}"
         return f"{prog} v{self.version} ({self._tag(backend)})"
 
-    def render(self, e: FakeError, *, prog: str, short: str, backend: str,
-               line: Optional[int] = None) -> Tuple[int, str, str]:
+    def render(
+        self, e: FakeError, *, prog: str, short: str, backend: str, line: Optional[int] = None
+    ) -> Tuple[int, str, str]:
         """(returncode, stdout, stderr) for a refusal."""
         try_line = f"Try `{prog} -h' or '{prog} --help' for more information.\n"
         errline = f"Error occurred at line: {line}\n" if line is not None else ""
@@ -152,13 +155,23 @@ class FakeRunner:
         if isinstance(e, BadArgument):
             return 2, "", f"Bad argument `{e.token}'\n{errline}{try_line}"
         if isinstance(e, VersionProblem):
-            return 3, "", (f"{self._prefix(prog, backend)}: {e.message}\n"
-                           "Perhaps iptables or your kernel needs to be upgraded.\n")
+            return (
+                3,
+                "",
+                (
+                    f"{self._prefix(prog, backend)}: {e.message}\n"
+                    "Perhaps iptables or your kernel needs to be upgraded.\n"
+                ),
+            )
         if isinstance(e, RuntimeProblem):
             return 1, "", f"{short}: {e.message}\n"
         if isinstance(e, KernelRefused):
             if backend == "nft":
-                return 4, "", f"{self._prefix(short, backend)}:  {e.op} failed ({e.strerror}): {e.what}\n"
+                return (
+                    4,
+                    "",
+                    f"{self._prefix(short, backend)}:  {e.op} failed ({e.strerror}): {e.what}\n",
+                )
             msg = f"{e.strerror}."
             if e.strerror == "Invalid argument":
                 msg += " Run `dmesg' for more information."
@@ -200,8 +213,9 @@ class FakeRunner:
         tool = f"{prog.short}-legacy-save" if save else f"{prog.short}-legacy"
         return f"# Warning: iptables-legacy tables present, use {tool} to see them\n"
 
-    def _lock(self, wait: Optional[float], argv: Sequence[str],
-              timeout: Optional[float]) -> Optional[Tuple[int, str, str]]:
+    def _lock(
+        self, wait: Optional[float], argv: Sequence[str], timeout: Optional[float]
+    ) -> Optional[Tuple[int, str, str]]:
         """Legacy takes /run/xtables.lock; a held lock (fault) fails as the binary does."""
         if not self.faults.take_lock():
             return None
@@ -211,17 +225,30 @@ class FakeRunner:
                 raise RunnerTimeout(list(argv), timeout, b"", b"")
             return None
         if wait is None or wait == 0:
-            return 4, "", ("Another app is currently holding the xtables lock. "
-                           "Perhaps you want to use the -w option?\n")
+            return (
+                4,
+                "",
+                (
+                    "Another app is currently holding the xtables lock. "
+                    "Perhaps you want to use the -w option?\n"
+                ),
+            )
         if timeout is not None and wait > timeout:
             raise RunnerTimeout(list(argv), timeout, b"", b"")
-        return 4, "", (f"Can't lock {_LOCKFILE}: Resource temporarily unavailable\n"
-                       f"Another app is currently holding the xtables lock. "
-                       f"Stopped waiting after {int(wait)}s.\n")
+        return (
+            4,
+            "",
+            (
+                f"Can't lock {_LOCKFILE}: Resource temporarily unavailable\n"
+                f"Another app is currently holding the xtables lock. "
+                f"Stopped waiting after {int(wait)}s.\n"
+            ),
+        )
 
     # ---- iptables / ip6tables -----------------------------------------------------------------
-    def _iptables(self, prog: _Prog, argv: Sequence[str],
-                  timeout: Optional[float]) -> Tuple[int, str, str]:
+    def _iptables(
+        self, prog: _Prog, argv: Sequence[str], timeout: Optional[float]
+    ) -> Tuple[int, str, str]:
         backend = prog.backend
         short = prog.short
         k = self.kernel(prog.family, backend)
@@ -238,8 +265,13 @@ class FakeRunner:
             c = t.chains.get(chain)
             return c is not None and not c.builtin
 
-        ctx = ParseContext(prog=short, family=prog.family, backend=backend,
-                           version=self.version, chain_exists=chain_exists)
+        ctx = ParseContext(
+            prog=short,
+            family=prog.family,
+            backend=backend,
+            version=self.version,
+            chain_exists=chain_exists,
+        )
         try:
             cmd = self._gated_parser(short)(args, ctx)
         except FakeError as e:
@@ -251,7 +283,7 @@ class FakeRunner:
         err = ""
         for x in cmd.extra:
             if x.startswith("warning:"):
-                msg = x[len("warning:"):]
+                msg = x[len("warning:") :]
                 if msg.startswith(" ") and not msg.startswith("  "):
                     msg = msg[1:]
                 err += msg if msg.endswith("\n") else msg + "\n"
@@ -291,8 +323,14 @@ class FakeRunner:
                 else:
                     i += 1
                     if i >= len(args):
-                        return 1, "", (f"{name}: option requires an argument -- 't'\n"
-                                       f"Try `{name} -h' for more information.\n")
+                        return (
+                            1,
+                            "",
+                            (
+                                f"{name}: option requires an argument -- 't'\n"
+                                f"Try `{name} -h' for more information.\n"
+                            ),
+                        )
                     table = args[i]
             elif a in ("-V", "--version"):
                 return 0, self._version_line(name, backend), ""
@@ -303,19 +341,31 @@ class FakeRunner:
             elif a in ("-4", "-6"):
                 pass
             else:
-                opt = f"unrecognized option '{a}'" if a.startswith("--") else (
-                    f"invalid option -- '{a[1:2]}'")
+                opt = (
+                    f"unrecognized option '{a}'"
+                    if a.startswith("--")
+                    else (f"invalid option -- '{a[1:2]}'")
+                )
                 return 1, "", (f"{name}: {opt}\nTry `{name} -h' for more information.\n")
             i += 1
-        label = (f"{name} v{self.version} (nf_tables)" if backend == "nft" and self._vt >= (1, 8)
-                 else f"{prog.short}-save v{self.version}")
+        label = (
+            f"{name} v{self.version} (nf_tables)"
+            if backend == "nft" and self._vt >= (1, 8)
+            else f"{prog.short}-save v{self.version}"
+        )
         warn = self._legacy_warning(prog, backend, save=True)
         if table is not None:
             if table not in BUILTIN_CHAINS:
                 if backend == "nft":
                     return 1, "", f"Table `{table}' does not exist\n"
-                return 1, "", (f"{self._prefix(prog.short + '-save', backend)}: Cannot initialize: "
-                               "Table does not exist (do you need to insmod?)\n")
+                return (
+                    1,
+                    "",
+                    (
+                        f"{self._prefix(prog.short + '-save', backend)}: Cannot initialize: "
+                        "Table does not exist (do you need to insmod?)\n"
+                    ),
+                )
             t = k.instantiate(table) if backend == "legacy" else k.peek(table)
             tables = [t]
         else:
@@ -324,8 +374,9 @@ class FakeRunner:
         return 0, out, warn
 
     # ---- *-restore --------------------------------------------------------------------------
-    def _restore(self, prog: _Prog, argv: Sequence[str], data: Optional[bytes],
-                 timeout: Optional[float]) -> Tuple[int, str, str]:
+    def _restore(
+        self, prog: _Prog, argv: Sequence[str], data: Optional[bytes], timeout: Optional[float]
+    ) -> Tuple[int, str, str]:
         backend = prog.backend
         k = self.kernel(prog.family, backend)
         name = prog.base if backend == "nft" else f"{prog.short}-restore"
@@ -335,10 +386,16 @@ class FakeRunner:
         vt = self._vt
 
         def bad(opt: str) -> Tuple[int, str, str]:
-            msg = f"unrecognized option '{opt}'" if opt.startswith("--") else (
-                f"invalid option -- '{opt[1:2]}'")
-            return 2, "", (f"{name}: {msg}\n"
-                           f"Try `{name} -h' or '{name} --help' for more information.\n")
+            msg = (
+                f"unrecognized option '{opt}'"
+                if opt.startswith("--")
+                else (f"invalid option -- '{opt[1:2]}'")
+            )
+            return (
+                2,
+                "",
+                (f"{name}: {msg}\nTry `{name} -h' or '{name} --help' for more information.\n"),
+            )
 
         while i < len(args):
             a = args[i]
@@ -386,7 +443,7 @@ class FakeRunner:
                 j = 1
                 while j < len(a):
                     ch = a[j]
-                    rest = a[j + 1:]
+                    rest = a[j + 1 :]
                     if ch == "c":
                         opts.counters = True
                     elif ch == "n":
@@ -404,7 +461,13 @@ class FakeRunner:
                             return bad("-" + ch)
                         if rest:
                             val = rest
-                        elif ch != "w" and i + 1 < len(args) or ch == "w" and i + 1 < len(args) and args[i + 1].isdigit():
+                        elif (
+                            ch != "w"
+                            and i + 1 < len(args)
+                            or ch == "w"
+                            and i + 1 < len(args)
+                            and args[i + 1].isdigit()
+                        ):
                             i += 1
                             val = args[i]
                         else:
@@ -442,20 +505,29 @@ class FakeRunner:
             return rc, err
 
         try:
-            out = run_restore(k, text, opts, prog=name, ctx_prog=ctx_prog,
-                              parse=self._gated_parser(ctx_prog), render=render)
+            out = run_restore(
+                k,
+                text,
+                opts,
+                prog=name,
+                ctx_prog=ctx_prog,
+                parse=self._gated_parser(ctx_prog),
+                render=render,
+            )
         except RestoreFailed as e:
             return e.returncode, "", e.stderr
         return 0, out, ""
 
 
 def _restore_usage(name: str) -> str:
-    return (f"Usage: {name} [-c] [-v] [-V] [-t] [-h] [-n] [-w secs] [-W usecs] [-T table] "
-            "[-M command] [file]\n"
-            "\t   [ --counters ]\n\t   [ --verbose ]\n\t   [ --version]\n\t   [ --test ]\n"
-            "\t   [ --help ]\n\t   [ --noflush ]\n\t   [ --wait=<seconds>\n"
-            "\t   [ --wait-interval=<usecs>\n\t   [ --table=<TABLE> ]\n"
-            "\t   [ --modprobe=<command> ]\n")
+    return (
+        f"Usage: {name} [-c] [-v] [-V] [-t] [-h] [-n] [-w secs] [-W usecs] [-T table] "
+        "[-M command] [file]\n"
+        "\t   [ --counters ]\n\t   [ --verbose ]\n\t   [ --version]\n\t   [ --test ]\n"
+        "\t   [ --help ]\n\t   [ --noflush ]\n\t   [ --wait=<seconds>\n"
+        "\t   [ --wait-interval=<usecs>\n\t   [ --table=<TABLE> ]\n"
+        "\t   [ --modprobe=<command> ]\n"
+    )
 
 
 def _help(short: str, banner: str) -> str:
@@ -466,72 +538,72 @@ def _help(short: str, banner: str) -> str:
 
 
 _HELP = (
-    '{banner}\n'
-    '\n'
-    'Usage: iptables -[ACD] chain rule-specification [options]\n'
-    '       iptables -I chain [rulenum] rule-specification [options]\n'
-    '       iptables -R chain rulenum rule-specification [options]\n'
-    '       iptables -D chain rulenum [options]\n'
-    '       iptables -[LS] [chain [rulenum]] [options]\n'
-    '       iptables -[FZ] [chain] [options]\n'
-    '       iptables -[NX] chain\n'
-    '       iptables -E old-chain-name new-chain-name\n'
-    '       iptables -P chain target [options]\n'
-    '       iptables -h (print this help information)\n'
-    '\n'
-    'Commands:\n'
-    'Either long or short options are allowed.\n'
-    '  --append  -A chain\t\tAppend to chain\n'
-    '  --check   -C chain\t\tCheck for the existence of a rule\n'
-    '  --delete  -D chain\t\tDelete matching rule from chain\n'
-    '  --delete  -D chain rulenum\n'
-    '\t\t\t\tDelete rule rulenum (1 = first) from chain\n'
-    '  --insert  -I chain [rulenum]\n'
-    '\t\t\t\tInsert in chain as rulenum (default 1=first)\n'
-    '  --replace -R chain rulenum\n'
-    '\t\t\t\tReplace rule rulenum (1 = first) in chain\n'
-    '  --list    -L [chain [rulenum]]\n'
-    '\t\t\t\tList the rules in a chain or all chains\n'
-    '  --list-rules -S [chain [rulenum]]\n'
-    '\t\t\t\tPrint the rules in a chain or all chains\n'
-    '  --flush   -F [chain]\t\tDelete all rules in  chain or all chains\n'
-    '  --zero    -Z [chain [rulenum]]\n'
-    '\t\t\t\tZero counters in chain or all chains\n'
-    '  --new     -N chain\t\tCreate a new user-defined chain\n'
-    '  --delete-chain\n'
-    '            -X [chain]\t\tDelete a user-defined chain\n'
-    '  --policy  -P chain target\n'
-    '\t\t\t\tChange policy on chain to target\n'
-    '  --rename-chain\n'
-    '            -E old-chain new-chain\n'
-    '\t\t\t\tChange chain name, (moving any references)\n'
-    '\n'
-    'Options:\n'
-    '    --ipv4\t-4\t\tNothing (line is ignored by ip6tables-restore)\n'
-    '    --ipv6\t-6\t\tError (line is ignored by iptables-restore)\n'
+    "{banner}\n"
+    "\n"
+    "Usage: iptables -[ACD] chain rule-specification [options]\n"
+    "       iptables -I chain [rulenum] rule-specification [options]\n"
+    "       iptables -R chain rulenum rule-specification [options]\n"
+    "       iptables -D chain rulenum [options]\n"
+    "       iptables -[LS] [chain [rulenum]] [options]\n"
+    "       iptables -[FZ] [chain] [options]\n"
+    "       iptables -[NX] chain\n"
+    "       iptables -E old-chain-name new-chain-name\n"
+    "       iptables -P chain target [options]\n"
+    "       iptables -h (print this help information)\n"
+    "\n"
+    "Commands:\n"
+    "Either long or short options are allowed.\n"
+    "  --append  -A chain\t\tAppend to chain\n"
+    "  --check   -C chain\t\tCheck for the existence of a rule\n"
+    "  --delete  -D chain\t\tDelete matching rule from chain\n"
+    "  --delete  -D chain rulenum\n"
+    "\t\t\t\tDelete rule rulenum (1 = first) from chain\n"
+    "  --insert  -I chain [rulenum]\n"
+    "\t\t\t\tInsert in chain as rulenum (default 1=first)\n"
+    "  --replace -R chain rulenum\n"
+    "\t\t\t\tReplace rule rulenum (1 = first) in chain\n"
+    "  --list    -L [chain [rulenum]]\n"
+    "\t\t\t\tList the rules in a chain or all chains\n"
+    "  --list-rules -S [chain [rulenum]]\n"
+    "\t\t\t\tPrint the rules in a chain or all chains\n"
+    "  --flush   -F [chain]\t\tDelete all rules in  chain or all chains\n"
+    "  --zero    -Z [chain [rulenum]]\n"
+    "\t\t\t\tZero counters in chain or all chains\n"
+    "  --new     -N chain\t\tCreate a new user-defined chain\n"
+    "  --delete-chain\n"
+    "            -X [chain]\t\tDelete a user-defined chain\n"
+    "  --policy  -P chain target\n"
+    "\t\t\t\tChange policy on chain to target\n"
+    "  --rename-chain\n"
+    "            -E old-chain new-chain\n"
+    "\t\t\t\tChange chain name, (moving any references)\n"
+    "\n"
+    "Options:\n"
+    "    --ipv4\t-4\t\tNothing (line is ignored by ip6tables-restore)\n"
+    "    --ipv6\t-6\t\tError (line is ignored by iptables-restore)\n"
     "[!] --protocol\t-p proto\tprotocol: by number or name, eg. `tcp'\n"
-    '[!] --source\t-s address[/mask][...]\n'
-    '\t\t\t\tsource specification\n'
-    '[!] --destination -d address[/mask][...]\n'
-    '\t\t\t\tdestination specification\n'
-    '[!] --in-interface -i input name[+]\n'
-    '\t\t\t\tnetwork interface name ([+] for wildcard)\n'
-    ' --jump\t-j target\n'
-    '\t\t\t\ttarget for rule (may load target extension)\n'
-    '  --goto      -g chain\n'
-    '\t\t\t       jump to chain with no return\n'
-    '  --match\t-m match\n'
-    '\t\t\t\textended match (may load extension)\n'
-    '  --numeric\t-n\t\tnumeric output of addresses and ports\n'
-    '[!] --out-interface -o output name[+]\n'
-    '\t\t\t\tnetwork interface name ([+] for wildcard)\n'
+    "[!] --source\t-s address[/mask][...]\n"
+    "\t\t\t\tsource specification\n"
+    "[!] --destination -d address[/mask][...]\n"
+    "\t\t\t\tdestination specification\n"
+    "[!] --in-interface -i input name[+]\n"
+    "\t\t\t\tnetwork interface name ([+] for wildcard)\n"
+    " --jump\t-j target\n"
+    "\t\t\t\ttarget for rule (may load target extension)\n"
+    "  --goto      -g chain\n"
+    "\t\t\t       jump to chain with no return\n"
+    "  --match\t-m match\n"
+    "\t\t\t\textended match (may load extension)\n"
+    "  --numeric\t-n\t\tnumeric output of addresses and ports\n"
+    "[!] --out-interface -o output name[+]\n"
+    "\t\t\t\tnetwork interface name ([+] for wildcard)\n"
     "  --table\t-t table\ttable to manipulate (default: `filter')\n"
-    '  --verbose\t-v\t\tverbose mode\n'
-    '  --wait\t-w [seconds]\tmaximum wait to acquire xtables lock before give up\n'
-    '  --line-numbers\t\tprint line numbers when listing\n'
-    '  --exact\t-x\t\texpand numbers (display exact values)\n'
-    '[!] --fragment\t-f\t\tmatch second or further fragments only\n'
-    '  --modprobe=<command>\t\ttry to insert modules using this command\n'
-    '  --set-counters -c PKTS BYTES\tset the counter during insert/append\n'
-    '[!] --version\t-V\t\tprint package version.'
+    "  --verbose\t-v\t\tverbose mode\n"
+    "  --wait\t-w [seconds]\tmaximum wait to acquire xtables lock before give up\n"
+    "  --line-numbers\t\tprint line numbers when listing\n"
+    "  --exact\t-x\t\texpand numbers (display exact values)\n"
+    "[!] --fragment\t-f\t\tmatch second or further fragments only\n"
+    "  --modprobe=<command>\t\ttry to insert modules using this command\n"
+    "  --set-counters -c PKTS BYTES\tset the counter during insert/append\n"
+    "[!] --version\t-V\t\tprint package version."
 )

@@ -48,11 +48,14 @@ def render_table(t: Table, *, counters: bool) -> str:
     for c in chains:
         name = c.name
         if counters:
-            out.extend(f"[{r.pkts}:{r.bytes}] -A {name} {r.spec.text}" if r.spec.text
-                       else f"[{r.pkts}:{r.bytes}] -A {name}" for r in c.rules)
+            out.extend(
+                f"[{r.pkts}:{r.bytes}] -A {name} {r.spec.text}"
+                if r.spec.text
+                else f"[{r.pkts}:{r.bytes}] -A {name}"
+                for r in c.rules
+            )
         else:
-            out.extend(f"-A {name} {r.spec.text}" if r.spec.text else f"-A {name}"
-                       for r in c.rules)
+            out.extend(f"-A {name} {r.spec.text}" if r.spec.text else f"-A {name}" for r in c.rules)
     out.append("COMMIT")
     return "\n".join(out) + "\n"
 
@@ -85,8 +88,13 @@ def split_target(text: str) -> Tuple[str, str]:
         if ch == '"':
             in_quote = True
             continue
-        if (ch == "-" and (i == 0 or text[i - 1] == " ") and i + 2 <= n
-                and text[i + 1] in "jg" and (i + 2 == n or text[i + 2] == " ")):
+        if (
+            ch == "-"
+            and (i == 0 or text[i - 1] == " ")
+            and i + 2 <= n
+            and text[i + 1] in "jg"
+            and (i + 2 == n or text[i + 2] == " ")
+        ):
             best = i
     if best < 0:
         return text, ""
@@ -114,8 +122,7 @@ def _decl_S(c: Chain, counters: bool) -> str:
     return f"-N {c.name}"
 
 
-def list_rules(t: Table, chain: Optional[str], rulenum: Optional[int], *,
-               counters: bool) -> str:
+def list_rules(t: Table, chain: Optional[str], rulenum: Optional[int], *, counters: bool) -> str:
     """``iptables -S [chain [rulenum]] [-v]``."""
     out: List[str] = []
     chains = [t.chains[chain]] if chain else t.ordered_chains()
@@ -134,9 +141,23 @@ def list_rules(t: Table, chain: Optional[str], rulenum: Optional[int], *,
 # ---- iptables -L ------------------------------------------------------------------------
 
 _PROTO_NAMES = {
-    "0": "all", "1": "icmp", "2": "igmp", "4": "ipencap", "6": "tcp", "17": "udp",
-    "33": "dccp", "41": "ipv6", "47": "gre", "50": "esp", "51": "ah", "58": "ipv6-icmp",
-    "89": "ospf", "103": "pim", "112": "vrrp", "132": "sctp", "136": "udplite",
+    "0": "all",
+    "1": "icmp",
+    "2": "igmp",
+    "4": "ipencap",
+    "6": "tcp",
+    "17": "udp",
+    "33": "dccp",
+    "41": "ipv6",
+    "47": "gre",
+    "50": "esp",
+    "51": "ah",
+    "58": "ipv6-icmp",
+    "89": "ospf",
+    "103": "pim",
+    "112": "vrrp",
+    "132": "sctp",
+    "136": "udplite",
 }
 _PORT_RE = re.compile(r"\b(spt|dpt|spts|dpts):(!?)(\d+)(?::(\d+))?")
 
@@ -261,8 +282,7 @@ def _header(c: Chain, t: Table, cmd: Command) -> str:
     if c.builtin:
         h = f"Chain {c.name} (policy {c.policy}"
         if cmd.verbose:
-            h += (f" {_num(c.pkts, cmd.exact, True)}packets, "
-                  f"{_num(c.bytes, cmd.exact, True)}bytes")
+            h += f" {_num(c.pkts, cmd.exact, True)}packets, {_num(c.bytes, cmd.exact, True)}bytes"
         h += ")\n"
     else:
         h = f"Chain {c.name} ({t.refs(c.name)} references)\n"

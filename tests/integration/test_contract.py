@@ -151,7 +151,7 @@ def test_save_restore_round_trip(target: Target) -> None:
 
 
 Check = Callable[[IPTables, Target], object]
-REFUSALS: List["tuple[str, Check, Type[iptwrap.IPTablesError]]"] = [
+REFUSALS: List[tuple[str, Check, Type[iptwrap.IPTablesError]]] = [
     ("flush missing chain", lambda i, t: i.flush_chain("filter", "NOPE"), iptwrap.NotFoundError),
     (
         "append to missing chain",
@@ -337,12 +337,11 @@ def test_failing_batch_leaves_the_kernel_unchanged(target: Target) -> None:
     ipt, t = target.ipt, target
     ipt.append_rule("filter", "INPUT", "-s", t.addr(1), "-j", "ACCEPT")
     before = target.save()
-    with pytest.raises(iptwrap.BatchError) as err:
-        with ipt.batch() as b:
-            b.ensure_chain("filter", "NEW")
-            b.append_rule("filter", "NEW", "-j", "RETURN")
-            b.delete_rule("filter", "INPUT", "-s", t.addr(1), "-j", "ACCEPT")
-            b.append_rule("filter", "INPUT", "-j", "NO-SUCH-CHAIN")
+    with pytest.raises(iptwrap.BatchError) as err, ipt.batch() as b:
+        b.ensure_chain("filter", "NEW")
+        b.append_rule("filter", "NEW", "-j", "RETURN")
+        b.delete_rule("filter", "INPUT", "-s", t.addr(1), "-j", "ACCEPT")
+        b.append_rule("filter", "INPUT", "-j", "NO-SUCH-CHAIN")
     assert err.value.operation is not None and err.value.operation.index == 3
     assert target.save() == before
 

@@ -93,7 +93,8 @@ def test_concurrent_writers(backend: str, guarded: bool, tmp_path) -> None:
         }
         lost = wanted - set(final)
         ops = result["ops"]
-        assert isinstance(ops, Counter)
+        untyped = result["untyped"]
+        assert isinstance(ops, Counter) and isinstance(untyped, list)
         record_figure(
             {
                 "test": "concurrent_writers",
@@ -105,12 +106,12 @@ def test_concurrent_writers(backend: str, guarded: bool, tmp_path) -> None:
                 "calls": sum(ops.values()),
                 "ops": ops,
                 "typed_errors": result["errors"],
-                "untyped": len(result["untyped"]),
+                "untyped": len(untyped),
                 "duplicates": dup_shared + dup_final,
                 "lost": len(lost),
             }
         )
-        assert result["untyped"] == [], result["untyped"]
+        assert untyped == [], untyped
         assert not lost, lost
         if guarded:
             assert dup_shared == 0 and dup_final == 0, (shared, final)

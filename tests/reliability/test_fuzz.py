@@ -21,22 +21,41 @@ from iptwrap.fake._restore import tokenize
 from ..unit.recording import RecordingRunner
 
 EXAMPLES = int(os.environ.get("IPTWRAP_FUZZ_EXAMPLES", "10000"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 nasty_text = st.one_of(
     st.text(max_size=40),
-    st.lists(st.sampled_from(list(" \t\n\r\0\"'\\#-!*:[]{}$;|&`") + ["--", "-j", "-A"]),
-             max_size=12).map("".join),
-    st.sampled_from(["-F", "--flush", "-X", "--", "!", "", " ", "a\nb", "x\0y", "COMMIT",
-                     "*nat", ":INPUT ACCEPT [0:0]", "A" * 300, "ÜBER", "\u2028"]),
+    st.lists(
+        st.sampled_from(list(" \t\n\r\0\"'\\#-!*:[]{}$;|&`") + ["--", "-j", "-A"]), max_size=12
+    ).map("".join),
+    st.sampled_from(
+        [
+            "-F",
+            "--flush",
+            "-X",
+            "--",
+            "!",
+            "",
+            " ",
+            "a\nb",
+            "x\0y",
+            "COMMIT",
+            "*nat",
+            ":INPUT ACCEPT [0:0]",
+            "A" * 300,
+            "ÜBER",
+            "\u2028",
+        ]
+    ),
     st.text(min_size=200, max_size=5000).map(lambda s: s[:5000]),
 )
 names = st.one_of(nasty_text, st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,27}", fullmatch=True))
 numbers = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.booleans())
 
 
-def _client() -> "tuple[IPTables, RecordingRunner]":
+def _client() -> tuple[IPTables, RecordingRunner]:
     runner = RecordingRunner()
     return IPTables(runner=runner), runner
 
@@ -74,7 +93,9 @@ def test_rule_numbers_and_positions(chain: str, number: int, args: List[str]) ->
 
 @FUZZ
 @given(ops=st.lists(st.tuples(names, st.lists(nasty_text, max_size=6)), min_size=1, max_size=6))
-def test_batch_payload_lines_parse_back_to_the_same_tokens(ops: List["tuple[str, List[str]]"]) -> None:
+def test_batch_payload_lines_parse_back_to_the_same_tokens(
+    ops: List[tuple[str, List[str]]],
+) -> None:
     ipt, runner = _client()
     batch = ipt.batch()
     accepted = []
@@ -97,9 +118,13 @@ def test_batch_payload_lines_parse_back_to_the_same_tokens(ops: List["tuple[str,
 
 
 @FUZZ
-@given(argv=st.lists(nasty_text, max_size=10), prog=st.sampled_from(
-    ["iptables", "ip6tables", "iptables-legacy", "iptables-nft-save", "ip6tables-restore"]),
-    mode=st.sampled_from(["nft", "legacy"]))
+@given(
+    argv=st.lists(nasty_text, max_size=10),
+    prog=st.sampled_from(
+        ["iptables", "ip6tables", "iptables-legacy", "iptables-nft-save", "ip6tables-restore"]
+    ),
+    mode=st.sampled_from(["nft", "legacy"]),
+)
 def test_fake_runner_never_raises_untyped(argv: List[str], prog: str, mode: str) -> None:
     runner = FakeRunner(mode=mode)
     data: Optional[bytes] = None
@@ -113,17 +138,39 @@ def test_fake_runner_never_raises_untyped(argv: List[str], prog: str, mode: str)
 
 restore_lines = st.one_of(
     nasty_text,
-    st.sampled_from(["*filter", "*nat", "*raw", "COMMIT", ":INPUT ACCEPT [0:0]", ":X - [0:0]",
-                     ":X - [x:y]", "-A INPUT -j ACCEPT", "-A X -j X", "[1:2] -A INPUT -j DROP",
-                     "-X X", "-F", "-N Y", "-I INPUT 99 -j ACCEPT", "-D INPUT 1",
-                     '-A INPUT -m comment --comment "a \\" b" -j ACCEPT', "# comment", ""]),
+    st.sampled_from(
+        [
+            "*filter",
+            "*nat",
+            "*raw",
+            "COMMIT",
+            ":INPUT ACCEPT [0:0]",
+            ":X - [0:0]",
+            ":X - [x:y]",
+            "-A INPUT -j ACCEPT",
+            "-A X -j X",
+            "[1:2] -A INPUT -j DROP",
+            "-X X",
+            "-F",
+            "-N Y",
+            "-I INPUT 99 -j ACCEPT",
+            "-D INPUT 1",
+            '-A INPUT -m comment --comment "a \\" b" -j ACCEPT',
+            "# comment",
+            "",
+        ]
+    ),
 )
 
 
 @FUZZ
-@given(lines=st.lists(restore_lines, max_size=12), flags=st.lists(
-    st.sampled_from(["--noflush", "-c", "--test", "-T", "nat", "-w", "1"]), max_size=3),
-    mode=st.sampled_from(["nft", "legacy"]))
+@given(
+    lines=st.lists(restore_lines, max_size=12),
+    flags=st.lists(
+        st.sampled_from(["--noflush", "-c", "--test", "-T", "nat", "-w", "1"]), max_size=3
+    ),
+    mode=st.sampled_from(["nft", "legacy"]),
+)
 def test_fake_restore_payloads(lines: List[str], flags: Sequence[str], mode: str) -> None:
     runner = FakeRunner(mode=mode)
     data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")

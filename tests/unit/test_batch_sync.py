@@ -86,12 +86,11 @@ def test_batch_with_nothing_to_do_sends_no_restore(ipt: FakeIPTables) -> None:
 def test_batch_failure_names_the_operation_and_changes_nothing(ipt: FakeIPTables) -> None:
     ipt.append_rule("filter", "INPUT", "-j", "ACCEPT")
     before = ipt.dump()
-    with pytest.raises(iptwrap.BatchError) as err:
-        with ipt.batch() as b:
-            b.ensure_chain("filter", "NEW")
-            b.append_rule("filter", "NEW", "-j", "RETURN")
-            b.append_rule("filter", "INPUT", "-p", "tcp", "--dport", "nosuchport", "-j", "ACCEPT")
-            b.append_rule("filter", "INPUT", "-j", "DROP")
+    with pytest.raises(iptwrap.BatchError) as err, ipt.batch() as b:
+        b.ensure_chain("filter", "NEW")
+        b.append_rule("filter", "NEW", "-j", "RETURN")
+        b.append_rule("filter", "INPUT", "-p", "tcp", "--dport", "nosuchport", "-j", "ACCEPT")
+        b.append_rule("filter", "INPUT", "-j", "DROP")
     assert err.value.operation is not None
     assert err.value.operation.index == 2 and err.value.operation.verb == "append_rule"
     assert "nosuchport" in err.value.operation.args
@@ -100,10 +99,9 @@ def test_batch_failure_names_the_operation_and_changes_nothing(ipt: FakeIPTables
 
 
 def test_exception_inside_the_block_sends_nothing(ipt: FakeIPTables) -> None:
-    with pytest.raises(RuntimeError):
-        with ipt.batch() as b:
-            b.append_rule("filter", "INPUT", "-j", "ACCEPT")
-            raise RuntimeError("agent bug")
+    with pytest.raises(RuntimeError), ipt.batch() as b:
+        b.append_rule("filter", "INPUT", "-j", "ACCEPT")
+        raise RuntimeError("agent bug")
     assert ipt.rules("filter", "INPUT") == []
     with pytest.raises(RuntimeError):
         b.commit()

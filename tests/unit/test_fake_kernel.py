@@ -21,11 +21,34 @@ from iptwrap.fake._runner import FakeRunner
 # ---- the stub parser ------------------------------------------------------------------------
 
 _OPS = {
-    "-A": "A", "--append": "A", "-I": "I", "--insert": "I", "-R": "R", "--replace": "R",
-    "-D": "D", "--delete": "D", "-C": "C", "--check": "C", "-N": "N", "--new-chain": "N",
-    "-X": "X", "--delete-chain": "X", "-F": "F", "--flush": "F", "-Z": "Z", "--zero": "Z",
-    "-E": "E", "--rename-chain": "E", "-P": "P", "--policy": "P", "-S": "S",
-    "--list-rules": "S", "-L": "L", "--list": "L", "-h": "h", "-V": "V",
+    "-A": "A",
+    "--append": "A",
+    "-I": "I",
+    "--insert": "I",
+    "-R": "R",
+    "--replace": "R",
+    "-D": "D",
+    "--delete": "D",
+    "-C": "C",
+    "--check": "C",
+    "-N": "N",
+    "--new-chain": "N",
+    "-X": "X",
+    "--delete-chain": "X",
+    "-F": "F",
+    "--flush": "F",
+    "-Z": "Z",
+    "--zero": "Z",
+    "-E": "E",
+    "--rename-chain": "E",
+    "-P": "P",
+    "--policy": "P",
+    "-S": "S",
+    "--list-rules": "S",
+    "-L": "L",
+    "--list": "L",
+    "-h": "h",
+    "-V": "V",
 }
 _VERDICTS = {"ACCEPT", "DROP", "RETURN"}
 _TARGET_HOOKS: Dict[str, Tuple[Optional[FrozenSet[str]], Optional[FrozenSet[str]]]] = {
@@ -127,7 +150,8 @@ def stub_parse(args: Sequence[str], ctx: ParseContext) -> Command:
             if not ctx.chain_exists(table, target):
                 if ctx.backend == "legacy":
                     raise ParameterProblem(
-                        f"Couldn't load target `{target}':No such file or directory\n")
+                        f"Couldn't load target `{target}':No such file or directory\n"
+                    )
                 raise ParameterProblem(f"Chain '{target}' does not exist")
             jump = target
     if "-m" in spec and "owner" in spec:
@@ -135,19 +159,31 @@ def stub_parse(args: Sequence[str], ctx: ParseContext) -> Command:
     rule: Optional[RuleSpec] = None
     if op in ("A", "I", "R", "C") or (op == "D" and (spec or rulenum is None)):
         rule = RuleSpec(
-            text=" ".join(spec), target=target, goto=goto, jump_chain=jump,
-            valid_hooks=hooks, valid_tables=tables,
-            listing=(target or "", "0", "--", "*", "*", src or "0.0.0.0/0",
-                     dst or "0.0.0.0/0", ""),
+            text=" ".join(spec),
+            target=target,
+            goto=goto,
+            jump_chain=jump,
+            valid_hooks=hooks,
+            valid_tables=tables,
+            listing=(target or "", "0", "--", "*", "*", src or "0.0.0.0/0", dst or "0.0.0.0/0", ""),
         )
         if op == "D":
             rulenum = None
     return Command(
-        op=op, table=table, chain=chain, rulenum=rulenum, rule=rule, new_name=new_name,
-        policy=policy, counters=counters, numeric=flags.get("-n", False),
-        verbose=flags.get("-v", False), exact=flags.get("-x", False),
+        op=op,
+        table=table,
+        chain=chain,
+        rulenum=rulenum,
+        rule=rule,
+        new_name=new_name,
+        policy=policy,
+        counters=counters,
+        numeric=flags.get("-n", False),
+        verbose=flags.get("-v", False),
+        exact=flags.get("-x", False),
         line_numbers=flags.get("--line-numbers", False),
-        zero_after_list=flags.get("zero", False), wait=wait,
+        zero_after_list=flags.get("zero", False),
+        wait=wait,
     )
 
 
@@ -183,14 +219,20 @@ def test_append_check_delete(mode: str) -> None:
     ok(r, "iptables -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
     assert run(r, "iptables -C INPUT -j DROP")[0] == 0
     assert run(r, "iptables -C INPUT -j DROP -s 10.0.0.1/32") == (
-        1, "", "iptables: Bad rule (does a matching rule exist in that chain?).\n")
+        1,
+        "",
+        "iptables: Bad rule (does a matching rule exist in that chain?).\n",
+    )
     # legacy answers ENOENT's generic text when the target is an extension or a chain
     assert run(r, "iptables -C INPUT -j REJECT")[2] == (
-        "iptables: Bad rule (does a matching rule exist in that chain?).\n" if mode == "nft"
-        else "iptables: No chain/target/match by that name.\n")
+        "iptables: Bad rule (does a matching rule exist in that chain?).\n"
+        if mode == "nft"
+        else "iptables: No chain/target/match by that name.\n"
+    )
     ok(r, "iptables -D INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
     assert ok(r, "iptables -S INPUT") == (
-        "-P INPUT ACCEPT\n-A INPUT -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n")
+        "-P INPUT ACCEPT\n-A INPUT -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"
+    )
     ok(r, "iptables -D INPUT 1")
     assert run(r, "iptables -D INPUT 5")[2] == "iptables: Index of deletion too big.\n"
 
@@ -201,8 +243,11 @@ def test_insert_replace_indexes(mode: str) -> None:
     assert run(r, "iptables -I INPUT 2 -j ACCEPT")[2] == "iptables: Index of insertion too big.\n"
     rc, _, err = run(r, "iptables -R INPUT 1 -j ACCEPT")
     assert rc == 1
-    assert err == ("iptables: No chain/target/match by that name.\n" if mode == "nft"
-                   else "iptables: Index of replacement too big.\n")
+    assert err == (
+        "iptables: No chain/target/match by that name.\n"
+        if mode == "nft"
+        else "iptables: Index of replacement too big.\n"
+    )
     ok(r, "iptables -A INPUT -j DROP")
     ok(r, "iptables -I INPUT 2 -j ACCEPT")
     ok(r, "iptables -I INPUT -s 192.0.2.1/32 -j ACCEPT")
@@ -211,7 +256,8 @@ def test_insert_replace_indexes(mode: str) -> None:
     assert r.save_text(counters=True) == (
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
         "[0:0] -A INPUT -s 192.0.2.1/32 -j ACCEPT\n[3:4] -A INPUT -j RETURN\n"
-        "[0:0] -A INPUT -j ACCEPT\nCOMMIT\n")
+        "[0:0] -A INPUT -j ACCEPT\nCOMMIT\n"
+    )
 
 
 @pytest.mark.parametrize("mode", BACKENDS)
@@ -229,8 +275,10 @@ def test_missing_chain_messages(mode: str) -> None:
     rc, _, err = run(r, "iptables -L NOPE")
     assert rc == 1
     if mode == "nft":
-        assert err == ("iptables v1.8.9 (nf_tables): chain `NOPE' in table `filter' is "
-                       "incompatible, use 'nft' tool.\n")
+        assert err == (
+            "iptables v1.8.9 (nf_tables): chain `NOPE' in table `filter' is "
+            "incompatible, use 'nft' tool.\n"
+        )
     else:
         assert err == nochain
 
@@ -246,14 +294,18 @@ def test_delete_chain_refusals(mode: str) -> None:
     ok(r, "iptables -A FOO -j BAR")
     rc, _, err = run(r, "iptables -X FOO")
     if mode == "nft":
-        assert (rc, err) == (4, "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or "
-                                "resource busy): chain FOO\n")
+        assert (rc, err) == (
+            4,
+            "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain FOO\n",
+        )
     else:
         assert (rc, err) == (1, "iptables: Directory not empty.\n")
     rc, _, err = run(r, "iptables -X BAR")
-    assert err == ("iptables: Too many links.\n" if mode == "legacy" else
-                   "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy):"
-                   " chain BAR\n")
+    assert err == (
+        "iptables: Too many links.\n"
+        if mode == "legacy"
+        else "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain BAR\n"
+    )
     # -X of everything is all-or-nothing
     rc, _, err = run(r, "iptables -X")
     assert rc != 0
@@ -273,7 +325,8 @@ def test_rename_moves_references(mode: str) -> None:
     ok(r, "iptables -E FOO BAR")
     assert ok(r, "iptables -S") == (
         "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N BAR\n"
-        "-A INPUT -s 10.0.0.1/32 -j BAR\n")
+        "-A INPUT -s 10.0.0.1/32 -j BAR\n"
+    )
     assert run(r, "iptables -C INPUT -s 10.0.0.1/32 -j BAR")[0] == 0
     assert "Chain BAR (1 references)" in ok(r, "iptables -L -n")
 
@@ -284,7 +337,8 @@ def test_policy(mode: str) -> None:
     assert run(r, "iptables -N FOO") == (0, "", "")
     assert run(r, "iptables -P FOO ACCEPT")[2] == "iptables: Bad built-in chain name.\n"
     assert run(r, "iptables -P INPUT RETURN")[2] == (
-        "iptables: Bad policy name. Run `dmesg' for more information.\n")
+        "iptables: Bad policy name. Run `dmesg' for more information.\n"
+    )
     ok(r, "iptables -P FORWARD DROP")
     assert ok(r, "iptables -S FORWARD") == "-P FORWARD DROP\n"
 
@@ -297,7 +351,8 @@ def test_policy_counters_differ_by_backend() -> None:
         assert ":INPUT DROP [7:700]" in r.save_text()
         assert ok(r, "iptables -S -v") == (
             "-P INPUT DROP -c 7 700\n-P FORWARD ACCEPT -c 0 0\n-P OUTPUT ACCEPT -c 0 0\n"
-            "-N FOO\n-A INPUT -c 5 100 -j FOO\n")
+            "-N FOO\n-A INPUT -c 5 100 -j FOO\n"
+        )
         ok(r, "iptables -P INPUT DROP -c 11 22")
         assert f":INPUT DROP {expect}" in r.save_text()
     # when -P creates the table both end up [0:0]
@@ -315,8 +370,11 @@ def test_target_outside_hooks(mode: str) -> None:
     r = FakeRunner(mode=mode)
     rc, _, err = run(r, "iptables -t nat -A PREROUTING -j MASQUERADE")
     if mode == "nft":
-        assert (rc, err) == (4, "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid "
-                                "argument): rule in chain PREROUTING\n")
+        assert (rc, err) == (
+            4,
+            "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid "
+            "argument): rule in chain PREROUTING\n",
+        )
     else:
         assert (rc, err) == (1, "iptables: Invalid argument. Run `dmesg' for more information.\n")
     rc, _, err = run(r, "iptables -A INPUT -j DNAT --to-destination 1.2.3.4")
@@ -354,8 +412,11 @@ def test_loops(mode: str) -> None:
     ok(r, "iptables -A FOO -j FOO")  # unreachable loops are fine
     rc, _, err = run(r, "iptables -A INPUT -j FOO")
     if mode == "nft":
-        assert (rc, err) == (4, "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Too many "
-                                "links): rule in chain INPUT\n")
+        assert (rc, err) == (
+            4,
+            "iptables v1.8.9 (nf_tables):  RULE_APPEND failed (Too many "
+            "links): rule in chain INPUT\n",
+        )
     else:
         assert (rc, err) == (1, "iptables: Too many levels of symbolic links.\n")
 
@@ -374,8 +435,10 @@ def test_table_instantiation_and_order() -> None:
     for r in (leg, nft):
         for t in ("filter", "nat", "mangle", "raw"):
             ok(r, f"iptables -t {t} -A OUTPUT -j RETURN")
-    order = {m: [ln for ln in r.save_text().splitlines() if ln.startswith("*")]
-             for m, r in (("legacy", leg), ("nft", nft))}
+    order = {
+        m: [ln for ln in r.save_text().splitlines() if ln.startswith("*")]
+        for m, r in (("legacy", leg), ("nft", nft))
+    }
     assert order["nft"] == ["*mangle", "*raw", "*filter", "*nat"]
     assert order["legacy"] == ["*mangle", "*filter", "*raw", "*nat"]
 
@@ -386,16 +449,30 @@ def test_user_chains_sorted_bytewise() -> None:
         ok(r, f"iptables -N {n}")
     decl = [ln for ln in r.save_text().splitlines() if ln.endswith("- [0:0]")]
     assert [d.split()[0][1:] for d in decl] == [
-        "1num", "AAA", "KUBE-SEP", "KUBE-SEP-A", "KUBE_X", "ZZZ", "_under", "zzz-lower"]
+        "1num",
+        "AAA",
+        "KUBE-SEP",
+        "KUBE-SEP-A",
+        "KUBE_X",
+        "ZZZ",
+        "_under",
+        "zzz-lower",
+    ]
 
 
 def test_bad_table() -> None:
     for mode, err in (
-        ("nft", "iptables v1.8.9 (nf_tables): table 'nosuch' does not exist\n"
-                "Perhaps iptables or your kernel needs to be upgraded.\n"),
-        ("legacy", "iptables v1.8.9 (legacy): can't initialize iptables table `nosuch': Table "
-                   "does not exist (do you need to insmod?)\n"
-                   "Perhaps iptables or your kernel needs to be upgraded.\n"),
+        (
+            "nft",
+            "iptables v1.8.9 (nf_tables): table 'nosuch' does not exist\n"
+            "Perhaps iptables or your kernel needs to be upgraded.\n",
+        ),
+        (
+            "legacy",
+            "iptables v1.8.9 (legacy): can't initialize iptables table `nosuch': Table "
+            "does not exist (do you need to insmod?)\n"
+            "Perhaps iptables or your kernel needs to be upgraded.\n",
+        ),
     ):
         assert run(FakeRunner(mode=mode), "iptables -t nosuch -L") == (3, "", err)
 
@@ -414,16 +491,20 @@ def test_list_formats() -> None:
         " 123M  988M ACCEPT     0    --  *      *       192.0.2.1/32         0.0.0.0/0    "
         "       \n"
         "    5   300 ACCEPT     0    --  *      *       0.0.0.0/0            0.0.0.0/0    "
-        "       \n")
+        "       \n"
+    )
     out = ok(r, "iptables -L INPUT -n -v -x --line-numbers")
     assert out.splitlines()[1] == (
         "num      pkts      bytes target     prot opt in     out     source               "
-        "destination         ")
+        "destination         "
+    )
     assert out.splitlines()[2].startswith("1    123456789 987654321 ACCEPT     0    --  *")
     assert ok(r, "iptables -L INPUT -n").splitlines()[1] == (
-        "target     prot opt source               destination         ")
+        "target     prot opt source               destination         "
+    )
     assert ok(r, "iptables -S INPUT -v").splitlines()[1] == (
-        "-A INPUT -s 192.0.2.1/32 -c 123456789 987654321 -j ACCEPT")
+        "-A INPUT -s 192.0.2.1/32 -c 123456789 987654321 -j ACCEPT"
+    )
     assert ok(r, "iptables -S INPUT 2") == "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"
     assert ok(r, "iptables -S INPUT 9") == ""
     assert ok(r, "iptables -L INPUT 9 -n") == ""
@@ -499,7 +580,9 @@ def test_mixed_backends_warning() -> None:
     ok(r, "iptables -A INPUT -j ACCEPT")
     ok(r, "iptables-legacy -A INPUT -j DROP")
     rc, out, err = run(r, "iptables-save")
-    assert err == "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n"
+    assert (
+        err == "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n"
+    )
     assert "-A INPUT -j DROP" not in out
     rc, out, err = run(r, "iptables -S")
     assert err == "# Warning: iptables-legacy tables present, use iptables-legacy to see them\n"
@@ -509,13 +592,19 @@ def test_mixed_backends_warning() -> None:
 def test_fault_lock_held() -> None:
     r = FakeRunner(mode="legacy")
     r.faults.lock_held(calls=2)
-    assert run(r, "iptables-save") [0] == 0  # save never takes the lock
+    assert run(r, "iptables-save")[0] == 0  # save never takes the lock
     assert run(r, "iptables -A INPUT -j ACCEPT") == (
-        4, "", "Another app is currently holding the xtables lock. "
-               "Perhaps you want to use the -w option?\n")
+        4,
+        "",
+        "Another app is currently holding the xtables lock. "
+        "Perhaps you want to use the -w option?\n",
+    )
     assert run(r, "iptables-restore -w 1", "*filter\nCOMMIT\n") == (
-        4, "", "Can't lock /run/xtables.lock: Resource temporarily unavailable\n"
-               "Another app is currently holding the xtables lock. Stopped waiting after 1s.\n")
+        4,
+        "",
+        "Can't lock /run/xtables.lock: Resource temporarily unavailable\n"
+        "Another app is currently holding the xtables lock. Stopped waiting after 1s.\n",
+    )
     assert run(r, "iptables -A INPUT -j ACCEPT")[0] == 0
     # nft ignores the lock
     n = FakeRunner(mode="nft")
@@ -547,9 +636,12 @@ def test_fault_timeout_missing_fail() -> None:
 def test_parse_errors_are_rendered() -> None:
     r = FakeRunner(mode="legacy")
     rc, _, err = run(r, "iptables -A INPUT -j NOPE")
-    assert (rc, err) == (2, "iptables v1.8.9 (legacy): Couldn't load target `NOPE':No such file "
-                            "or directory\n\nTry `iptables -h' or 'iptables --help' for more "
-                            "information.\n")
+    assert (rc, err) == (
+        2,
+        "iptables v1.8.9 (legacy): Couldn't load target `NOPE':No such file "
+        "or directory\n\nTry `iptables -h' or 'iptables --help' for more "
+        "information.\n",
+    )
     rc, out, _ = run(r, "iptables -h")
     assert rc == 0 and out.startswith("iptables v1.8.9 (legacy)\n\nUsage: iptables -[ACD]")
 
@@ -566,12 +658,15 @@ def test_nft_builtin_chains_are_lazy() -> None:
     ok(r, "iptables -P OUTPUT DROP")
     ok(r, "iptables -F FORWARD")
     assert run(r, "iptables -D OUTPUT 1")[2] == "iptables: Index of deletion too big.\n"
-    assert run(r, "iptables -R OUTPUT 1 -j ACCEPT")[2] == "iptables: Index of replacement too big.\n"
+    assert (
+        run(r, "iptables -R OUTPUT 1 -j ACCEPT")[2] == "iptables: Index of replacement too big.\n"
+    )
     ok(r, "iptables -D INPUT 1")
     ok(r, "iptables -X")
     assert ok(r, "iptables -v -Z") == "Zeroing chain `OUTPUT'\n"
     assert ok(r, "iptables -v -F") == (
-        "Flushing chain `INPUT'\nFlushing chain `FORWARD'\nFlushing chain `OUTPUT'\n")
+        "Flushing chain `INPUT'\nFlushing chain `FORWARD'\nFlushing chain `OUTPUT'\n"
+    )
     leg = FakeRunner(mode="legacy")
     ok(leg, "iptables -A INPUT -j ACCEPT")
     ok(leg, "iptables -Z FORWARD")
@@ -582,21 +677,29 @@ def test_nft_builtin_chains_are_lazy() -> None:
 def test_verbose_prints(mode: str) -> None:
     r = FakeRunner(mode=mode)
     assert ok(r, "iptables -v -A INPUT -s 1.2.3.4/32 -j ACCEPT") == (
-        "ACCEPT  all opt -- in * out *  1.2.3.4/32  -> 0.0.0.0/0  \n")
+        "ACCEPT  all opt -- in * out *  1.2.3.4/32  -> 0.0.0.0/0  \n"
+    )
     ok(r, "iptables -N FOO")
     assert ok(r, "iptables -v -X FOO") == "Deleting chain `FOO'\n"
     out = ok(r, "iptables-restore -v", "# hi\n*filter\n-A INPUT -j ACCEPT\nCOMMIT\n")
-    assert out == ("# hi\nFlushing chain `INPUT'\nFlushing chain `FORWARD'\n"
-                   "Flushing chain `OUTPUT'\nACCEPT  all opt -- in * out *  0.0.0.0/0  -> "
-                   "0.0.0.0/0  \n")
+    assert out == (
+        "# hi\nFlushing chain `INPUT'\nFlushing chain `FORWARD'\n"
+        "Flushing chain `OUTPUT'\nACCEPT  all opt -- in * out *  0.0.0.0/0  -> "
+        "0.0.0.0/0  \n"
+    )
 
 
 def test_insert_expanded_rules_reverse() -> None:
     r = FakeRunner()
     ok(r, "iptables -A INPUT -j ACCEPT")
     k = r.kernel()
-    specs = tuple(RuleSpec(text=f"-s {a}/32 -j DROP", target="DROP", goto=False,
-                           jump_chain=None) for a in ("1.1.1.1", "2.2.2.2"))
+    specs = tuple(
+        RuleSpec(text=f"-s {a}/32 -j DROP", target="DROP", goto=False, jump_chain=None)
+        for a in ("1.1.1.1", "2.2.2.2")
+    )
     k.execute(Command(op="I", chain="INPUT", rulenum=1, rule=specs[0], rules=specs))
     assert r.save_text().splitlines()[4:7] == [
-        "-A INPUT -s 2.2.2.2/32 -j DROP", "-A INPUT -s 1.1.1.1/32 -j DROP", "-A INPUT -j ACCEPT"]
+        "-A INPUT -s 2.2.2.2/32 -j DROP",
+        "-A INPUT -s 1.1.1.1/32 -j DROP",
+        "-A INPUT -j ACCEPT",
+    ]
