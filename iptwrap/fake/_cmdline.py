@@ -750,7 +750,8 @@ _RULE_CMDS = frozenset("ACDRI")
 # only reused when nothing outside the argv influenced it (no ipset lookup) and its jump
 # target chain still exists; restoring the same payload again is then nearly free.
 _CACHE: Dict[Tuple[object, ...], Command] = {}
-_CACHE_MAX = 200_000
+# Bounded: at 100k distinct rules an unbounded cache held 3x the kernel state itself.
+_CACHE_MAX = 32_768
 
 
 def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
@@ -950,10 +951,13 @@ def _build_rules(
     insts = [f[0] for f in finals]
     if rb.target is not None:
         insts.append(rb.target)
+    mh: Optional[FrozenSet[str]] = None
     for inst in insts:
         h, t, r = inst.ext.restrict(inst.st, rb)
         if h is not None:
             vh = h if vh is None else vh & h
+            if inst is not rb.target:
+                mh = h if mh is None else mh & h
         if t is not None:
             vt = t if vt is None else vt & t
         if refusal is None and r is not None:
@@ -984,10 +988,21 @@ def _build_rules(
         mid += f"{' !' if inv.get('f') else ''} -f"
     tail = ""
     lextra = ""
-    for inst, s, lst in finals:
-        ext = inst.ext
-        tail += f" -m {ext.save_name or ext.name}{s}"
+    # ip6tables-legacy 1.8.9 builds the -C comparison mask for an ipt_entry, not an
+    # ip6t_entry (fixed in 1.8.10), so the mask it applies is shifted 128 bytes: the data
+    # of most matches and of every target is not compared (measured in a namespace;
+    # -D builds its mask right)
+    legacy6 = ctx.backend == "legacy" and fam == 6
+    cmp_tail = ""
+    names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]
+    for i, (_inst, s, lst) in enumerate(finals):
+        tail += f" -m {names[i]}{s}"
         lextra += lst
+        if legacy6:
+            compared = names[i] in _L6_COMPARED or (
+                i + 1 < len(names) and names[i + 1] in _L6_WIDE_MASK
+            )
+            cmp_tail += f" -m {names[i]}{s if compared else ''}"
     target_name: Optional[str] = None
     ltarget = ""
     if p.jumpto is not None:
@@ -995,8 +1010,10 @@ def _build_rules(
         ltarget = p.jumpto
         if p.goto:
             tail += f" -g {p.jumpto}"
+            cmp_tail += f" -g {p.jumpto}"
         else:
             tail += f" -j {p.jumpto}{tfinal[0]}"
+            cmp_tail += f" -j {p.jumpto}"
             if rb.target is not None:
                 ltarget = rb.target.ext.list_name or p.jumpto
         lextra += tfinal[1]
@@ -1028,6 +1045,7 @@ def _build_rules(
                     )
                 ld = ("!" if inv.get("d") else "") + format_addr(da[0], da[1], fam, True)
             text = (head + mid + tail)[1:]
+            cmp_text = (head + mid + cmp_tail)[1:] if legacy6 else None
             out.append(
                 RuleSpec(
                     text=text,
@@ -1035,12 +1053,20 @@ def _build_rules(
                     goto=p.goto,
                     jump_chain=jump_chain,
                     valid_hooks=vh,
+                    match_hooks=mh,
                     valid_tables=vt,
                     listing=(ltarget, lprot, lopt, lin, lout, ls, ld, lextra),
                     kernel_refusal=refusal,
+                    cmp_text=cmp_text if cmp_text != text else None,
                 )
             )
     return tuple(out)
+
+
+# Matches whose data ip6tables-legacy 1.8.9 -C/-D still compares: their own mask is
+# wider than the 128-byte shift (or, for sctp, the data read lands in the next mask).
+_L6_WIDE_MASK = frozenset({"comment", "rt", "string", "u32", "hashlimit", "recent"})
+_L6_COMPARED = _L6_WIDE_MASK | {"sctp"}
 
 
 # ---------------------------------------------------------------- -L formatting

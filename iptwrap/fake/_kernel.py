@@ -46,6 +46,16 @@ _UNCONDITIONAL = frozenset({"-j ACCEPT", "-j DROP", "-j RETURN"})
 # restriction the kernel applies only to the base chain the rule is in.
 _NFT_NATIVE_TARGETS = frozenset({"TCPMSS"})
 
+# iptables-nft -Z CHAIN N on a missing chain: errno is left 0 ("Incompatible with this
+# kernel") when this built-in chain of the table exists, else ENOENT (measured on 1.8.9).
+_NFT_ZERO_ERRNO0 = {
+    "filter": "OUTPUT",
+    "security": "OUTPUT",
+    "raw": "PREROUTING",
+    "mangle": "PREROUTING",
+    "nat": "PREROUTING",
+}
+
 MSG_NOCHAIN = "No chain/target/match by that name."
 MSG_BADRULE = "Bad rule (does a matching rule exist in that chain?)."
 _EINVAL = "Invalid argument"
@@ -122,6 +132,18 @@ class Chain:
             if r.spec.text == text:
                 return i
         return -1  # pragma: no cover - index and list disagree
+
+    def find_spec(self, spec: RuleSpec) -> int:
+        """The first rule -C finds for ``spec`` (see :attr:`RuleSpec.cmp_text`)."""
+        if spec.cmp_text is None:
+            i = self.find(spec.text)
+            if i >= 0:
+                return i
+        key = spec.cmp_text or spec.text
+        for i, r in enumerate(self.rules):
+            if (r.spec.cmp_text or r.spec.text) == key:
+                return i
+        return -1
 
 
 class Table:
@@ -243,12 +265,14 @@ class Table:
     def _effective(self, chain: Chain, legacy: bool) -> Tuple[List[str], List[FrozenSet[str]]]:
         if not legacy and chain.native:
             # iptables-nft turns some targets (TCPMSS) into native expressions that the
-            # kernel only checks in the base chain holding the rule (verified)
-            return list(chain.jumps), [
-                r.spec.valid_hooks
-                for r in chain.rules
-                if r.spec.valid_hooks is not None and r.spec.target not in _NFT_NATIVE_TARGETS
-            ]
+            # kernel only checks in the base chain holding the rule; the matches of
+            # such a rule are still checked everywhere (both verified)
+            native: List[FrozenSet[str]] = []
+            for r in chain.rules:
+                h = _hooks_beyond_base(r.spec)
+                if h is not None:
+                    native.append(h)
+            return list(chain.jumps), native
         if legacy and chain.uncond:
             edges: List[str] = []
             cons: List[FrozenSet[str]] = []
@@ -322,11 +346,8 @@ def _nft_walk(t: Table, chain: Chain, hook: str, depth: int, budget: List[int]) 
         if budget[0] < 0:
             return None
         s = r.spec
-        if (
-            s.valid_hooks is not None
-            and hook not in s.valid_hooks
-            and (depth == 0 or s.target not in _NFT_NATIVE_TARGETS)
-        ):
+        h = s.valid_hooks if depth == 0 else _hooks_beyond_base(s)
+        if h is not None and hook not in h:
             return "EINVAL"
         if s.jump_chain is not None:
             nxt = t.chains.get(s.jump_chain)
@@ -335,6 +356,15 @@ def _nft_walk(t: Table, chain: Chain, hook: str, depth: int, budget: List[int]) 
                 if err is not None:
                     return err
     return None
+
+
+def _hooks_beyond_base(spec: RuleSpec) -> Optional[FrozenSet[str]]:
+    """The hooks nft enforces for a rule reached through a jump: for a native target
+    (TCPMSS) only those of its matches (verified: ``-m owner ... -j TCPMSS`` reached
+    from PREROUTING is refused, ``-p tcp -j TCPMSS`` is not)."""
+    if spec.target in _NFT_NATIVE_TARGETS:
+        return spec.match_hooks
+    return spec.valid_hooks
 
 
 def _retarget(spec: RuleSpec, old: str, new: str) -> RuleSpec:
@@ -386,6 +416,9 @@ class Kernel:
         self.pending_kernel: bool = False  # a jump or hook-restricted rule was added
         self.pending_direct: bool = False  # a rule the kernel refuses wherever it is
         self.pending_direct_chains: List[str] = []  # ... and the chains they went to
+        # Set by the nft restore replay: skip the table validation (hooks, loops) that
+        # nf_tables only does at COMMIT, keep the checks of a rule on its own.
+        self.no_graph = False
 
     @property
     def legacy(self) -> bool:
@@ -546,6 +579,8 @@ class Kernel:
         if self.defer_checks:
             self.pending_kernel = True
             return
+        if self.no_graph:
+            return
         kind = t.validate(self.legacy)
         if kind is not None and not self.legacy:
             kind = t.nft_first_error() or kind
@@ -666,7 +701,11 @@ class Kernel:
         if chain is None:
             raise RuntimeProblem(MSG_BADRULE)
         for s in specs:
-            if not chain.has(s.text):
+            if self.legacy and self.family == 6:
+                found = chain.find_spec(s) >= 0
+            else:
+                found = chain.has(s.text)
+            if not found:
                 raise RuntimeProblem(self._miss_message(specs))
         return ""
 
@@ -769,10 +808,17 @@ class Kernel:
         if cmd.zero_after_list:  # -Z ... -L: the same as -L ... -Z
             return self._op_list(t, cmd, existed)
         if cmd.chain:
+            if cmd.rulenum is not None and not self.legacy:
+                # iptables-nft 1.8.9 fails a missing (or not yet created built-in) chain
+                # without setting errno: the stale one is ENOENT ("Bad rule") unless one
+                # particular built-in chain of the table exists, then 0 (measured)
+                c = t.chains.get(cmd.chain)
+                if c is None or not c.live:
+                    if t.chains[_NFT_ZERO_ERRNO0[t.name]].live:
+                        raise RuntimeProblem("Incompatible with this kernel.")
+                    raise RuntimeProblem(MSG_BADRULE)
             chain = self._chain(t, cmd.chain)
             if not chain.live:
-                if cmd.rulenum is not None:
-                    raise RuntimeProblem("Incompatible with this kernel.")
                 raise RuntimeProblem(MSG_NOCHAIN)
             if cmd.rulenum is not None:
                 if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):

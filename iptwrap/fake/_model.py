@@ -46,6 +46,10 @@ class RuleSpec:
     # Hooks (built-in chain names) in which this rule may run; None means any.
     # e.g. MASQUERADE -> {"POSTROUTING"}; -m owner -> {"OUTPUT","POSTROUTING"}.
     valid_hooks: Optional[FrozenSet[str]] = None
+    # The part of ``valid_hooks`` that comes from the matches alone (None: any). nft
+    # applies only this outside the base chain of a rule whose target it turns into
+    # native expressions (TCPMSS).
+    match_hooks: Optional[FrozenSet[str]] = None
     # Tables in which this rule may live; None means any (DNAT -> {"nat"}).
     valid_tables: Optional[FrozenSet[str]] = None
     # The -L -n -v columns for this rule, without counters: (target, prot, opt, in,
@@ -57,6 +61,10 @@ class RuleSpec:
     # "Numerical result out of range" for ``--limit 1/day`` on legacy. When set,
     # ``valid_tables`` is also the empty set.
     kernel_refusal: Optional[str] = None
+    # What -C compares when it is not ``text``: ip6tables-legacy 1.8.9 masks out the
+    # data of most matches and of the target (a wrongly sized comparison mask; -D is
+    # not affected).
+    cmp_text: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import dataclasses
 import gc
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from ._errors import (
     FakeError,
@@ -177,13 +177,17 @@ class _Block:
     content: bool = False
     declared_counters: Set[str] = field(default_factory=set)
     ops: List[Tuple[int, Command]] = field(default_factory=list)
-    created: Set[str] = field(default_factory=set)  # nft: chains added by this batch
+    created: Set[str] = field(default_factory=set)  # nft: chains added or declared here
     batch_errors: List[str] = field(default_factory=list)  # nft: refused at COMMIT
     # nft: the first command that fails when the batch is evaluated at COMMIT:
     # ("jump", chain) -> "Chain 'X' does not exist"; ("runtime", stderr text)
     first_error: Optional[Tuple[str, str]] = None
     policy_fn: bool = False  # nft: the last command set a policy (nft_chain_set)
     renames: List[Tuple[str, str]] = field(default_factory=list)  # nft: done at COMMIT
+    # nft --noflush: iptables-nft's cache of a user chain flushed by its ``:CHAIN``
+    # line, in cache order: the text of a rule the flush removed (still cached) or a
+    # Rule object of the staged chain. Only chains with flushed rules are here.
+    ghosts: Dict[str, List[Union[str, Rule]]] = field(default_factory=dict)
 
 
 def run_restore(
@@ -327,8 +331,19 @@ def _declare(
         if kernel.legacy and name in ("ACCEPT", "DROP", "QUEUE", "RETURN"):
             raise ParameterProblem(f"error creating chain '{name}':File exists")
         if existing is not None:
+            if not kernel.legacy and opts.noflush:
+                cached = block.ghosts.get(name)
+                entries = cached if cached is not None else existing.rules
+                texts: List[Union[str, Rule]] = [
+                    e if isinstance(e, str) else e.spec.text for e in entries
+                ]
+                if texts:
+                    block.ghosts[name] = texts
             if opts.noflush or not kernel.legacy:
                 t.flush(existing)
+                # iptables-nft re-adds a declared chain without its handle, so a later
+                # -E of it in the batch fails too (measured on 1.8.9)
+                block.created.add(name)
             else:
                 raise ParameterProblem(f"error creating chain '{name}':File exists")
         else:
@@ -447,12 +462,18 @@ def _rule_line(
         block.ops.append((n, cmd))
         block.renames.append((cmd.chain or "", cmd.new_name or ""))
         if cmd.chain in block.created and cmd.new_name:
-            # the kernel cannot rename a chain added earlier in the same batch
+            # the kernel cannot rename a chain added (or declared) earlier in the batch
             block.batch_errors.append(
                 f"line {n}: CHAIN_RENAME failed (No such file or directory): chain {cmd.new_name}\n"
             )
         block.policy_fn = False
         return ""
+    if not kernel.legacy and cmd.op in ("R", "Z") and cmd.rulenum is not None:
+        _segfault_on_batch_rule(kernel, block, cmd)
+    if block.ghosts and cmd.table == block.name:
+        handled = _ghost_command(kernel, block, cmd, n, prog)
+        if handled is not None:
+            return handled
     if not kernel.legacy and cmd.op == "F":
         # a flush drops the rule additions queued for that chain from the batch
         kernel.pending_direct_chains = [
@@ -519,6 +540,136 @@ def _rule_line(
     if not kernel.legacy and cmd.op == "N" and cmd.chain:
         block.created.add(cmd.chain)
     return out
+
+
+def _segfault_on_batch_rule(kernel: Kernel, block: _Block, cmd: Command) -> None:
+    """iptables-nft-restore 1.8.9 crashes (SIGSEGV) on -R N or -Z N addressing a rule
+    added earlier in the same batch (it has no handle yet); blocks already committed
+    stay (measured in a namespace: rc 139 from a shell, -11 from a direct exec)."""
+    chain = block.staged.chains.get(cmd.chain or "")
+    if chain is None:
+        return
+    num = cmd.rulenum or 0
+    entries: Sequence[Union[str, Rule]] = block.ghosts.get(chain.name, chain.rules)
+    if not 1 <= num <= len(entries):
+        return
+    rule = entries[num - 1]
+    if isinstance(rule, str):
+        return
+    live = kernel.tables.get(block.name)
+    old = live.chains.get(chain.name) if live is not None else None
+    if old is None or not any(r is rule for r in old.rules):
+        raise RestoreFailed(-11, "")
+
+
+def _ghost_command(kernel: Kernel, block: _Block, cmd: Command, n: int, prog: str) -> Optional[str]:
+    """Run ``cmd`` against a chain whose flushed rules iptables-nft still caches.
+
+    After ``:CHAIN - [0:0]`` flushes an existing user chain under ``--noflush``,
+    iptables-nft 1.8.9 keeps the flushed rules in its cache: rule numbers and rule
+    specs of -D/-R/-Z/-I/-C resolve against them. Deleting or replacing one is refused
+    by the kernel (ENOENT, the batch fails), -C finds it, and -I N inserts next to it
+    (verified in a namespace). Returns the output when handled here, else None."""
+    staged = block.staged
+    name = cmd.chain or ""
+    if cmd.op in ("F", "X"):
+        if cmd.chain:
+            block.ghosts.pop(name, None)
+        else:
+            block.ghosts.clear()
+        return None
+    if cmd.op == "E":
+        block.ghosts.pop(name, None)
+        return None
+    cache = block.ghosts.get(name)
+    chain = staged.chains.get(name)
+    if cache is None or chain is None:
+        return None
+    specs = list(cmd.rules or ((cmd.rule,) if cmd.rule is not None else ()))
+
+    def fail(msg: str) -> str:
+        block.first_error = ("runtime", f"{prog}: line {n} failed: {msg}\n")
+        return ""
+
+    def refuse(what: str) -> str:
+        block.batch_errors.append(
+            f"line {n}: {what} failed (No such file or directory): rule in chain {name}\n"
+        )
+        return ""
+
+    def real_pos(index: int) -> int:
+        return sum(1 for e in cache[:index] if not isinstance(e, str))
+
+    def text_of(e: Union[str, Rule]) -> str:
+        return e if isinstance(e, str) else e.spec.text
+
+    def run(c: Command) -> Optional[str]:
+        kernel.defer_checks = True
+        block.policy_fn = False
+        try:
+            out = kernel.execute(c, staged)
+        except RuntimeProblem as e:
+            fail(e.message)
+            return None
+        finally:
+            kernel.defer_checks = False
+        block.ops.append((n, c))
+        return out
+
+    before = list(chain.rules)
+    if cmd.op == "C" and len(specs) == 1:
+        if any(text_of(e) == specs[0].text for e in cache):
+            return ""
+        return None
+    if cmd.op in ("D", "R", "Z") and cmd.rulenum is not None and (cmd.op != "D" or not specs):
+        i = cmd.rulenum - 1
+        if cmd.op == "Z" and not (0 <= i < len(cache)):
+            return None
+        if not 0 <= i < len(cache):
+            return fail(
+                "Index of deletion too big." if cmd.op == "D" else "Index of replacement too big."
+            )
+        if isinstance(cache[i], str):
+            if cmd.op == "D":
+                del cache[i]
+            return refuse("RULE_DELETE" if cmd.op == "D" else "RULE_REPLACE")
+        out = run(dataclasses.replace(cmd, rulenum=real_pos(i) + 1))
+        if out is None:
+            return ""
+        if cmd.op == "D":
+            del cache[i]
+        elif cmd.op == "R":
+            cache[i] = chain.rules[real_pos(i)]
+        return out
+    if cmd.op == "D" and len(specs) == 1:
+        i = next((k for k, e in enumerate(cache) if text_of(e) == specs[0].text), -1)
+        if i < 0:
+            return None
+        if isinstance(cache[i], str):
+            del cache[i]
+            return refuse("RULE_DELETE")
+        out = run(dataclasses.replace(cmd, rule=None, rules=(), rulenum=real_pos(i) + 1))
+        if out is None:
+            return ""
+        del cache[i]
+        return out
+    if cmd.op == "I":
+        num = cmd.rulenum or 1
+        if num > len(cache) + 1:
+            return fail("Index of insertion too big.")
+        out = run(dataclasses.replace(cmd, rulenum=real_pos(num - 1) + 1))
+        if out is None:
+            return ""
+        added = [r for r in chain.rules if not any(r is b for b in before)]
+        cache[num - 1 : num - 1] = added
+        return out
+    if cmd.op == "A":
+        out = run(cmd)
+        if out is None:
+            return ""
+        cache.extend(r for r in chain.rules if not any(r is b for b in before))
+        return out
+    return None
 
 
 def _commit(
@@ -616,7 +767,30 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
     A rule refused by the table validation (a jump into a chain that may not run in
     some hook, a loop) stays in the kernel's transaction, so every later rule of the
     batch fails the same way; a rule refused on its own (target outside the hooks of
-    the built-in chain or outside its tables) does not (both verified on 6.x)."""
+    the built-in chain or outside its tables) does not (both verified on 6.x).
+
+    The table validation only runs at COMMIT, and nf_tables only commits a batch whose
+    every message was accepted: when some rule is refused on its own the batch is
+    aborted before it is validated, and only those refusals are reported (verified on
+    1.8.9: a MASQUERADE reached from PREROUTING is not reported next to a MASQUERADE
+    appended to OUTPUT)."""
+    lines, base = _nft_replay(kernel, block, opts, first_pass=True)
+    if not lines:
+        lines, base = _nft_replay(kernel, block, opts, first_pass=False)
+    if not lines:
+        kind = base.validate(False)
+        if kind is not None:
+            lines.append(f"line {block.start_line}: TABLE failed ({_strerror(kind, 'nft')})\n")
+    if not lines:
+        lines.append(f"line {block.start_line}: TABLE failed (Invalid argument)\n")
+    return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)
+
+
+def _nft_replay(
+    kernel: Kernel, block: _Block, opts: RestoreOptions, *, first_pass: bool
+) -> Tuple[List[str], Table]:
+    """The error lines of one pass over the batch; ``first_pass`` skips the table
+    validation (only the refusals of a rule on its own)."""
     live = kernel.tables.get(block.name)
     base = live.copy() if (opts.noflush and live is not None) else Table(block.name, lazy=True)
     cache = base.copy()  # what iptables-nft resolves commands against
@@ -658,6 +832,7 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
             refused.update(added)
             continue
         try:
+            kernel.no_graph = first_pass
             kernel.execute(kcmd, base)
         except KernelRefused as e:
             direct = _direct_refusal(base, cmd)
@@ -669,14 +844,9 @@ def _nft_refusals(kernel: Kernel, block: _Block, opts: RestoreOptions, prog: str
             refused.update(added)
         except FakeError:
             continue
-    lines = [e[1] for e in entries]
-    if not lines:
-        kind = base.validate(False)
-        if kind is not None:
-            lines.append(f"line {block.start_line}: TABLE failed ({_strerror(kind, 'nft')})\n")
-    if not lines:
-        lines.append(f"line {block.start_line}: TABLE failed (Invalid argument)\n")
-    return f"{prog} v{kernel.version} ({tag}): \n" + "".join(lines)
+        finally:
+            kernel.no_graph = False
+    return [e[1] for e in entries], base
 
 
 def _translate(

@@ -347,7 +347,7 @@ def parse_addresses(arg: str, family: int) -> List[Tuple[int, int]]:
     return list(_parse_addresses(arg, family))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _parse_addresses(arg: str, family: int) -> Tuple[Tuple[int, int], ...]:
     out: List[Tuple[int, int]] = []
     for item in arg.split(","):
@@ -381,7 +381,9 @@ def format_addr(addr: int, mask: int, family: int, listing: bool) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _service(name: str, proto: str) -> Optional[int]:
-    if not name or "\0" in name:
+    if not name or "\0" in name or name.isdigit():
+        # No service is named by digits alone; skipping the lookup keeps numeric
+        # ports (the common case, and unbounded in number) off the NSS path.
         return None
     try:
         return socket.getservbyname(name, proto)

@@ -46,6 +46,9 @@ def _spec_pool(backend: str, family: int) -> Dict[str, List[List[str]]]:
     return pool
 
 
+COMMENTS = ["plain", "two words", 'say "hi"', "back\\slash", "it's", ""]
+
+
 class Generator:
     def __init__(self, seed: int, backend: str, family: int) -> None:
         self.rng = random.Random(seed)
@@ -58,17 +61,30 @@ class Generator:
             return ["-j", self.rng.choice(USER_CHAINS + ["RETURN", "ACCEPT"])]
         if r < 0.35:
             return ["-g", self.rng.choice(USER_CHAINS)]
+        if r < 0.4:
+            comment = self.rng.choice(COMMENTS)
+            return [
+                "-m",
+                "comment",
+                "--comment",
+                comment,
+                "-j",
+                self.rng.choice(["ACCEPT", "RETURN"]),
+            ]
         options = self.pool[table] or self.pool["filter"]
         return list(self.rng.choice(options))
+
+    def counters(self) -> str:
+        return f"[{self.rng.randint(0, 9)}:{self.rng.choice([0, 60, 1500])}]"
 
     def command(self) -> Tuple[List[str], Optional[bytes]]:
         rng = self.rng
         table = rng.choice(["filter"] * 4 + ["nat"] * 2 + ["mangle", "raw"])
         chain = rng.choice(BUILTINS[table] + USER_CHAINS)
         user = rng.choice(USER_CHAINS)
-        prog, save, restore = self.prog, self.prog + "-save", self.prog + "-restore"
+        prog, save = self.prog, self.prog + "-save"
         t = ["-t", table]
-        op = rng.choice("AAAAIIDDCNNNXFZPERSSrrs")
+        op = rng.choice("AAAAIIDDCNNNXFZZPERRSSLrrrrs")
         if op == "A":
             return [prog, *t, "-A", chain, *self.spec(table)], None
         if op == "I":
@@ -87,7 +103,10 @@ class Generator:
         if op == "F":
             return [prog, *t, "-F", *([chain] if rng.random() < 0.8 else [])], None
         if op == "Z":
-            return [prog, *t, "-Z", *([chain] if rng.random() < 0.7 else [])], None
+            r = rng.random()
+            if r < 0.3:
+                return [prog, *t, "-Z", chain, str(rng.randint(1, 3))], None
+            return [prog, *t, "-Z", *([chain] if r < 0.8 else [])], None
         if op == "P":
             return [prog, *t, "-P", chain, rng.choice(["ACCEPT", "DROP"])], None
         if op == "E":
@@ -95,21 +114,55 @@ class Generator:
         if op == "R":
             return [prog, *t, "-R", chain, str(rng.randint(1, 3)), *self.spec(table)], None
         if op == "S":
-            return [prog, *t, "-S", *([chain] if rng.random() < 0.5 else [])], None
+            verbose = ["-v"] if rng.random() < 0.3 else []
+            return [prog, *t, "-S", *([chain] if rng.random() < 0.5 else []), *verbose], None
+        if op == "L":
+            flags = [f for f in ("-v", "-x", "--line-numbers") if rng.random() < 0.6]
+            return [prog, *t, "-L", *([chain] if rng.random() < 0.5 else []), "-n", *flags], None
         if op == "s":
             return [save, *(["-t", table] if rng.random() < 0.3 else []), "-c"], None
-        # restore: a small payload, sometimes with --noflush and counters
+        return self.restore(table)
+
+    def restore(self, table: str) -> Tuple[List[str], Optional[bytes]]:
+        """A small restore payload, sometimes with --noflush, -c counters or -T."""
+        rng = self.rng
+        counters = rng.random() < 0.3
         lines = [f"*{table}"]
+        if counters:
+            for b in rng.sample(BUILTINS[table], rng.randint(0, 2)):
+                lines.append(f":{b} {rng.choice(['ACCEPT', 'DROP'])} {self.counters()}")
         declared = rng.sample(USER_CHAINS, rng.randint(0, 2))
         lines += [f":{c} - [0:0]" for c in declared]
-        for _ in range(rng.randint(0, 3)):
-            target_chain = (
-                rng.choice(BUILTINS[table] + declared) if declared else rng.choice(BUILTINS[table])
-            )
-            lines.append(f"-A {target_chain} " + " ".join(_quote(a) for a in self.spec(table)))
+        chains = BUILTINS[table] + declared
+        for _ in range(rng.randint(0, 4)):
+            c = rng.choice(chains)
+            r = rng.random()
+            if r < 0.6:
+                prefix = self.counters() + " " if counters and rng.random() < 0.7 else ""
+                lines.append(f"{prefix}-A {c} " + " ".join(_quote(a) for a in self.spec(table)))
+            elif r < 0.7:
+                lines.append(
+                    f"-I {c} {rng.randint(1, 3)} " + " ".join(_quote(a) for a in self.spec(table))
+                )
+            elif r < 0.8:
+                lines.append(f"-D {c} {rng.randint(1, 3)}")
+            elif r < 0.85:
+                lines.append(f"-R {c} {rng.randint(1, 2)} -j {rng.choice(['ACCEPT', 'RETURN'])}")
+            elif r < 0.9:
+                lines.append(
+                    f"-E {rng.choice(USER_CHAINS)} {rng.choice(USER_CHAINS + ['NEWNAME'])}"
+                )
+            elif r < 0.95:
+                lines.append(f"-F {c}")
+            else:
+                lines.append(f"-C {c} " + " ".join(_quote(a) for a in self.spec(table)))
         lines.append("COMMIT")
         flags = ["--noflush"] if rng.random() < 0.7 else []
-        return [restore, *flags], ("\n".join(lines) + "\n").encode()
+        if counters:
+            flags.append("-c")
+        if rng.random() < 0.1:
+            flags += ["-T", rng.choice([table, "filter"])]
+        return [self.prog + "-restore", *flags], ("\n".join(lines) + "\n").encode()
 
 
 def _quote(token: str) -> str:
