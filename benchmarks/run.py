@@ -364,13 +364,18 @@ def bench_fake(repeat: int, n: int, chain_n: int) -> None:
         "print(held, peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     here = os.path.dirname(os.path.abspath(__file__))
-    out = subprocess.run(
-        [sys.executable, "-c", probe, here, os.path.join(here, ".."), str(n)],
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout.split()
-    held, peak, rss_kb = int(out[0]), int(out[1]), int(out[2])
+
+    def run_probe(traced: str) -> List[int]:
+        res = subprocess.run(
+            [sys.executable, "-c", probe, here, os.path.join(here, ".."), str(n), traced],
+            capture_output=True,
+            check=True,
+            text=True,
+        )
+        return [int(x) for x in res.stdout.split()]
+
+    held, peak, _ = run_probe("1")
+    rss_kb = run_probe("0")[2]  # without tracemalloc's own overhead
     report(
         f"fake: memory holding {n} rules (fresh process)",
         "fake",

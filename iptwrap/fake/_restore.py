@@ -440,16 +440,19 @@ def _rule_line(
     if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
         return ""
     block.content = True
-    if block.first_error is not None:
+    if block.first_error is not None and block.first_error[0] != "segv":
         # nft evaluates the queued commands at COMMIT and stops at the first failure;
         # later lines are only parsed (their syntax errors still win, being earlier)
         return ""
     if not kernel.legacy and cmd.op in "AIRCD":
         # nft resolves -j/-g targets first, when the batch is evaluated at COMMIT
+        # (before the -R crash below, measured)
         for spec in cmd.rules or ((cmd.rule,) if cmd.rule is not None else ()):
             if spec.jump_chain is not None and spec.jump_chain not in staged.chains:
                 block.first_error = ("jump", spec.jump_chain)
                 return ""
+    if block.first_error is not None:
+        return ""
     if not kernel.legacy and cmd.op == "E":
         # iptables-nft renames in the kernel at COMMIT; its cache keeps the old name
         if cmd.new_name in staged.chains:
@@ -468,8 +471,16 @@ def _rule_line(
             )
         block.policy_fn = False
         return ""
-    if not kernel.legacy and cmd.op in ("R", "Z") and cmd.rulenum is not None:
-        _segfault_on_batch_rule(kernel, block, cmd)
+    if (
+        not kernel.legacy
+        and cmd.op in ("R", "Z")
+        and cmd.rulenum is not None
+        and _segfaults_on_batch_rule(kernel, block, cmd)
+    ):
+        # the crash comes when the batch is built at COMMIT: later lines are still
+        # parsed first (a syntax error there wins, measured)
+        block.first_error = ("segv", "")
+        return ""
     if block.ghosts and cmd.table == block.name:
         handled = _ghost_command(kernel, block, cmd, n, prog)
         if handled is not None:
@@ -542,24 +553,23 @@ def _rule_line(
     return out
 
 
-def _segfault_on_batch_rule(kernel: Kernel, block: _Block, cmd: Command) -> None:
+def _segfaults_on_batch_rule(kernel: Kernel, block: _Block, cmd: Command) -> bool:
     """iptables-nft-restore 1.8.9 crashes (SIGSEGV) on -R N or -Z N addressing a rule
     added earlier in the same batch (it has no handle yet); blocks already committed
     stay (measured in a namespace: rc 139 from a shell, -11 from a direct exec)."""
     chain = block.staged.chains.get(cmd.chain or "")
     if chain is None:
-        return
+        return False
     num = cmd.rulenum or 0
     entries: Sequence[Union[str, Rule]] = block.ghosts.get(chain.name, chain.rules)
     if not 1 <= num <= len(entries):
-        return
+        return False
     rule = entries[num - 1]
     if isinstance(rule, str):
-        return
+        return False
     live = kernel.tables.get(block.name)
     old = live.chains.get(chain.name) if live is not None else None
-    if old is None or not any(r is rule for r in old.rules):
-        raise RestoreFailed(-11, "")
+    return old is None or not any(r is rule for r in old.rules)
 
 
 def _ghost_command(kernel: Kernel, block: _Block, cmd: Command, n: int, prog: str) -> Optional[str]:
@@ -689,13 +699,21 @@ def _commit(
         kernel.pending_direct_chains = []
         if kind == "jump":
             raise ParameterProblem(f"Chain '{text}' does not exist")
+        if kind == "segv":
+            raise RestoreFailed(-11, "")
         raise RestoreFailed(1, text)
     if block.batch_errors:
+        errors = list(block.batch_errors)
+        if kernel.pending_direct and kernel.pending_direct_chains:
+            # rules refused on their own fail in the same pass (measured: a failed
+            # CHAIN_RENAME and a RULE_APPEND of rpfilter to OUTPUT are both reported)
+            errors += [
+                e for e in _nft_replay(kernel, block, opts, first_pass=True)[0] if e not in errors
+            ]
+            errors.sort(key=lambda e: int(e.split(":", 1)[0][5:]))
         kernel.pending_kernel = kernel.pending_direct = False
         kernel.pending_direct_chains = []
-        raise RestoreFailed(
-            4, f"{prog} v{kernel.version} ({tag}): \n" + "".join(block.batch_errors)
-        )
+        raise RestoreFailed(4, f"{prog} v{kernel.version} ({tag}): \n" + "".join(errors))
     if kernel.pending_kernel or kernel.pending_direct:
         bad = (kernel.pending_kernel and staged.validate(legacy) is not None) or (
             kernel.pending_direct

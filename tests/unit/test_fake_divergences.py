@@ -367,3 +367,47 @@ def test_nft_restore_replacing_an_older_rule_works() -> None:
         "-A INPUT -j ACCEPT",
         "-A INPUT -j DROP",
     ]
+
+
+def test_nft_restore_later_syntax_error_wins_over_the_crash() -> None:
+    # measured (differential test seed 50, ipv6, step 24): the crash comes at COMMIT,
+    # a parse error on a later line is reported first
+    fake = FakeRunner(mode="nft")
+    data = (
+        "*nat\n:USR-B - [0:0]\n-A USR-B -j ACCEPT\n-R USR-B 1 -j RETURN\n"
+        "-A PREROUTING -o docker0 -j ACCEPT\nCOMMIT\n"
+    )
+    rc, err = _run(fake, "ip6tables-nft-restore", "--noflush", data=data)
+    assert rc == 2
+    assert err.startswith(
+        "ip6tables-nft-restore v1.8.9 (nf_tables): Can't use -o with PREROUTING\n\n"
+        "Error occurred at line: 5\n"
+    )
+
+
+def test_nft_restore_missing_jump_wins_over_the_crash() -> None:
+    # measured (differential test seed 63, ipv6, step 10): "-R FORWARD 1" of a rule of
+    # the batch, then a jump to a missing chain: the jump error is reported
+    fake = FakeRunner(mode="nft")
+    data = "*filter\n-A FORWARD -j RETURN\n-R FORWARD 1 -j ACCEPT\n-A OUTPUT -j USR-A\nCOMMIT\n"
+    rc, err = _run(fake, "ip6tables-nft-restore", "--noflush", data=data)
+    assert rc == 2
+    assert err.startswith(
+        "ip6tables-nft-restore v1.8.9 (nf_tables): Chain 'USR-A' does not exist\n"
+        "Error occurred at line: 5\n"
+    )
+
+
+def test_nft_restore_rename_failure_and_direct_refusal_both_reported() -> None:
+    # measured (differential test seed 106, ipv6, step 15)
+    fake = FakeRunner(mode="nft")
+    data = (
+        "*raw\n:USR-B - [0:0]\n-E USR-B NEWNAME\n-F PREROUTING\n"
+        "-A USR-B -m rpfilter --invert -j DROP\n-A OUTPUT -m rpfilter --invert -j DROP\nCOMMIT\n"
+    )
+    assert _run(fake, "ip6tables-nft-restore", data=data) == (
+        4,
+        "ip6tables-nft-restore v1.8.9 (nf_tables): \n"
+        "line 3: CHAIN_RENAME failed (No such file or directory): chain NEWNAME\n"
+        "line 6: RULE_APPEND failed (Invalid argument): rule in chain OUTPUT\n",
+    )
