@@ -356,6 +356,22 @@ def _u32(ext: Ext, opt: str, arg: str) -> int:
     return v
 
 
+def _mark_operation(ext: Ext, oid: str, arg: str) -> Tuple[int, int]:
+    """MARK/CONNMARK ``--{set,and,or,xor}-mark`` and ``--set-xmark`` as (value, mask),
+    the pair the kernel stores and iptables-save prints as ``--set-xmark v/m``."""
+    if oid == "set-mark":
+        v, m = _parse_markmask(ext.name, oid, arg)
+        return (v, v | m)
+    if oid == "set-xmark":
+        return _parse_markmask(ext.name, oid, arg)
+    if oid == "and-mark":
+        return (0, (~_u32(ext, oid, arg)) & 0xFFFFFFFF)
+    if oid == "or-mark":
+        v = _u32(ext, oid, arg)
+        return (v, v)
+    return (_u32(ext, oid, arg), 0)
+
+
 @register_target
 class MarkTarget(Ext):
     name = "MARK"
@@ -373,18 +389,7 @@ class MarkTarget(Ext):
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if oid == "set-mark":
-            v, m = _parse_markmask(self.name, oid, arg)
-            st["vm"] = (v, v | m)
-        elif oid == "set-xmark":
-            st["vm"] = _parse_markmask(self.name, oid, arg)
-        elif oid == "and-mark":
-            st["vm"] = (0, (~_u32(self, oid, arg)) & 0xFFFFFFFF)
-        elif oid == "or-mark":
-            v = _u32(self, oid, arg)
-            st["vm"] = (v, v)
-        else:
-            st["vm"] = (_u32(self, oid, arg), 0)
+        st["vm"] = _mark_operation(self, oid, arg)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "vm" not in st:
@@ -432,18 +437,7 @@ class ConnmarkTarget(Ext):
             st["mode"] = oid
             return
         st["mode"] = "set"
-        if oid == "set-mark":
-            v, m = _parse_markmask(self.name, oid, arg)
-            st["vm"] = (v, v | m)
-        elif oid == "set-xmark":
-            st["vm"] = _parse_markmask(self.name, oid, arg)
-        elif oid == "and-mark":
-            st["vm"] = (0, (~_u32(self, oid, arg)) & 0xFFFFFFFF)
-        elif oid == "or-mark":
-            v = _u32(self, oid, arg)
-            st["vm"] = (v, v)
-        else:
-            st["vm"] = (_u32(self, oid, arg), 0)
+        st["vm"] = _mark_operation(self, oid, arg)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         mode = st.get("mode")
