@@ -993,6 +993,7 @@ def _build_rules(
     # of most matches and of every target is not compared (measured in a namespace;
     # -D builds its mask right)
     legacy6 = ctx.backend == "legacy" and fam == 6
+    nft6 = ctx.backend == "nft" and fam == 6
     cmp_tail = ""
     names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]
     for i, (_inst, s, lst) in enumerate(finals):
@@ -1046,6 +1047,10 @@ def _build_rules(
                 ld = ("!" if inv.get("d") else "") + format_addr(da[0], da[1], fam, True)
             text = (head + mid + tail)[1:]
             cmp_text = (head + mid + cmp_tail)[1:] if legacy6 else None
+            if nft6 and (sa is not None or da is not None):
+                # ip6tables-nft 1.8.9 -C/-D compare the (masked) addresses but not the
+                # prefix lengths: -s 2001:db8::5/64 finds -s 2001:db8::/32 (measured)
+                cmp_text = _NFT6_PREFIX.sub(r"\1", head)[1:] + mid + tail
             out.append(
                 RuleSpec(
                     text=text,
@@ -1063,7 +1068,9 @@ def _build_rules(
     return tuple(out)
 
 
-# Matches whose data ip6tables-legacy 1.8.9 -C/-D still compares: their own mask is
+_NFT6_PREFIX = re.compile(r"( -[sd] [0-9a-fA-F:.]+)/\d+")
+
+# Matches whose data ip6tables-legacy 1.8.9 -C still compares: their own mask is
 # wider than the 128-byte shift (or, for sctp, the data read lands in the next mask).
 _L6_WIDE_MASK = frozenset({"comment", "rt", "string", "u32", "hashlimit", "recent"})
 _L6_COMPARED = _L6_WIDE_MASK | {"sctp"}

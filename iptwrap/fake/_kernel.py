@@ -680,7 +680,12 @@ class Kernel:
             chain = self._chain(t, cmd.chain, MSG_BADRULE)
             removed = []
             for s in specs:
-                i = chain.find(s.text)
+                # ip6tables-nft -D ignores prefix lengths (see RuleSpec.cmp_text)
+                i = (
+                    chain.find_spec(s)
+                    if self.family == 6 and not self.legacy
+                    else chain.find(s.text)
+                )
                 if i < 0:
                     for idx, r in reversed(removed):
                         t.insert(chain, idx, r)
@@ -701,10 +706,8 @@ class Kernel:
         if chain is None:
             raise RuntimeProblem(MSG_BADRULE)
         for s in specs:
-            if self.legacy and self.family == 6:
-                found = chain.find_spec(s) >= 0
-            else:
-                found = chain.has(s.text)
+            # ip6tables: see RuleSpec.cmp_text
+            found = chain.find_spec(s) >= 0 if self.family == 6 else chain.has(s.text)
             if not found:
                 raise RuntimeProblem(self._miss_message(specs))
         return ""

@@ -61,9 +61,10 @@ class RuleSpec:
     # "Numerical result out of range" for ``--limit 1/day`` on legacy. When set,
     # ``valid_tables`` is also the empty set.
     kernel_refusal: Optional[str] = None
-    # What -C compares when it is not ``text``: ip6tables-legacy 1.8.9 masks out the
-    # data of most matches and of the target (a wrongly sized comparison mask; -D is
-    # not affected).
+    # What -C (and for nft -D) compares when it is not ``text``: ip6tables-legacy 1.8.9
+    # -C masks out the data of most matches and of the target (a wrongly sized
+    # comparison mask; its -D is not affected); ip6tables-nft 1.8.9 -C/-D ignore the
+    # prefix lengths of -s/-d.
     cmp_text: Optional[str] = None
 
 

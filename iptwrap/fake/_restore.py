@@ -188,6 +188,7 @@ class _Block:
     # line, in cache order: the text of a rule the flush removed (still cached) or a
     # Rule object of the staged chain. Only chains with flushed rules are here.
     ghosts: Dict[str, List[Union[str, Rule]]] = field(default_factory=dict)
+    segv: bool = False  # nft: iptables-nft-restore 1.8.9 crashes at COMMIT
 
 
 def run_restore(
@@ -440,19 +441,16 @@ def _rule_line(
     if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
         return ""
     block.content = True
-    if block.first_error is not None and block.first_error[0] != "segv":
+    if block.first_error is not None:
         # nft evaluates the queued commands at COMMIT and stops at the first failure;
         # later lines are only parsed (their syntax errors still win, being earlier)
         return ""
     if not kernel.legacy and cmd.op in "AIRCD":
         # nft resolves -j/-g targets first, when the batch is evaluated at COMMIT
-        # (before the -R crash below, measured)
         for spec in cmd.rules or ((cmd.rule,) if cmd.rule is not None else ()):
             if spec.jump_chain is not None and spec.jump_chain not in staged.chains:
                 block.first_error = ("jump", spec.jump_chain)
                 return ""
-    if block.first_error is not None:
-        return ""
     if not kernel.legacy and cmd.op == "E":
         # iptables-nft renames in the kernel at COMMIT; its cache keeps the old name
         if cmd.new_name in staged.chains:
@@ -477,9 +475,9 @@ def _rule_line(
         and cmd.rulenum is not None
         and _segfaults_on_batch_rule(kernel, block, cmd)
     ):
-        # the crash comes when the batch is built at COMMIT: later lines are still
-        # parsed first (a syntax error there wins, measured)
-        block.first_error = ("segv", "")
+        # the crash comes late at COMMIT: later lines are still parsed and evaluated
+        # first (their syntax errors, missing jumps and runtime errors win, measured)
+        block.segv = True
         return ""
     if block.ghosts and cmd.table == block.name:
         handled = _ghost_command(kernel, block, cmd, n, prog)
@@ -699,9 +697,11 @@ def _commit(
         kernel.pending_direct_chains = []
         if kind == "jump":
             raise ParameterProblem(f"Chain '{text}' does not exist")
-        if kind == "segv":
-            raise RestoreFailed(-11, "")
         raise RestoreFailed(1, text)
+    if block.segv:
+        kernel.pending_kernel = kernel.pending_direct = False
+        kernel.pending_direct_chains = []
+        raise RestoreFailed(-11, "")
     if block.batch_errors:
         errors = list(block.batch_errors)
         if kernel.pending_direct and kernel.pending_direct_chains:
@@ -822,6 +822,9 @@ def _nft_replay(
             # a flush drops the rule additions queued for the chain from the batch
             entries = [e for e in entries if not e[2] or (cmd.chain and e[0] != cmd.chain)]
         cchain = cache.chains.get(chain_name)
+        if cmd.op == "I" and cchain is not None and (cmd.rulenum or 1) == len(cchain.rules) + 1 > 1:
+            # iptables-nft appends when its cache has no rule N (refused ones included)
+            op = "RULE_APPEND"
         kcmd = cmd
         if cmd.op in ("D", "R", "I") and cchain is not None:
             target_rule = _addressed_rule(cchain, cmd) if cmd.op != "I" else None
@@ -854,8 +857,9 @@ def _nft_replay(
             kernel.execute(kcmd, base)
         except KernelRefused as e:
             direct = _direct_refusal(base, cmd)
+            what_op = op if cmd.op == "I" and op is not None else e.op
             entries.append(
-                (chain_name, f"line {ln}: {e.op} failed ({e.strerror}): {e.what}\n", direct)
+                (chain_name, f"line {ln}: {what_op} failed ({e.strerror}): {e.what}\n", direct)
             )
             if not direct:
                 lingering = e.strerror

@@ -179,6 +179,28 @@ def _strip(out: bytes) -> bytes:
     )
 
 
+# iptables-nft 1.8.9 fails ``-Z CHAIN N`` on a missing chain without setting errno, so
+# its message comes from a stale errno: ENOENT ("Bad rule") or 0 ("Incompatible with
+# this kernel") depending on what the process did before (extensions it loaded, other
+# tables). The fake models the common cases (tests/unit/test_fake_divergences.py);
+# here either message is accepted for that one command.
+_STALE_ERRNO = (
+    "Bad rule (does a matching rule exist in that chain?).",
+    "Incompatible with this kernel.",
+)
+
+
+def _stale_errno_tolerated(argv: List[str], got: str, real: str) -> bool:
+    if not argv[0].endswith("-nft") or "-Z" not in argv:
+        return False
+    tail = argv[argv.index("-Z") + 1 :]
+    if len(tail) != 2 or not tail[1].isdigit():
+        return False
+    short = argv[0].split("-")[0]
+    allowed = {f"{short}: {m}\n" for m in _STALE_ERRNO}
+    return got in allowed and real in allowed
+
+
 def _run_sequence(seed: int, backend: str, family: int, ns: Namespace) -> None:
     gen = Generator(seed, backend, family)
     fake = FakeRunner(mode=backend)
@@ -190,9 +212,10 @@ def _run_sequence(seed: int, backend: str, family: int, ns: Namespace) -> None:
         got = fake.run(argv, input=data)
         done.append(" ".join(argv) + (f"  <<< {data!r}" if data else ""))
         where = f"seed={seed} backend={backend} family={family} step={step}\n  " + "\n  ".join(done)
-        assert (got.returncode, got.stderr.decode()) == (real.returncode, real.stderr.decode()), (
-            where
-        )
+        got_err, real_err = got.stderr.decode(), real.stderr.decode()
+        if _stale_errno_tolerated(argv, got_err, real_err):
+            got_err = real_err
+        assert (got.returncode, got_err) == (real.returncode, real_err), where
         assert _strip(got.stdout) == _strip(real.stdout), where
         real_save = ns.exec(*save)
         fake_save = fake.run(save)
