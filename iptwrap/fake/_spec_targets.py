@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
 from ._spec_addr import (
@@ -128,11 +128,25 @@ def _uint_prefix(s: str, hi: int) -> Tuple[Optional[int], str]:
     return v, s[j:]
 
 
+def _nat_addr_range(addrs: str, conv: Callable[[str], Any], fmt: Callable[[Any], str]) -> str:
+    """ip[-ip] -> canonical text; a range whose ends are equal prints as one address."""
+    lo, sep, hi = addrs.partition("-")
+    a1 = conv(lo)
+    if a1 is None:
+        raise ParameterProblem(f'Bad IP address "{lo}"')
+    out: str = fmt(a1)
+    if sep:
+        a2 = conv(hi)
+        if a2 is None:
+            raise ParameterProblem(f'Bad IP address "{hi}"')
+        if a2 != a1:
+            out += "-" + fmt(a2)
+    return out
+
+
 def _nat_range(arg: str, rb: RuleBuild) -> str:
     """ip[-ip][:port[-port]] (IPv6: [ip]:port) -> canonical text."""
-    conv = parse_ipv4 if rb.family == 4 else parse_ipv6
-    fmt = ipv4_to_str if rb.family == 4 else ipv6_to_str
-    ports = None
+    ports: Optional[str] = None
     addrs = arg
     if rb.family == 6:
         if arg.startswith("["):
@@ -148,66 +162,19 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
             c = arg.find(":")
             if c >= 0 and ":" not in arg[c + 1 :]:
                 addrs, ports = arg[:c], arg[c + 1 :]
-        if ports is not None:
-            _need_port_proto(rb)
-            pr6 = _port_range(ports)
-            if not addrs:
-                return ":" + pr6
-            ports = pr6
-        lo, sep6, hi = addrs.partition("-")
-        b1 = parse_ipv6(lo)
-        if b1 is None:
-            raise ParameterProblem(f'Bad IP address "{lo}"')
-        out6 = ipv6_to_str(b1)
-        if sep6:
-            b2 = parse_ipv6(hi)
-            if b2 is None:
-                raise ParameterProblem(f'Bad IP address "{hi}"')
-            if b2 != b1:
-                out6 += "-" + ipv6_to_str(b2)
-        return out6 if ports is None else f"[{out6}]:{ports}"
     else:
-        a, sep, p = arg.partition(":")
-        addrs = a
+        addrs, sep, p = arg.partition(":")
         ports = p if sep else None
-        pr_early = None
-        if ports is not None:
-            _need_port_proto(rb)
-            pr_early = _port_range(ports)
-        if not addrs and ports is not None:
-            return ":" + (pr_early or "")
-        lo, sep2, hi = addrs.partition("-")
-        a1 = numeric_to_ipaddr(lo)
-        if a1 is None:
-            raise ParameterProblem(f'Bad IP address "{lo}"')
-        out = ipv4_to_str(a1)
-        if sep2:
-            a2 = numeric_to_ipaddr(hi)
-            if a2 is None:
-                raise ParameterProblem(f'Bad IP address "{hi}"')
-            if a2 != a1:
-                out += "-" + ipv4_to_str(a2)
-        return out if pr_early is None else f"{out}:{pr_early}"
-    out = ""
-    if addrs or ports is None:
-        lo, sep, hi = addrs.partition("-")
-        a1 = conv(lo)
-        if a1 is None:
-            raise ParameterProblem(f'Bad IP address "{lo}"')
-        out = fmt(a1)
-        if sep:
-            a2 = conv(hi)
-            if a2 is None:
-                raise ParameterProblem(f'Bad IP address "{hi}"')
-            if a2 != a1:
-                out += "-" + fmt(a2)
     if ports is not None:
         _need_port_proto(rb)
-        pr = _port_range(ports)
-        if rb.family == 6 and out:
-            out = f"[{out}]"
-        out += ":" + pr
-    return out
+        ports = _port_range(ports)
+        if not addrs:
+            return ":" + ports
+    if rb.family == 6:
+        out = _nat_addr_range(addrs, parse_ipv6, ipv6_to_str)
+        return out if ports is None else f"[{out}]:{ports}"
+    out = _nat_addr_range(addrs, numeric_to_ipaddr, ipv4_to_str)
+    return out if ports is None else f"{out}:{ports}"
 
 
 class _NatTarget(Ext):

@@ -1,4 +1,8 @@
-"""The exact argv each method sends, for each version gate (cf. Kubernetes' TestIPTablesWaitFlag)."""
+"""The exact argv each method sends, for each version gate (cf. Kubernetes' TestIPTablesWaitFlag).
+
+No process is started: a recording runner answers in place of the binaries, so no
+network namespace is needed and the host's rules are never touched.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Retrying only lock contention, within the lock deadline; holding the lock file ourselves."""
+"""Retrying only lock contention, within the lock deadline; holding the lock file ourselves.
+
+No process is started: a recording runner answers in place of the binaries, so no
+network namespace is needed and the host's rules are never touched.
+"""
 
 from __future__ import annotations
 
