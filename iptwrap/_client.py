@@ -150,6 +150,9 @@ class IPTables:
             )
         self._lock_file = lock_file or lock_path()
         self._ensure_lock_file = ensure_lock_file
+        # ensure_rule is serialised per target: clients of the same namespace share a
+        # key, whoever built their runner; a caller's own runner is its own target.
+        target: object = ("netns", netns) if runner is None else ("runner", id(runner))
         if runner is None:
             env = {"XTABLES_LOCKFILE": lock_file} if lock_file else None
             runner = SubprocessRunner(netns=netns, env=env)
@@ -161,7 +164,6 @@ class IPTables:
         self._retry = retry or RetryPolicy()
         self._info: Optional[BinaryInfo] = None
         self._probe_lock = threading.Lock()
-        target: object = ("netns", netns) if runner is None or netns else ("runner", id(runner))
         self._ensure_key_base = (target, self._protocol)
 
     # ----------------------------------------------------------------- properties

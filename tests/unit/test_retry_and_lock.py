@@ -237,3 +237,14 @@ def test_ensure_rule_is_serialised_across_threads() -> None:
         t.join()
     assert state["adds"] == 1
     assert sorted(results) == [False] + [True] * 7
+
+
+def test_clients_of_one_namespace_share_the_ensure_serialisation() -> None:
+    a, b = IPTables(netns="blue"), IPTables(netns="blue")
+    assert a._ensure_key_base == b._ensure_key_base
+    assert IPTables()._ensure_key_base == IPTables()._ensure_key_base
+    assert IPTables()._ensure_key_base != a._ensure_key_base
+    assert IPTables(iptwrap.Protocol.IPV6)._ensure_key_base != IPTables()._ensure_key_base
+    r = RecordingRunner()
+    assert IPTables(runner=r)._ensure_key_base == IPTables(runner=r)._ensure_key_base
+    assert IPTables(runner=r)._ensure_key_base != IPTables(runner=RecordingRunner())._ensure_key_base
