@@ -247,4 +247,6 @@ def test_clients_of_one_namespace_share_the_ensure_serialisation() -> None:
     assert IPTables(iptwrap.Protocol.IPV6)._ensure_key_base != IPTables()._ensure_key_base
     r = RecordingRunner()
     assert IPTables(runner=r)._ensure_key_base == IPTables(runner=r)._ensure_key_base
-    assert IPTables(runner=r)._ensure_key_base != IPTables(runner=RecordingRunner())._ensure_key_base
+    assert (
+        IPTables(runner=r)._ensure_key_base != IPTables(runner=RecordingRunner())._ensure_key_base
+    )
