@@ -103,20 +103,33 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
         # create N rules
         for n in sizes:
             data = payload("BENCH", n)
+            rules = [rule(i) for i in range(n)]
             raw = median_time(lambda d=data: ns.run(restore, d), repeat, reset)
 
-            def via_batch(n: int = n) -> None:
+            def via_batch(rules: List[List[str]] = rules) -> None:
                 with ipt.batch() as b:
-                    for i in range(n):
-                        b.append_rule("filter", "BENCH", *rule(i))
+                    b.append_rules("filter", "BENCH", rules)
+
+            def via_calls(rules: List[List[str]] = rules) -> None:
+                with ipt.batch() as b:
+                    for r in rules:
+                        b.append_rule("filter", "BENCH", *r)
 
             ours = median_time(via_batch, repeat, reset)
+            calls = median_time(via_calls, repeat, reset)
             report(
                 f"create {n} rules: batch vs raw restore --noflush",
                 backend,
                 f"{ours:.3f}s",
                 f"{raw:.3f}s",
                 f"{ours / raw:.2f}x",
+            )
+            report(
+                "  (the same, one append_rule call per rule)",
+                backend,
+                f"{calls:.3f}s",
+                f"{raw:.3f}s",
+                f"{calls / raw:.2f}x",
             )
         data = payload("BENCH", loop_n)
         reset()
@@ -408,6 +421,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-real", action="store_true", help="fake figures only")
+    parser.add_argument(
+        "--backend", choices=("nft", "legacy"), action="append", help="only this backend"
+    )
+    parser.add_argument("--no-fake", action="store_true", help="real-kernel figures only")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     print(
@@ -418,11 +435,12 @@ def main() -> int:
     real = not args.no_real and os.geteuid() == 0 and shutil.which("ip") is not None
     if real:
         sizes = [200] if args.quick else [1000, 5000, 10000]
-        for backend in ("nft", "legacy"):
+        for backend in args.backend or ("nft", "legacy"):
             bench_real(backend, repeat, sizes, 100 if args.quick else 1000)
     else:
         print("# real-kernel figures skipped (need root and ip netns)")
-    bench_fake(repeat, 5000 if args.quick else 100_000, 1000 if args.quick else 10_000)
+    if not args.no_fake:
+        bench_fake(repeat, 5000 if args.quick else 100_000, 1000 if args.quick else 10_000)
     return 0
 
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from ._canonical import CanonicalError, canonical_rule_text
-from ._dump import SavedTable, parse_save
+from ._canonical import canonical_texts
+from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
     chain_name,
+    checked_rules,
+    plain_specs,
     restore_line,
     rule_tokens,
-    rule_tuple,
     table_name,
 )
 from ._types import ChainLike, RulePosition, TableLike
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Jump", "SyncResult", "Syncer", "sync_chains"]
 
 RuleArgs = Sequence[str]
-DesiredChains = Mapping[TableLike, Mapping[ChainLike, Sequence[RuleArgs]]]
+DesiredChains = Mapping[TableLike, Mapping[ChainLike, Iterable[RuleArgs]]]
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,15 @@ def _target_of(spec: str) -> Optional[str]:
 
 @dataclass
 class _Desired:
-    """Validated input: table -> chain -> rules (token tuples), and jump rules per table."""
+    """Validated input: table -> chain -> rules (token tuples), and jump rules per table.
 
-    chains: Dict[str, Dict[str, Tuple[Tuple[str, ...], ...]]]
+    ``joined`` holds each rule's ``" ".join``, from the same bulk check: the text a
+    saved rule has when the agent wrote it the way iptables-save prints it.
+    """
+
+    chains: Dict[str, Dict[str, List[Tuple[str, ...]]]]
     jumps: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]]
+    joined: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
 
     def tables(self) -> List[str]:
         return list(self.chains) + [t for t in self.jumps if t not in self.chains]
@@ -89,14 +95,29 @@ class _Desired:
 def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _Desired:
     if not prefix or prefix[0] in "-!" or any(c.isspace() for c in prefix):
         raise InvalidArgumentError(f"invalid owner prefix: {prefix!r}")
-    desired: Dict[str, Dict[str, Tuple[Tuple[str, ...], ...]]] = {}
+    desired: Dict[str, Dict[str, List[Tuple[str, ...]]]] = {}
+    joined: Dict[str, Dict[str, List[str]]] = {}
     for table, table_chains in chains.items():
         t = table_name(table)
+        # One bulk check per table: kube-like rulesets are thousands of 2-rule chains.
+        names: List[str] = []
+        sizes: List[int] = []
+        flat: List[Sequence[str]] = []
         for chain, rules in table_chains.items():
             c = chain_name(chain)
             if not c.startswith(prefix):
                 raise InvalidArgumentError(f"owned chain {c!r} does not start with {prefix!r}")
-            desired.setdefault(t, {})[c] = tuple(rule_tuple(tuple(r)) for r in rules)
+            if isinstance(rules, str):
+                raise InvalidArgumentError(f"rules of {c!r} must be a list of rules, not a str")
+            names.append(c)
+            sizes.append(len(flat))
+            flat.extend(rules)
+        tuples, texts = checked_rules(flat)
+        desired[t] = {}
+        joined[t] = {}
+        for c, start, end in zip(names, sizes, sizes[1:] + [len(flat)]):
+            desired[t][c] = tuples[start:end]
+            joined[t][c] = texts[start:end]
     wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)
@@ -105,7 +126,14 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
         wanted.setdefault(t, []).append(
             (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
         )
-    return _Desired(desired, wanted)
+    return _Desired(desired, wanted, joined)
+
+
+def _restore_texts(rules: List[Tuple[str, ...]], joined: List[str]) -> List[str]:
+    """The rules as restore text: their joins when nothing needs quoting (one pass)."""
+    if plain_specs(joined, rules) and all(map(all, rules)):
+        return joined
+    return [restore_line(r, j) for r, j in zip(rules, joined)]
 
 
 def _rules_lines(chain: str, rules: Sequence[Sequence[str]]) -> List[str]:
@@ -137,53 +165,56 @@ def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> Sy
     family = 6 if client.is_ipv6() else 4
     backend = client.mode.value
     for table in desired.tables():
-        saved = parse_save(client.save(table)).tables.get(table) or SavedTable(table)
+        saved = chain_specs(client.save(table)).get(table, {})
         own = desired.chains.get(table, {})
-        known: Set[str] = set(saved.chains) | set(own)
+        known: Set[str] = set(saved) | set(own)
 
-        def canon(
-            chain: str, tokens: Sequence[str], _known: Set[str] = known, _t: str = table
-        ) -> Optional[str]:
-            try:
-                return canonical_rule_text(
-                    tokens,
-                    table=_t,
-                    chain=chain,
-                    family=family,
-                    backend=backend,
-                    chain_exists=lambda _x, name: name in _known,
-                )
-            except CanonicalError:
-                return None
+        def exists(_t: str, name: str, _known: Set[str] = known) -> bool:
+            return name in _known
+
+        def canon(chain: str, tokens: Tuple[str, ...], _t: str = table) -> Optional[str]:
+            return canonical_texts(
+                [tokens], table=_t, chain=chain, family=family, backend=backend, chain_exists=exists
+            )[0]
 
         decls: List[str] = []
         body: List[str] = []
         for chain, rules in own.items():
-            current = saved.chains.get(chain)
-            if current is not None:
-                texts = [canon(chain, r) for r in rules]
-                if None not in texts and current.specs() == texts:
+            current = saved.get(chain)
+            if current is not None and len(current) == len(rules):
+                # the same text is the same rules; otherwise compare canonical texts
+                texts = _restore_texts(rules, desired.joined[table][chain])
+                if current == texts or current == canonical_texts(
+                    rules,
+                    table=table,
+                    chain=chain,
+                    family=family,
+                    backend=backend,
+                    chain_exists=exists,
+                ):
                     result.unchanged.append((table, chain))
                     continue
             (result.rewritten if current is not None else result.created).append((table, chain))
             decls.append(f":{chain} - [0:0]")
             body.extend(_rules_lines(chain, rules))
-        stale = [c for c in saved.chains if c.startswith(prefix) and c not in own]
+        stale = [c for c in saved if c.startswith(prefix) and c not in own]
         unlink: List[str] = []
         if stale:
             stale_set = set(stale)
-            for other in saved.chains.values():
-                if other.name in stale_set or other.name in own:
+            for name, specs in saved.items():
+                if name in stale_set or name in own:
                     continue  # stale chains are flushed; owned ones were rewritten above
-                for spec in other.specs():
+                for spec in specs:
                     if _target_of(" " + spec) in stale_set:
-                        unlink.append(f"-D {other.name} {spec}")
+                        unlink.append(f"-D {name} {spec}")
             result.deleted.extend((table, c) for c in stale)
         for chain, tokens, position in desired.jumps.get(table, []):
-            current = saved.chains.get(chain)
+            current = saved.get(chain)
             if current is not None:
+                if restore_line(tokens) in current:
+                    continue
                 text = canon(chain, tokens)
-                if text is not None and text in current.specs():
+                if text is not None and text in current:
                     continue
                 if text is None and client.rule_exists(table, chain, *tokens):
                     continue

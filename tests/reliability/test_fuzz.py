@@ -118,6 +118,32 @@ def test_batch_payload_lines_parse_back_to_the_same_tokens(
 
 
 @FUZZ
+@given(ops=st.lists(st.tuples(names, st.lists(nasty_text, max_size=6)), min_size=1, max_size=6))
+def test_bulk_append_sends_what_the_call_loop_sends(ops: List[tuple[str, List[str]]]) -> None:
+    """append_rules quotes a whole batch in one pass; it must agree with rule-by-rule."""
+    ipt, _runner = _client()
+    loop = ipt.batch()
+    accepted = []
+    for chain, args in ops:
+        try:
+            loop.append_rule("filter", chain, *args)
+            accepted.append((chain, args))
+        except iptwrap.InvalidArgumentError:
+            continue
+    bulk = ipt.batch()
+    for chain, args in accepted:
+        bulk.append_rules("filter", chain, [args])
+    if len(accepted) == len(ops):
+        whole = ipt.batch()
+        for chain, args in ops:
+            whole.append_rules("filter", chain, [args])
+        assert whole.commit().payload == loop.commit().payload
+    else:
+        loop.commit()
+    assert bulk.commit().payload == loop.result.payload
+
+
+@FUZZ
 @given(
     argv=st.lists(nasty_text, max_size=10),
     prog=st.sampled_from(

@@ -9,6 +9,7 @@ from typing import List
 import pytest
 
 from iptwrap import SaveFormatError, parse_save
+from iptwrap._dump import chain_specs
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -71,3 +72,16 @@ def test_model_content() -> None:
 def test_malformed_input_names_the_line(bad: bytes) -> None:
     with pytest.raises(SaveFormatError):
         parse_save(bad)
+    with pytest.raises(SaveFormatError):
+        chain_specs(bad)  # the lean reader hands anything odd to parse_save
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_chain_specs_reads_what_parse_save_reads(block: str) -> None:
+    dump = parse_save(block.encode())
+    expected = {
+        t.name: {c.name: c.specs() for c in t.chains.values()} for t in dump.tables.values()
+    }
+    got = chain_specs(block.encode())
+    assert got == expected
+    assert [list(chains) for chains in got.values()] == [list(c) for c in expected.values()]
