@@ -16,9 +16,18 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import operator
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from ._canonical import CanonicalError, canonical_rule_text, canonical_texts
 from ._dump import chain_specs
@@ -40,6 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 
 _NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
+_MISSING_CHAIN = re.compile(r"Chain '([^']+)' does not exist")
+_JUMP_FLAGS = frozenset({"-j", "--jump", "-g", "--goto"})
 
 
 class BatchOp:
@@ -203,6 +214,7 @@ class Batch:
         self._policies: Dict[int, str] = {}
         self._done = False
         self._names: Dict[Tuple[object, object], Tuple[str, str]] = {}
+        self._hot: Optional[Tuple[object, object, str, _Run]] = None
         self._family = 4  # set on commit, from the client
         self._backend = ""
         self.result = BatchResult()
@@ -222,6 +234,7 @@ class Batch:
 
         Called only once the call's arguments are checked: a run is never empty.
         """
+        self._hot = None  # the caller sets it again if it may
         runs = self._runs
         if runs:
             last = runs[-1]
@@ -234,7 +247,14 @@ class Batch:
         return run
 
     def _add(self, verb: str, table: TableLike, chain: ChainLike, args: Sequence[str] = ()) -> int:
-        names = self._names_for(table, chain)
+        hot = self._hot
+        # An agent's loop passes the same table and chain objects call after call: then
+        # the names are checked and the run is known already.
+        if hot is not None and hot[0] is table and hot[1] is chain and hot[2] is verb:
+            run: Optional[_Run] = hot[3]
+        else:
+            names = self._names_for(table, chain)
+            run = None
         try:
             joined = " ".join(args)
         except TypeError:
@@ -242,7 +262,9 @@ class Batch:
         if "\n" in joined or "\0" in joined or "\r" in joined or type(args) is not tuple:
             args = tuple(rule_tokens(args))
             joined = " ".join(args)
-        run = self._run_for(verb, names)
+        if run is None:
+            run = self._run_for(verb, names)
+            self._hot = (table, chain, verb, run)
         run.args.append(args)
         run.joined.append(joined)
         self._count += 1
@@ -321,12 +343,14 @@ class Batch:
             self.commit()
         else:
             self._done = True  # an exception in the block: send nothing
+            self._hot = None
 
     def commit(self) -> BatchResult:
         """Resolve against one snapshot per table and apply in one restore."""
         if self._done:
             raise RuntimeError("this batch has already been applied")
         self._done = True
+        self._hot = None
         # snapshot-then-restore is a check-then-act: same guard as ensure_rule
         with self._client.ensure_guard("*", "*"):
             return self._commit()
@@ -334,16 +358,59 @@ class Batch:
     def _specs(self) -> List[List[str]]:
         """Each run's arguments as restore text, quoted only where needed."""
         runs = self._runs
-        args = list(itertools.chain.from_iterable(run.args for run in runs))
-        joined = list(itertools.chain.from_iterable(run.joined for run in runs))
-        empty_token = any(map(operator.contains, args, itertools.repeat("")))
-        if not empty_token and plain_specs(joined, args):
+        if len(runs) == 1:  # the bulk-create case: no copies
+            args, joined = runs[0].args, runs[0].joined
+        else:
+            args = list(itertools.chain.from_iterable(run.args for run in runs))
+            joined = list(itertools.chain.from_iterable(run.joined for run in runs))
+        if all(map(all, args)) and plain_specs(joined, args):  # no empty token, no quoting
             return [run.joined for run in runs]
         return [[restore_line(a, j) for a, j in zip(run.args, run.joined)] for run in runs]
 
     def _commit(self) -> BatchResult:
         if not self._count:
             return self.result
+        owners: List[Optional[int]] = []
+        payload = self._render(owners)
+        if not payload:
+            return self.result
+        try:
+            self._client.restore_all(payload, flush=False)
+        except RestoreError as exc:
+            blamed = self._blame(exc, owners)
+            raise BatchError(exc, None if blamed is None else self._op(blamed)) from exc
+        return self.result
+
+    def _blame(self, exc: RestoreError, owners: List[Optional[int]]) -> Optional[int]:
+        """The operation behind the failing payload line."""
+        if exc.line is None or not 1 <= exc.line <= len(owners):
+            return None
+        blamed = owners[exc.line - 1]
+        if blamed is not None:
+            return blamed
+        # nft finds missing jump targets at COMMIT and names the chain, not the line:
+        # blame the first operation of that table block that jumps or goes there.
+        block_start = exc.line - 1
+        while block_start > 0 and owners[block_start - 1] is not None:
+            block_start -= 1
+        missing = _MISSING_CHAIN.search(exc.stderr.decode("utf-8", "replace"))
+        if missing is not None:
+            target = missing.group(1)
+            for index in owners[block_start : exc.line - 1]:
+                args = self._op(index).args if index is not None else ()
+                if any(
+                    flag in _JUMP_FLAGS and value == target for flag, value in zip(args, args[1:])
+                ):
+                    return index
+        # otherwise the last operation of the block is the best guess
+        back = exc.line - 1
+        while blamed is None and back > 0:
+            back -= 1
+            blamed = owners[back]
+        return blamed
+
+    def _render(self, owners: List[Optional[int]]) -> bytes:
+        """The payload (empty if nothing is to be sent); ``owners`` gets each line's op."""
         specs = self._specs()
         blocks: Dict[str, Tuple[List[str], List[int]]] = {}
         if self._only_appends:
@@ -351,7 +418,6 @@ class Batch:
         else:
             self._render_resolved(specs, blocks)
         payload_lines: List[str] = []
-        owners: List[Optional[int]] = []
         for table, (lines, indices) in blocks.items():
             if not lines:
                 continue
@@ -362,23 +428,10 @@ class Batch:
             owners.extend(indices)
             owners.append(None)
         if not payload_lines:
-            return self.result
+            return b""
         payload = ("\n".join(payload_lines) + "\n").encode("utf-8")
         self.result.payload = payload
-        try:
-            self._client.restore_all(payload, flush=False)
-        except RestoreError as exc:
-            blamed: Optional[int] = None
-            if exc.line is not None and 1 <= exc.line <= len(owners):
-                blamed = owners[exc.line - 1]
-                # nft blames the COMMIT line for errors it finds at commit time:
-                # the last operation of that table block is the best guess then.
-                back = exc.line - 1
-                while blamed is None and back > 0:
-                    back -= 1
-                    blamed = owners[back]
-            raise BatchError(exc, None if blamed is None else self._op(blamed)) from exc
-        return self.result
+        return payload
 
     def _render_appends(
         self, specs: List[List[str]], blocks: Dict[str, Tuple[List[str], List[int]]]

@@ -122,7 +122,7 @@ def checked_rules(
         rules = list(rules)
     if str in set(map(type, rules)):
         raise InvalidArgumentError("each rule is a sequence of argv tokens, not one str")
-    tuples = [r if type(r) is tuple else tuple(r) for r in rules]
+    tuples = list(map(tuple, rules))  # tuple(t) is t for a tuple: no copy
     try:
         joined: Optional[List[str]] = [" ".join(r) for r in tuples]
     except TypeError:

@@ -346,6 +346,27 @@ def test_failing_batch_leaves_the_kernel_unchanged(target: Target) -> None:
     assert target.save() == before
 
 
+def test_failing_bulk_create_names_its_rule_and_changes_nothing(target: Target) -> None:
+    """The append-only path renders while the child starts; errors still map to the op."""
+    ipt, t = target.ipt, target
+    ipt.ensure_chain("filter", "BULK")
+    before = target.save()
+    rules = [["-s", t.addr(i), "-j", "ACCEPT"] for i in range(1, 40)]
+    rules[25] = ["-j", "NO-SUCH-CHAIN"]
+    with pytest.raises(iptwrap.BatchError) as err, ipt.batch() as b:
+        b.append_rule("filter", "INPUT", "-j", "BULK")
+        b.append_rules("filter", "BULK", rules)
+    op = err.value.operation
+    assert op is not None and (op.index, op.chain, op.args) == (26, "BULK", ("-j", "NO-SUCH-CHAIN"))
+    assert target.save() == before
+    rules[25] = ["-s", t.addr(99), "-j", "RETURN"]
+    with ipt.batch() as ok:
+        ok.append_rules("filter", "BULK", rules)
+    assert len(ok.result.added) == 39
+    appended = [r for r in ipt.list_rules("filter", "BULK") if r.startswith("-A ")]
+    assert appended[25] == f"-A BULK -s {t.host(99)} -j RETURN" and len(appended) == 39
+
+
 def test_sync(target: Target) -> None:
     ipt, t = target.ipt, target
     ipt.ensure_chain("nat", "OTHER")

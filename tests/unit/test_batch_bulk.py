@@ -150,3 +150,32 @@ def test_sync_takes_rules_from_any_iterable_but_not_a_str(ipt: FakeIPTables) -> 
     assert not ipt.sync("AG-", {"filter": {"AG-A": _rules(3), "AG-B": []}}).changed
     with pytest.raises(iptwrap.InvalidArgumentError, match="not a str"):
         ipt.sync("AG-", {"filter": {"AG-A": "-j ACCEPT"}})  # type: ignore[dict-item]
+
+
+def test_calls_keep_their_order_across_verbs_chains_and_bulk_calls(ipt: FakeIPTables) -> None:
+    ipt.ensure_chain("filter", "AG")
+    table, chain = "filter", "AG"  # the same objects call after call: the hot path
+    with ipt.batch() as b:
+        b.append_rule(table, chain, "-s", "192.0.2.1", "-j", "ACCEPT")
+        b.append_rules(table, "INPUT", [["-s", "192.0.2.2", "-j", "ACCEPT"]])
+        b.append_rule(table, chain, "-s", "192.0.2.3", "-j", "ACCEPT")
+        b.insert_rule(table, chain, 1, "-s", "192.0.2.4", "-j", "ACCEPT")
+        b.append_rule(table, chain, "-s", "192.0.2.5", "-j", "ACCEPT")
+        b.ensure_rule(A, table, chain, "-s", "192.0.2.1/32", "-j", "ACCEPT")  # present by then
+    assert [(op.index, op.verb, op.chain) for op in b.operations] == [
+        (0, "append_rule", "AG"),
+        (1, "append_rule", "INPUT"),
+        (2, "append_rule", "AG"),
+        (3, "insert_rule", "AG"),
+        (4, "append_rule", "AG"),
+        (5, "ensure_rule", "AG"),
+    ]
+    assert [r.split()[3] for r in ipt.rules("filter", "AG")] == [
+        "192.0.2.4/32",
+        "192.0.2.1/32",
+        "192.0.2.3/32",
+        "192.0.2.5/32",
+    ]
+    assert ipt.rules("filter", "INPUT") == ["-A INPUT -s 192.0.2.2/32 -j ACCEPT"]
+    with pytest.raises(RuntimeError):
+        b.append_rule(table, chain, "-j", "DROP")  # applied: the hot path does not bypass that
