@@ -25,9 +25,9 @@ from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
     chain_name,
-    checked_rules,
-    plain_specs,
     restore_line,
+    restore_texts,
+    rule_keys,
     rule_tokens,
     table_name,
 )
@@ -78,25 +78,52 @@ def _target_of(spec: str) -> Optional[str]:
 
 @dataclass
 class _Desired:
-    """Validated input: table -> chain -> rules (token tuples), and jump rules per table.
+    """Validated input: table -> chain -> rule keys, and jump rules per table.
 
-    ``joined`` holds each rule's ``" ".join``, from the same bulk check: the text a
-    saved rule has when the agent wrote it the way iptables-save prints it.
+    A rule's key is its tokens joined by newlines (:func:`rule_keys`): equal keys are
+    equal rules, so the Syncer compares strings. ``sources`` holds the caller's rules
+    for the length of one call, to quote the chains that must be written or compared
+    with the kernel's text.
     """
 
-    chains: Dict[str, Dict[str, List[Tuple[str, ...]]]]
+    chains: Dict[str, Dict[str, List[str]]]
     jumps: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]]
-    joined: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
+    # per table: the caller's rules in one list, and each chain's slice of it
+    sources: Dict[str, Sequence[Sequence[str]]] = field(default_factory=dict)
+    spans: Dict[str, Dict[str, Tuple[int, int]]] = field(default_factory=dict)
+    _texts: Dict[str, List[str]] = field(default_factory=dict)
 
     def tables(self) -> List[str]:
         return list(self.chains) + [t for t in self.jumps if t not in self.chains]
+
+    def texts(self, table: str, chain: str) -> List[str]:
+        """The chain's rules as restore text (what follows ``-A CHAIN``)."""
+        start, end = self.spans[table][chain]
+        whole = self._texts.get(table)
+        if whole is not None:
+            return whole[start:end]
+        return restore_texts(self.sources[table][start:end])
+
+    def rules(self, table: str, chain: str) -> Sequence[Sequence[str]]:
+        start, end = self.spans[table][chain]
+        return self.sources[table][start:end]
+
+    def quote_table(self, table: str) -> None:
+        """Quote every rule of the table in one pass (before comparing with the kernel)."""
+        if table in self.sources and table not in self._texts:
+            self._texts[table] = restore_texts(self.sources[table])
+
+    def forget_sources(self) -> None:
+        """Drop the caller's objects: a Syncer keeps only the keys."""
+        self.sources, self._texts = {}, {}
 
 
 def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _Desired:
     if not prefix or prefix[0] in "-!" or any(c.isspace() for c in prefix):
         raise InvalidArgumentError(f"invalid owner prefix: {prefix!r}")
-    desired: Dict[str, Dict[str, List[Tuple[str, ...]]]] = {}
-    joined: Dict[str, Dict[str, List[str]]] = {}
+    desired: Dict[str, Dict[str, List[str]]] = {}
+    sources: Dict[str, Sequence[Sequence[str]]] = {}
+    spans: Dict[str, Dict[str, Tuple[int, int]]] = {}
     for table, table_chains in chains.items():
         t = table_name(table)
         # One bulk check per table: kube-like rulesets are thousands of 2-rule chains.
@@ -112,12 +139,12 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
             names.append(c)
             sizes.append(len(flat))
             flat.extend(rules)
-        tuples, texts = checked_rules(flat)
+        sources[t], keys = rule_keys(flat)
         desired[t] = {}
-        joined[t] = {}
+        spans[t] = {}
         for c, start, end in zip(names, sizes, sizes[1:] + [len(flat)]):
-            desired[t][c] = tuples[start:end]
-            joined[t][c] = texts[start:end]
+            desired[t][c] = keys[start:end]
+            spans[t][c] = (start, end)
     wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)
@@ -126,18 +153,11 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
         wanted.setdefault(t, []).append(
             (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
         )
-    return _Desired(desired, wanted, joined)
+    return _Desired(desired, wanted, sources, spans)
 
 
-def _restore_texts(rules: List[Tuple[str, ...]], joined: List[str]) -> List[str]:
-    """The rules as restore text: their joins when nothing needs quoting (one pass)."""
-    if plain_specs(joined, rules) and all(map(all, rules)):
-        return joined
-    return [restore_line(r, j) for r, j in zip(rules, joined)]
-
-
-def _rules_lines(chain: str, rules: Sequence[Sequence[str]]) -> List[str]:
-    return [f"-A {chain} {restore_line(r)}".rstrip() for r in rules]
+def _rules_lines(chain: str, texts: Sequence[str]) -> List[str]:
+    return [f"-A {chain} {text}" if text else f"-A {chain}" for text in texts]
 
 
 def _apply(client: IPTables, blocks: List[str], result: SyncResult) -> SyncResult:
@@ -179,24 +199,29 @@ def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> Sy
 
         decls: List[str] = []
         body: List[str] = []
-        for chain, rules in own.items():
+        desired.quote_table(table)
+        for chain in own:
+            texts = desired.texts(table, chain)
             current = saved.get(chain)
-            if current is not None and len(current) == len(rules):
-                # the same text is the same rules; otherwise compare canonical texts
-                texts = _restore_texts(rules, desired.joined[table][chain])
-                if current == texts or current == canonical_texts(
-                    rules,
+            # the same text is the same rules; otherwise compare canonical texts
+            if current is not None and (
+                current == texts
+                or len(current) == len(texts)
+                and current
+                == canonical_texts(
+                    [tuple(r) for r in desired.rules(table, chain)],
                     table=table,
                     chain=chain,
                     family=family,
                     backend=backend,
                     chain_exists=exists,
-                ):
-                    result.unchanged.append((table, chain))
-                    continue
+                )
+            ):
+                result.unchanged.append((table, chain))
+                continue
             (result.rewritten if current is not None else result.created).append((table, chain))
             decls.append(f":{chain} - [0:0]")
-            body.extend(_rules_lines(chain, rules))
+            body.extend(_rules_lines(chain, texts))
         stale = [c for c in saved if c.startswith(prefix) and c not in own]
         unlink: List[str] = []
         if stale:
@@ -265,6 +290,7 @@ class Syncer:
                 self._last_full = now
             else:
                 result = self._sync_against_memory(last, desired)
+        desired.forget_sources()  # the caller's objects: not ours to keep
         self._last = desired
         return result
 
@@ -277,14 +303,14 @@ class Syncer:
             new = desired.chains.get(table, {})
             decls: List[str] = []
             body: List[str] = []
-            for chain, rules in new.items():
+            for chain, keys in new.items():
                 before = old.get(chain)
-                if before == rules:
+                if before == keys:
                     result.unchanged.append((table, chain))
                     continue
                 (result.rewritten if before is not None else result.created).append((table, chain))
                 decls.append(f":{chain} - [0:0]")
-                body.extend(_rules_lines(chain, rules))
+                body.extend(_rules_lines(chain, desired.texts(table, chain)))
             stale = [c for c in old if c not in new]
             result.deleted.extend((table, c) for c in stale)
             old_jumps = last.jumps.get(table, [])

@@ -179,3 +179,17 @@ def test_calls_keep_their_order_across_verbs_chains_and_bulk_calls(ipt: FakeIPTa
     assert ipt.rules("filter", "INPUT") == ["-A INPUT -s 192.0.2.2/32 -j ACCEPT"]
     with pytest.raises(RuntimeError):
         b.append_rule(table, chain, "-j", "DROP")  # applied: the hot path does not bypass that
+
+
+def test_syncer_sees_in_place_edits_and_tokens_that_join_alike(ipt: FakeIPTables) -> None:
+    """The Syncer remembers text snapshots, not the caller's lists; and texts are quoted,
+    so a comment holding ``x -j DROP`` is not the rule ``--comment x -j DROP``."""
+    syncer = iptwrap.Syncer(ipt, "AG-")
+    rules = [["-m", "comment", "--comment", "x -j DROP"]]
+    syncer.sync({"filter": {"AG-X": rules}})
+    assert ipt.rules("filter", "AG-X") == ['-A AG-X -m comment --comment "x -j DROP"']
+    rules[0][3:] = ["x", "-j", "DROP"]  # edited in place: " ".join is unchanged
+    res = syncer.sync({"filter": {"AG-X": rules}})
+    assert res.rewritten == [("filter", "AG-X")]
+    assert ipt.rules("filter", "AG-X") == ["-A AG-X -m comment --comment x -j DROP"]
+    assert not syncer.sync({"filter": {"AG-X": rules}}, full=True).changed
