@@ -173,7 +173,11 @@ def restore_line(tokens: Sequence[str], joined: Optional[str] = None) -> str:
         and not _NEEDS_QUOTES.search(joined)
     ):
         return joined
-    return " ".join(quote_token(t) for t in tokens)
+    for bad in _FORBIDDEN:  # defence in depth: a line break would start a new command
+        if bad in joined:
+            raise InvalidArgumentError(f"value contains {bad!r}: {joined!r}")
+    plain = _PLAIN.match
+    return " ".join([t if plain(t) else '"' + _ESCAPED.sub(r"\\\1", t) + '"' for t in tokens])
 
 
 def plain_specs(specs: Sequence[str], rules: Sequence[Sequence[str]]) -> bool:
