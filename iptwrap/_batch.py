@@ -35,9 +35,8 @@ from ._errors import RestoreError
 from ._payload import (
     InvalidArgumentError,
     chain_name,
-    checked_rules,
-    plain_specs,
     restore_line,
+    rule_keys,
     rule_tokens,
     table_name,
 )
@@ -49,6 +48,22 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 
 _NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
+# What makes a key need quoting in a restore payload: any whitespace inside a token
+# (the key's separators are newlines), a quote, a backslash, a comment sign, NUL.
+_KEY_QUOTES = " \"'\\\t\f\v\0\x1c\x1d\x1e\x1f#"
+_KEY_NEEDS_QUOTES = re.compile(
+    r"[ \"'\\\t\r\f\v\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000#]"
+    r"|\n\n|\A\n|\n\Z|\A\Z"
+)
+
+
+def _key_text(key: str) -> str:
+    """One call's restore text from its key: the join, or the quoted tokens."""
+    if _KEY_NEEDS_QUOTES.search(key):
+        return restore_line(_tokens(key))
+    return key.replace("\n", " ")
+
+
 _MISSING_CHAIN = re.compile(r"Chain '([^']+)' does not exist")
 _JUMP_FLAGS = frozenset({"-j", "--jump", "-g", "--goto"})
 
@@ -182,19 +197,27 @@ class _TableModel:
 class _Run:
     """Consecutive calls of one verb on one chain: how agents batch, and how we store them.
 
-    A batch of 10,000 appends is then two lists of 10,000 (argv tuples and their
-    joins), not 10,000 records, and becomes one ``"\\n-A CHAIN ".join`` on commit.
+    Each call is kept as one string, its tokens joined by newlines (which no token
+    may hold; ``"\\0"`` for a call without tokens): an immutable snapshot that the
+    garbage collector never scans. A batch of 10,000 appends is then one list of
+    10,000 strings, and its payload a couple of ``str.replace`` over their join.
     """
 
-    __slots__ = ("verb", "table", "chain", "start", "args", "joined")
+    __slots__ = ("verb", "table", "chain", "start", "keys")
 
     def __init__(self, verb: str, table: str, chain: str, start: int) -> None:
         self.verb = verb
         self.table = table
         self.chain = chain
         self.start = start
-        self.args: List[Tuple[str, ...]] = []
-        self.joined: List[str] = []
+        self.keys: List[str] = []
+
+    def args(self, offset: int) -> Tuple[str, ...]:
+        return _tokens(self.keys[offset])
+
+
+def _tokens(key: str) -> Tuple[str, ...]:
+    return () if key == "\0" else tuple(key.split("\n"))
 
 
 class Batch:
@@ -209,6 +232,7 @@ class Batch:
         self._runs: List[_Run] = []
         self._count = 0
         self._only_appends = True
+        self._empty_token = False  # some call has an empty token: quote call by call
         self._positions: Dict[int, RulePosition] = {}
         self._numbers: Dict[int, int] = {}
         self._policies: Dict[int, str] = {}
@@ -256,17 +280,20 @@ class Batch:
             names = self._names_for(table, chain)
             run = None
         try:
-            joined = " ".join(args)
+            key: Optional[str] = "\n".join(args)
         except TypeError:
-            joined = "\0"  # not all str: rule_tokens names the culprit
-        if "\n" in joined or "\0" in joined or "\r" in joined or type(args) is not tuple:
-            args = tuple(rule_tokens(args))
-            joined = " ".join(args)
+            key = None  # not all str: rule_tokens names the culprit
+        # (a call without tokens also takes this branch: its key is "" but it has -1 joins)
+        if key is None or "\0" in key or "\r" in key or key.count("\n") != len(args) - 1:
+            key = "\n".join(rule_tokens(args))  # raises on a bad token
+        if not args:
+            key = "\0"
+        elif "" in args:
+            self._empty_token = True
         if run is None:
             run = self._run_for(verb, names)
             self._hot = (table, chain, verb, run)
-        run.args.append(args)
-        run.joined.append(joined)
+        run.keys.append(key)
         self._count += 1
         return self._count - 1
 
@@ -292,13 +319,14 @@ class Batch:
         to legacy iptables-restore, which applies a rule in about 3 µs.
         """
         names = self._names_for(table, chain)
-        tuples, joined = checked_rules(rules)  # before the run: a bad rule adds nothing
-        if not tuples:
+        checked, keys = rule_keys(rules)  # before the run: a bad rule adds nothing
+        if not keys:
             return
+        if not all(map(all, checked)):
+            self._empty_token = True
         run = self._run_for("append_rule", names)
-        run.args.extend(tuples)
-        run.joined.extend(joined)
-        self._count += len(tuples)
+        run.keys.extend(keys)
+        self._count += len(keys)
 
     def insert_rule(self, table: TableLike, chain: ChainLike, position: int, *args: str) -> None:
         if isinstance(position, bool) or not isinstance(position, int) or position < 1:
@@ -324,14 +352,14 @@ class Batch:
     def operations(self) -> List[BatchOp]:
         """The calls recorded so far, in order."""
         return [
-            BatchOp(run.start + i, run.verb, run.table, run.chain, args)
+            BatchOp(run.start + i, run.verb, run.table, run.chain, run.args(i))
             for run in self._runs
-            for i, args in enumerate(run.args)
+            for i in range(len(run.keys))
         ]
 
     def _op(self, index: int) -> BatchOp:
         run = self._runs[bisect.bisect_right([r.start for r in self._runs], index) - 1]
-        return BatchOp(index, run.verb, run.table, run.chain, run.args[index - run.start])
+        return BatchOp(index, run.verb, run.table, run.chain, run.args(index - run.start))
 
     # ------------------------------------------------------------- applying
 
@@ -356,16 +384,21 @@ class Batch:
             return self._commit()
 
     def _specs(self) -> List[List[str]]:
-        """Each run's arguments as restore text, quoted only where needed."""
+        """Each run's calls as restore text (what follows ``-A CHAIN``), quoted if needed."""
         runs = self._runs
-        if len(runs) == 1:  # the bulk-create case: no copies
-            args, joined = runs[0].args, runs[0].joined
-        else:
-            args = list(itertools.chain.from_iterable(run.args for run in runs))
-            joined = list(itertools.chain.from_iterable(run.joined for run in runs))
-        if all(map(all, args)) and plain_specs(joined, args):  # no empty token, no quoting
-            return [run.joined for run in runs]
-        return [[restore_line(a, j) for a, j in zip(run.args, run.joined)] for run in runs]
+        keys = (
+            runs[0].keys if len(runs) == 1 else itertools.chain.from_iterable(r.keys for r in runs)
+        )
+        text = "\r".join(keys)
+        if not self._empty_token and text.isascii() and not any(c in text for c in _KEY_QUOTES):
+            # the bulk case: no token to quote, so newlines become spaces, all at once
+            flat = text.replace("\n", " ").split("\r")
+            out, at = [], 0
+            for run in runs:
+                out.append(flat[at : at + len(run.keys)])
+                at += len(run.keys)
+            return out
+        return [[_key_text(key) for key in run.keys] for run in runs]
 
     def _commit(self) -> BatchResult:
         if not self._count:
@@ -467,7 +500,7 @@ class Batch:
             model = tables[run.table]
             table, chain = run.table, run.chain
             known = self._known_texts(run, texts, model)
-            for offset, (args, spec) in enumerate(zip(run.args, texts)):
+            for offset, spec in enumerate(texts):
                 if known is not None:
                     # a resync's common case, kept out of _resolve: the rule is there
                     text = known[offset]
@@ -475,7 +508,7 @@ class Batch:
                         present.append((table, chain, text))
                         continue
                 index = run.start + offset
-                for line in self._resolve(index, run, args, spec, model):
+                for line in self._resolve(index, run, run.args(offset), spec, model):
                     lines.append(line)
                     indices.append(index)
 
@@ -494,7 +527,7 @@ class Batch:
         misses = [i for i, text in enumerate(texts) if text not in counts]
         if misses:
             found = canonical_texts(
-                [run.args[i] for i in misses],
+                [run.args(i) for i in misses],
                 table=run.table,
                 chain=run.chain,
                 family=self._family,

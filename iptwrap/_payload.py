@@ -204,7 +204,7 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
     """The rules, checked, and an identity key for each: its tokens joined by newlines.
 
     No token may hold a newline, so equal keys are equal token sequences (a rule
-    without tokens gets ``"\\r"``, which no token may hold either). Keys are plain
+    without tokens gets ``"\\0"``, which no token may hold either). Keys are plain
     strings: the Syncer keeps 10k of them between syncs and compares them in C, and
     the garbage collector has nothing to scan, where a tuple per rule cost it tens of
     milliseconds. Building them is one join per rule; quoting waits until a chain
@@ -227,10 +227,10 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
             and text.count("\n") == sum(lengths) - len(lengths) + lengths.count(0)
         ):
             if lengths.count(0):
-                keys = [key if n else "\r" for key, n in zip(keys, lengths)]
+                keys = [key if n else "\0" for key, n in zip(keys, lengths)]
             return rules, keys
     checked = [tuple(rule_tokens(r)) for r in rules]  # names the culprit
-    return checked, ["\n".join(r) if r else "\r" for r in checked]
+    return checked, ["\n".join(r) if r else "\0" for r in checked]
 
 
 def restore_texts(rules: Iterable[Sequence[str]]) -> List[str]:
