@@ -15,7 +15,6 @@ backends). A batch touching one table is all-or-nothing.
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 from dataclasses import dataclass, field
 from typing import (
@@ -35,7 +34,8 @@ from ._errors import RestoreError
 from ._payload import (
     InvalidArgumentError,
     chain_name,
-    restore_line,
+    key_texts,
+    key_tokens,
     rule_keys,
     rule_tokens,
     table_name,
@@ -48,22 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 
 _NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
-# What makes a key need quoting in a restore payload: any whitespace inside a token
-# (the key's separators are newlines), a quote, a backslash, a comment sign, NUL.
-_KEY_QUOTES = " \"'\\\t\f\v\0\x1c\x1d\x1e\x1f#"
-_KEY_NEEDS_QUOTES = re.compile(
-    r"[ \"'\\\t\r\f\v\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000#]"
-    r"|\n\n|\A\n|\n\Z|\A\Z"
-)
-
-
-def _key_text(key: str) -> str:
-    """One call's restore text from its key: the join, or the quoted tokens."""
-    if _KEY_NEEDS_QUOTES.search(key):
-        return restore_line(_tokens(key))
-    return key.replace("\n", " ")
-
-
 _MISSING_CHAIN = re.compile(r"Chain '([^']+)' does not exist")
 _JUMP_FLAGS = frozenset({"-j", "--jump", "-g", "--goto"})
 
@@ -213,11 +197,7 @@ class _Run:
         self.keys: List[str] = []
 
     def args(self, offset: int) -> Tuple[str, ...]:
-        return _tokens(self.keys[offset])
-
-
-def _tokens(key: str) -> Tuple[str, ...]:
-    return () if key == "\0" else tuple(key.split("\n"))
+        return key_tokens(self.keys[offset])
 
 
 class Batch:
@@ -386,19 +366,13 @@ class Batch:
     def _specs(self) -> List[List[str]]:
         """Each run's calls as restore text (what follows ``-A CHAIN``), quoted if needed."""
         runs = self._runs
-        keys = (
-            runs[0].keys if len(runs) == 1 else itertools.chain.from_iterable(r.keys for r in runs)
-        )
-        text = "\r".join(keys)
-        if not self._empty_token and text.isascii() and not any(c in text for c in _KEY_QUOTES):
-            # the bulk case: no token to quote, so newlines become spaces, all at once
-            flat = text.replace("\n", " ").split("\r")
-            out, at = [], 0
-            for run in runs:
-                out.append(flat[at : at + len(run.keys)])
-                at += len(run.keys)
-            return out
-        return [[_key_text(key) for key in run.keys] for run in runs]
+        keys = runs[0].keys if len(runs) == 1 else [k for run in runs for k in run.keys]
+        flat = key_texts(keys, empty_tokens=self._empty_token)
+        out, at = [], 0
+        for run in runs:
+            out.append(flat[at : at + len(run.keys)])
+            at += len(run.keys)
+        return out
 
     def _commit(self) -> BatchResult:
         if not self._count:

@@ -19,12 +19,11 @@ __all__ = [
     "table_name",
     "chain_name",
     "rule_tokens",
-    "rule_tuple",
-    "checked_rules",
     "quote_token",
     "restore_line",
-    "plain_specs",
     "restore_texts",
+    "key_tokens",
+    "key_texts",
     "rule_keys",
     "check_payload",
 ]
@@ -36,8 +35,13 @@ _NEEDS_QUOTES = re.compile(
     r"[\"'\\\t\n\r\f\v\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000#]"
 )
 # A chain name that needs no closer look: no leading "-"/"!", no whitespace or quotes.
-# The ASCII part of _NEEDS_QUOTES, without the newline (the line separator).
-_ASCII_NEEDS_QUOTES = "\"'\\\t\r\f\v\0\x1c\x1d\x1e\x1f#"
+# What makes a rule key (tokens joined by newlines) need quoting: whitespace inside a
+# token, a quote, a backslash, a comment sign, NUL (the no-token marker), an empty token.
+_KEY_QUOTES = " \"'\\\t\f\v\0\x1c\x1d\x1e\x1f#"
+_KEY_NEEDS_QUOTES = re.compile(
+    r"[ \"'\\\t\r\f\v\0\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000#]"
+    r"|\n\n|\A\n|\n\Z|\A\Z"
+)
 _SAFE_CHAIN = re.compile(r"[^\s\0\"'\\!-][^\s\0\"'\\]*\Z")
 # A word iptables-restore reads back unchanged without quotes: no whitespace, no quote
 # or backslash (its tokenizer's escapes), not empty, not starting a comment.
@@ -96,53 +100,6 @@ def rule_tokens(args: Iterable[object]) -> List[str]:
     return tokens  # type: ignore[return-value]
 
 
-def rule_tuple(args: Sequence[str]) -> Tuple[str, ...]:
-    """:func:`rule_tokens` as a tuple, with a fast path for a tuple of clean strings.
-
-    Agents hand thousands of rules to batch and sync; most are tuples already.
-    """
-    if type(args) is tuple:
-        try:
-            joined = "".join(args)
-        except TypeError:
-            joined = "\n"  # not all str: let rule_tokens name the culprit
-        if "\n" not in joined and "\0" not in joined and "\r" not in joined:
-            return args
-    return tuple(rule_tokens(args))
-
-
-def checked_rules(
-    rules: Iterable[Sequence[str]],
-) -> Tuple[List[Tuple[str, ...]], List[str]]:
-    """:func:`rule_tuple` for many rules at once, with each rule's ``" ".join``.
-
-    Agents hand over a chain's rules as a list; one scan of all their text for line
-    breaks and NUL costs less than three scans per rule. Any doubt falls back to
-    :func:`rule_tokens` rule by rule, which names the culprit.
-    """
-    checked, joined = _checked_joins(rules)
-    return list(map(tuple, checked)), joined  # tuple(t) is t for a tuple: no copy
-
-
-def _checked_joins(
-    rules: Iterable[Sequence[str]],
-) -> Tuple[Sequence[Sequence[str]], List[str]]:
-    if not isinstance(rules, (list, tuple)):
-        rules = list(rules)
-    if str in set(map(type, rules)):
-        raise InvalidArgumentError("each rule is a sequence of argv tokens, not one str")
-    try:
-        joined: Optional[List[str]] = [" ".join(r) for r in rules]
-    except TypeError:
-        joined = None  # not all str
-    if joined is not None:
-        text = "\n".join(joined)
-        if "\0" not in text and "\r" not in text and text.count("\n") == max(len(joined) - 1, 0):
-            return rules, joined
-    tuples = [tuple(rule_tokens(r)) for r in rules]
-    return tuples, [" ".join(r) for r in tuples]
-
-
 def quote_token(token: str) -> str:
     """Quote one word for a restore payload.
 
@@ -180,26 +137,6 @@ def restore_line(tokens: Sequence[str], joined: Optional[str] = None) -> str:
     return " ".join([t if plain(t) else '"' + _ESCAPED.sub(r"\\\1", t) + '"' for t in tokens])
 
 
-def plain_specs(specs: Sequence[str], rules: Sequence[Sequence[str]]) -> bool:
-    """True when every ``specs[i] == " ".join(rules[i])`` is already its restore text.
-
-    One pass over all the text instead of one per rule: a batch of 5,000 rules would
-    otherwise spend as long quoting as legacy iptables-restore spends applying them.
-    The rules must be checked already (no line breaks) and have no empty token; a
-    False answer only means "quote them one by one".
-    """
-    text = "\n".join(specs)
-    if not text.isascii():
-        return False  # non-ASCII whitespace (U+00A0, U+2028...) must be quoted
-    for char in _ASCII_NEEDS_QUOTES:
-        if char in text:
-            return False
-    # a token containing a space shows as one more space than the joins put in
-    # (with no empty token, an empty text is a rule without tokens)
-    spaces = sum(map(len, rules)) - len(rules) + specs.count("")
-    return text.count(" ") == spaces
-
-
 def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], List[str]]:
     """The rules, checked, and an identity key for each: its tokens joined by newlines.
 
@@ -234,16 +171,34 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
 
 
 def restore_texts(rules: Iterable[Sequence[str]]) -> List[str]:
-    """Each rule's restore text (what follows ``-A CHAIN``), checked and quoted.
+    """Each rule's restore text (what follows ``-A CHAIN``), checked and quoted."""
+    checked, keys = rule_keys(rules)
+    return key_texts(keys, empty_tokens=not all(map(all, checked)))
 
-    Equal texts are equal token sequences (quoting is undone by iptables-restore's
-    tokenizer), so a list of texts is an immutable, comparable snapshot of the rules:
-    strings, which the garbage collector never scans, rather than a tuple per rule.
+
+def key_tokens(key: str) -> Tuple[str, ...]:
+    """The tokens behind a :func:`rule_keys` key."""
+    return () if key == "\0" else tuple(key.split("\n"))
+
+
+def key_texts(keys: Sequence[str], *, empty_tokens: bool) -> List[str]:
+    """Restore texts for keys; ``empty_tokens`` says some key may hold an empty token.
+
+    When no token needs quoting (the usual case, checked over all the text at once)
+    the newlines become spaces with one ``str.replace``; otherwise key by key.
     """
-    checked, joined = _checked_joins(rules)  # no copies: the texts are the snapshot
-    if all(map(all, checked)) and plain_specs(joined, checked):
-        return joined
-    return [restore_line(r, j) for r, j in zip(checked, joined)]
+    if not keys:
+        return []
+    text = "\r".join(keys)
+    if not empty_tokens and text.isascii() and not any(c in text for c in _KEY_QUOTES):
+        return text.replace("\n", " ").split("\r")
+    return [_key_text(key) for key in keys]
+
+
+def _key_text(key: str) -> str:
+    if _KEY_NEEDS_QUOTES.search(key):
+        return restore_line(key_tokens(key))
+    return key.replace("\n", " ")
 
 
 def check_payload(data: bytes) -> None:

@@ -1,0 +1,60 @@
+"""Rule keys: the newline-joined strings that batch and Syncer keep instead of tuples.
+
+A key must give back exactly its tokens, two rules must share a key only if they
+are the same tokens, and the bulk conversion to restore text must agree with quoting
+rule by rule (the slow, obviously right way).
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import iptwrap
+from iptwrap._payload import key_texts, key_tokens, restore_line, restore_texts, rule_keys
+
+# tokens without the three forbidden characters, rich in what needs quoting
+token = st.one_of(
+    st.text(st.characters(blacklist_characters="\n\r\0"), max_size=8),
+    st.lists(st.sampled_from(list(" \t\"'\\#-ab\u00a0\u2028")), max_size=6).map("".join),
+    st.sampled_from(["-j", "ACCEPT", "192.0.2.1/32", "--comment", ""]),
+)
+rules = st.lists(st.lists(token, max_size=6), max_size=8)
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FAST
+@given(rules=rules)
+def test_keys_give_back_their_tokens_and_texts_match_rule_by_rule(rules: List[List[str]]) -> None:
+    checked, keys = rule_keys(rules)
+    assert [key_tokens(k) for k in keys] == [tuple(r) for r in rules]
+    assert len(set(keys)) == len({tuple(r) for r in rules})  # equal keys, equal rules
+    expected = [restore_line(r) for r in rules]
+    has_empty = not all(map(all, checked))
+    assert key_texts(keys, empty_tokens=has_empty) == expected
+    assert restore_texts(rules) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [["-j", "ACCEPT\n-A INPUT -j DROP"]],
+        [["-m", "comment", "--comment", "a\rb"]],
+        [["x\0"]],
+        [["-j", 7]],
+        ["-j ACCEPT"],  # a str, not a list of rules
+    ],
+)
+def test_rule_keys_refuse_what_could_smuggle_a_line(bad: list) -> None:
+    with pytest.raises(iptwrap.InvalidArgumentError):
+        rule_keys(bad)
+
+
+def test_rules_without_tokens_and_with_one_empty_token_differ() -> None:
+    _checked, keys = rule_keys([[], [""], ["", ""]])
+    assert len(set(keys)) == 3
+    assert [key_tokens(k) for k in keys] == [(), ("",), ("", "")]
+    assert restore_texts([[], [""]]) == ["", '""']
