@@ -317,7 +317,7 @@ def bench_kube_sync(ipt: IPTables, backend: str, repeat: int) -> None:
     syncer.sync(full, jumps)
     t_read, t_mem, t_full, t_floor, size_read, size_mem = [], [], [], [], [], []
     floor = b"*nat\n:KPX-FLOOR - [0:0]\nCOMMIT\n"
-    for _ in range(repeat):
+    for _ in range(2 * repeat + 1):  # each round measures all four, under the same load
         # the least any change can cost: one empty chain (legacy replaces the table)
         start = time.perf_counter()
         ipt.restore_all(floor, flush=False)
