@@ -29,6 +29,7 @@ to a user chain is only reused while ``ctx.chain_exists`` still says yes; rules 
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
@@ -203,6 +204,9 @@ _LONG: Dict[str, Tuple[str, int]] = {
     "ipv6": ("6", 0),
 }
 _LONG_NAMES = tuple(_LONG)
+# sorted, so an abbreviation's candidates are one bisect away (a -p tcp --dport lookup
+# misses here first, before the tcp match is loaded)
+_LONG_SORTED = tuple(sorted(_LONG_NAMES))
 
 _CMD_OTHERS = {"L": "Z", "Z": "L", "S": "Z"}  # command -> command it may combine with
 
@@ -369,11 +373,12 @@ class _Parser:
                 return name, 1 if o[1] else 0, inst
         # abbreviations
         cands: List[Tuple[str, int, Optional[ExtInst]]] = []
-        for ln in _LONG_NAMES:
-            if ln.startswith(name):
-                c, ha = _LONG[ln]
-                if not any(x[2] is None and x[0] == c for x in cands):
-                    cands.append((c, ha, None))
+        at = bisect.bisect_left(_LONG_SORTED, name)
+        while at < len(_LONG_SORTED) and _LONG_SORTED[at].startswith(name):
+            c, ha = _LONG[_LONG_SORTED[at]]
+            at += 1
+            if not any(x[2] is None and x[0] == c for x in cands):
+                cands.append((c, ha, None))
         for inst in reversed(self.loaded):
             for on, o in inst.ext.opts.items():
                 dup = any(
