@@ -379,8 +379,10 @@ def bench_parse(ns: Netns, backend: str, repeat: int) -> None:
     ns.run([f"iptables-{backend}-restore", "--noflush"], payload("PARSE", n))
     save = [f"iptables-{backend}-save", "-t", "filter"]
     data = ns.run(save)
-    saved = median_time(lambda: ns.run(save), repeat)
-    parsed = median_time(lambda: parse_save(data), repeat)
+    got = paired_medians(
+        {"save": lambda: ns.run(save), "parse": lambda: parse_save(data)}, 2 * repeat + 1
+    )
+    saved, parsed = got["save"], got["parse"]
     assert parse_save(data)["filter"].rule_count() == n
     report(
         f"parse_save of {n} rules vs iptables-save producing them",
