@@ -21,7 +21,6 @@ __all__ = [
     "rule_tokens",
     "quote_token",
     "restore_line",
-    "restore_texts",
     "key_tokens",
     "key_texts",
     "rule_keys",
@@ -145,7 +144,7 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
     strings: the Syncer keeps 10k of them between syncs and compares them in C, and
     the garbage collector has nothing to scan, where a tuple per rule cost it tens of
     milliseconds. Building them is one join per rule; quoting waits until a chain
-    must actually be written (:func:`restore_texts`).
+    must actually be written (:func:`key_texts`).
     """
     if not isinstance(rules, (list, tuple)):
         rules = list(rules)
@@ -168,12 +167,6 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
             return rules, keys
     checked = [tuple(rule_tokens(r)) for r in rules]  # names the culprit
     return checked, ["\n".join(r) if r else "\0" for r in checked]
-
-
-def restore_texts(rules: Iterable[Sequence[str]]) -> List[str]:
-    """Each rule's restore text (what follows ``-A CHAIN``), checked and quoted."""
-    checked, keys = rule_keys(rules)
-    return key_texts(keys, empty_tokens=not all(map(all, checked)))
 
 
 def key_tokens(key: str) -> Tuple[str, ...]:

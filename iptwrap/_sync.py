@@ -25,8 +25,9 @@ from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
     chain_name,
+    key_texts,
+    key_tokens,
     restore_line,
-    restore_texts,
     rule_keys,
     rule_tokens,
     table_name,
@@ -81,49 +82,45 @@ class _Desired:
     """Validated input: table -> chain -> rule keys, and jump rules per table.
 
     A rule's key is its tokens joined by newlines (:func:`rule_keys`): equal keys are
-    equal rules, so the Syncer compares strings. ``sources`` holds the caller's rules
-    for the length of one call, to quote the chains that must be written or compared
-    with the kernel's text.
+    equal rules, so the Syncer compares strings, and the keys give back the tokens
+    when a chain must be quoted for writing or parsed for a canonical comparison.
+    Nothing of the caller's is kept.
     """
 
     chains: Dict[str, Dict[str, List[str]]]
     jumps: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]]
-    # per table: the caller's rules in one list, and each chain's slice of it
-    sources: Dict[str, Sequence[Sequence[str]]] = field(default_factory=dict)
-    spans: Dict[str, Dict[str, Tuple[int, int]]] = field(default_factory=dict)
-    _texts: Dict[str, List[str]] = field(default_factory=dict)
+    # per table: whether some rule has an empty token (then quoting goes key by key)
+    empty_tokens: Dict[str, bool] = field(default_factory=dict)
+    _texts: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
 
     def tables(self) -> List[str]:
         return list(self.chains) + [t for t in self.jumps if t not in self.chains]
 
     def texts(self, table: str, chain: str) -> List[str]:
         """The chain's rules as restore text (what follows ``-A CHAIN``)."""
-        start, end = self.spans[table][chain]
-        whole = self._texts.get(table)
-        if whole is not None:
-            return whole[start:end]
-        return restore_texts(self.sources[table][start:end])
-
-    def rules(self, table: str, chain: str) -> Sequence[Sequence[str]]:
-        start, end = self.spans[table][chain]
-        return self.sources[table][start:end]
+        done = self._texts.get(table)
+        if done is not None:
+            return done[chain]
+        return key_texts(self.chains[table][chain], empty_tokens=self.empty_tokens[table])
 
     def quote_table(self, table: str) -> None:
         """Quote every rule of the table in one pass (before comparing with the kernel)."""
-        if table in self.sources and table not in self._texts:
-            self._texts[table] = restore_texts(self.sources[table])
-
-    def forget_sources(self) -> None:
-        """Drop the caller's objects: a Syncer keeps only the keys."""
-        self.sources, self._texts = {}, {}
+        chains = self.chains.get(table, {})
+        flat = key_texts(
+            [k for keys in chains.values() for k in keys],
+            empty_tokens=self.empty_tokens.get(table, False),
+        )
+        self._texts[table], at = {}, 0
+        for chain, keys in chains.items():
+            self._texts[table][chain] = flat[at : at + len(keys)]
+            at += len(keys)
 
 
 def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _Desired:
     if not prefix or prefix[0] in "-!" or any(c.isspace() for c in prefix):
         raise InvalidArgumentError(f"invalid owner prefix: {prefix!r}")
     desired: Dict[str, Dict[str, List[str]]] = {}
-    sources: Dict[str, Sequence[Sequence[str]]] = {}
-    spans: Dict[str, Dict[str, Tuple[int, int]]] = {}
+    empty_tokens: Dict[str, bool] = {}
     for table, table_chains in chains.items():
         t = table_name(table)
         # One bulk check per table: kube-like rulesets are thousands of 2-rule chains.
@@ -139,12 +136,9 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
             names.append(c)
             sizes.append(len(flat))
             flat.extend(rules)
-        sources[t], keys = rule_keys(flat)
-        desired[t] = {}
-        spans[t] = {}
-        for c, start, end in zip(names, sizes, sizes[1:] + [len(flat)]):
-            desired[t][c] = keys[start:end]
-            spans[t][c] = (start, end)
+        checked, keys = rule_keys(flat)
+        empty_tokens[t] = not all(map(all, checked))
+        desired[t] = {c: keys[a:b] for c, a, b in zip(names, sizes, sizes[1:] + [len(flat)])}
     wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)
@@ -153,7 +147,7 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
         wanted.setdefault(t, []).append(
             (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
         )
-    return _Desired(desired, wanted, sources, spans)
+    return _Desired(desired, wanted, empty_tokens)
 
 
 def _rules_lines(chain: str, texts: Sequence[str]) -> List[str]:
@@ -209,7 +203,7 @@ def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> Sy
                 or len(current) == len(texts)
                 and current
                 == canonical_texts(
-                    [tuple(r) for r in desired.rules(table, chain)],
+                    [key_tokens(k) for k in own[chain]],
                     table=table,
                     chain=chain,
                     family=family,
@@ -290,7 +284,6 @@ class Syncer:
                 self._last_full = now
             else:
                 result = self._sync_against_memory(last, desired)
-        desired.forget_sources()  # the caller's objects: not ours to keep
         self._last = desired
         return result
 
