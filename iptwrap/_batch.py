@@ -259,6 +259,7 @@ class Batch:
         else:
             names = self._names_for(table, chain)
             run = None
+        # rule_keys for a single call, inline: this is the per-call hot path
         try:
             key: Optional[str] = "\n".join(args)
         except TypeError:
@@ -296,7 +297,7 @@ class Batch:
 
         The same operations (one index each) as a loop of ``append_rule``, checked in
         one pass: for thousands of rules the loop's per-call Python is what shows next
-        to legacy iptables-restore, which applies a rule in about 3 µs.
+        to legacy iptables-restore, which applies a rule in about 4 µs.
         """
         names = self._names_for(table, chain)
         checked, keys = rule_keys(rules)  # before the run: a bad rule adds nothing
