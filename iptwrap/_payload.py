@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
+from ._ruleargs import may_hold_refused_option, refused_option
 from ._types import ChainLike, TableLike
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "key_texts",
     "rule_keys",
     "check_payload",
+    "check_rule_options",
 ]
 
 _TABLE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
@@ -85,18 +87,39 @@ def chain_name(chain: ChainLike) -> str:
 
 
 def rule_tokens(args: Iterable[object]) -> List[str]:
-    """The rule arguments as argv tokens; refuses non-strings, NUL and line breaks."""
+    """The rule arguments as argv tokens.
+
+    Refuses non-strings, NUL and line breaks, and any option that would choose the
+    table, the command or how it runs (:mod:`iptwrap._ruleargs`).
+    """
     tokens = list(args)
     for arg in tokens:
         if type(arg) is not str and not isinstance(arg, str):
             raise InvalidArgumentError(f"rule arguments must be str, got {type(arg).__name__}")
-    joined = "".join(tokens)  # type: ignore[arg-type]
-    if "\n" in joined or "\0" in joined or "\r" in joined:
+    joined = "\n".join(tokens)  # type: ignore[arg-type]
+    if "\0" in joined or "\r" in joined or joined.count("\n") != max(len(tokens) - 1, 0):
         for arg in tokens:
             for bad in _FORBIDDEN:
                 if bad in arg:  # type: ignore[operator]
                     raise InvalidArgumentError(f"rule argument contains {bad!r}: {arg!r}")
+    if may_hold_refused_option(joined):
+        check_rule_options(tokens)  # type: ignore[arg-type]
     return tokens  # type: ignore[return-value]
+
+
+def check_rule_options(tokens: Sequence[str]) -> None:
+    """Refuse a rule whose arguments hold ``-t``, a command, ``-4/-6``, ``-w/-W``, ...
+
+    iptables would obey it: ``-t nat`` among the arguments moves the rule to nat.
+    """
+    found = refused_option(tokens)
+    if found is not None:
+        token, option = found
+        raise InvalidArgumentError(
+            f"rule argument {token!r} is iptables' --{option} option: a rule's arguments "
+            "may not choose the table, the command or how it runs; the client sets those "
+            f"(rule: {' '.join(tokens)!r})"
+        )
 
 
 def quote_token(token: str) -> str:
@@ -162,6 +185,9 @@ def rule_keys(rules: Iterable[Sequence[str]]) -> Tuple[Sequence[Sequence[str]], 
             and text.count("\r") == max(len(keys) - 1, 0)
             and text.count("\n") == sum(lengths) - len(lengths) + lengths.count(0)
         ):
+            if may_hold_refused_option(text):
+                for rule in rules:
+                    check_rule_options(rule)
             if lengths.count(0):
                 keys = [key if n else "\0" for key, n in zip(keys, lengths)]
             return rules, keys
