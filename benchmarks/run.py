@@ -370,7 +370,7 @@ def bench_kube_sync(ipt: IPTables, backend: str, repeat: int) -> None:
         f"{med(t_read) / full_t:.2f}x",
     )
     assert med(size_read) == med(size_mem)
-    ipt.sync("KPX-", {}, [])
+    ipt.teardown("KPX-")
 
 
 def bench_parse(ns: Netns, backend: str, repeat: int) -> None:

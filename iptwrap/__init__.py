@@ -4,7 +4,15 @@ Import everything from here; ``iptwrap.fake`` is the one public submodule.
 """
 
 from ._batch import Batch, BatchError, BatchOp, BatchResult
-from ._client import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, IPTables, RetryPolicy
+from ._client import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_ENSURE_LOCK_FILE,
+    DEFAULT_LOCK_TIMEOUT,
+    ENSURE_LOCK_FILE_ENV,
+    Binaries,
+    IPTables,
+    RetryPolicy,
+)
 from ._dump import Dump, SavedChain, SavedRule, SavedTable, SaveFormatError, parse_save
 from ._errors import (
     CLASSIFICATION,
@@ -18,6 +26,7 @@ from ._errors import (
     InvalidRuleNumberError,
     IPTablesError,
     JumpTargetNotFoundError,
+    LockFileError,
     LockTimeoutError,
     NamespaceNotFoundError,
     NotFoundError,
@@ -58,6 +67,8 @@ __all__ = [
     "CommandKilledError",
     "CommandTimeoutError",
     "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_ENSURE_LOCK_FILE",
+    "ENSURE_LOCK_FILE_ENV",
     "DEFAULT_LOCK_TIMEOUT",
     "Dump",
     "IPTables",
@@ -67,6 +78,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRuleNumberError",
     "JumpTargetNotFoundError",
+    "LockFileError",
     "LockTimeoutError",
     "Mode",
     "NamespaceNotFoundError",

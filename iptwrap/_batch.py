@@ -28,7 +28,12 @@ from typing import (
     Union,
 )
 
-from ._canonical import CanonicalError, canonical_rule_text, canonical_texts
+from ._canonical import (
+    CanonicalError,
+    canonical_rule_text,
+    canonical_texts,
+    without_prefix_lengths,
+)
 from ._dump import chain_specs
 from ._errors import RestoreError
 from ._payload import (
@@ -40,6 +45,7 @@ from ._payload import (
     rule_tokens,
     table_name,
 )
+from ._ruleargs import may_hold_refused_option
 from ._types import ChainLike, RulePosition, TableLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,7 +117,15 @@ class BatchResult:
 
 
 class BatchError(RestoreError):
-    """The batch's restore failed; ``operation`` is the call behind the failing line."""
+    """The batch's restore failed; ``operation`` is the call behind the failing line.
+
+    Like every :class:`RestoreError`, also an instance of its cause's class.
+    """
+
+    def __new__(cls, cause: RestoreError, operation: Optional[BatchOp]) -> BatchError:
+        made = RestoreError.__new__(cls, cause=cause.cause)
+        assert isinstance(made, BatchError)
+        return made
 
     def __init__(self, cause: RestoreError, operation: Optional[BatchOp]) -> None:
         super().__init__(
@@ -221,6 +235,7 @@ class Batch:
         self._hot: Optional[Tuple[object, object, str, _Run]] = None
         self._family = 4  # set on commit, from the client
         self._backend = ""
+        self._loose = False  # the binary's -D ignores -s/-d prefix lengths
         self.result = BatchResult()
 
     # ------------------------------------------------------------- verbs
@@ -265,8 +280,14 @@ class Batch:
         except TypeError:
             key = None  # not all str: rule_tokens names the culprit
         # (a call without tokens also takes this branch: its key is "" but it has -1 joins)
-        if key is None or "\0" in key or "\r" in key or key.count("\n") != len(args) - 1:
-            key = "\n".join(rule_tokens(args))  # raises on a bad token
+        if (
+            key is None
+            or "\0" in key
+            or "\r" in key
+            or key.count("\n") != len(args) - 1
+            or may_hold_refused_option(key)
+        ):
+            key = "\n".join(rule_tokens(args))  # raises on a bad token or a refused option
         if not args:
             key = "\0"
         elif "" in args:
@@ -469,6 +490,7 @@ class Batch:
                 blocks[run.table] = ([], [])
         self._family = 6 if self._client.is_ipv6() else 4
         self._backend = self._client.mode.value
+        self._loose = self._client.info.compare_ignores_prefix(self._client.is_ipv6())
         present = self.result.present
         for run, texts in zip(self._runs, specs):
             lines, indices = blocks[run.table]
@@ -543,6 +565,23 @@ class Batch:
                 current.pending -= 1
         return current
 
+    def _exact_delete(
+        self, table: str, chain: str, canonical: str, model: _TableModel
+    ) -> Optional[str]:
+        """``-D CHAIN N`` where ``-D spec`` would take an earlier rule (ip6tables-nft).
+
+        Its ``-D`` compares ``-s``/``-d`` without prefix lengths and removes the first
+        rule that matches so; the batch's model of the chain gives the true number.
+        """
+        current = self._materialize(table, chain, model)
+        if current is None:
+            return None
+        texts = [r for r in current.rules if isinstance(r, str)]
+        index = texts.index(canonical)
+        loose = without_prefix_lengths(" " + canonical)
+        first = next(i for i, t in enumerate(texts) if without_prefix_lengths(" " + t) == loose)
+        return None if first == index else f"-D {chain} {index + 1}"
+
     def _resolve(
         self, index: int, run: _Run, args: Tuple[str, ...], spec: str, model: _TableModel
     ) -> List[str]:
@@ -603,8 +642,11 @@ class Batch:
         if verb == "delete_rule":
             if not exists:
                 return []
+            line = f"-D {chain} {spec}".rstrip()
             if rules is not None and canonical is not None and canonical in rules.counts:
+                if self._loose:
+                    line = self._exact_delete(table, chain, canonical, model) or line
                 rules.remove(canonical)
             self.result.deleted.append(key)
-            return [f"-D {chain} {spec}".rstrip()]
+            return [line]
         raise AssertionError(f"unknown verb {verb}")  # pragma: no cover

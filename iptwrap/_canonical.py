@@ -10,10 +10,11 @@ falls back to asking the kernel (``-C``): a slower answer, never a wrong one.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["canonical_rule_text", "canonical_texts", "CanonicalError"]
+__all__ = ["canonical_rule_text", "canonical_texts", "CanonicalError", "without_prefix_lengths"]
 
 
 class CanonicalError(Exception):
@@ -103,3 +104,15 @@ def canonical_texts(
                     chain_exists=chain_exists,
                 )
     return texts
+
+
+_PREFIX_LENGTH = re.compile(r"( -[sd] [^ /]+)/\d+")
+
+
+def without_prefix_lengths(line: str) -> str:
+    """A saved rule as ip6tables-nft's ``-C``/``-D`` compare it: no ``-s``/``-d`` prefix length.
+
+    ``line`` starts with a space or ``-A CHAIN``: the pattern needs the space before
+    ``-s``/``-d``.
+    """
+    return _PREFIX_LENGTH.sub(r"\1", line)

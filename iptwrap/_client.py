@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import threading
 import time
@@ -19,18 +20,22 @@ from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import tenacity
 
 from ._batch import Batch
+from ._canonical import CanonicalError, canonical_rule_text, without_prefix_lengths
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
     CommandKilledError,
     CommandTimeoutError,
     IPTablesError,
+    LockFileError,
     LockTimeoutError,
     NamespaceNotFoundError,
     NotFoundError,
     RestoreError,
+    TableNotFoundError,
     VersionError,
     classify,
+    restore_cause,
     restore_failed_line,
 )
 from ._listing import (
@@ -41,14 +46,29 @@ from ._listing import (
     policy_from_save,
     rules_from_list_rules,
 )
-from ._lock import LockNotAcquired, hold_xtables_lock, lock_path
-from ._payload import InvalidArgumentError, chain_name, check_payload, rule_tokens, table_name
+from ._lock import LockFileUnavailable, LockNotAcquired, hold_xtables_lock, lock_path
+from ._payload import (
+    InvalidArgumentError,
+    chain_name,
+    check_payload,
+    restore_line,
+    rule_tokens,
+    table_name,
+)
 from ._runner import Runner, RunnerTimeout, SubprocessRunner
-from ._sync import DesiredChains, Jump, SyncResult, sync_chains
+from ._sync import DesiredChains, Jump, SyncResult, sync_chains, teardown_chains
 from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
 from ._version import BinaryInfo, Version, parse_version_output
 
-__all__ = ["IPTables", "Binaries", "RetryPolicy", "DEFAULT_LOCK_TIMEOUT", "DEFAULT_CALL_TIMEOUT"]
+__all__ = [
+    "IPTables",
+    "Binaries",
+    "RetryPolicy",
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_ENSURE_LOCK_FILE",
+    "ENSURE_LOCK_FILE_ENV",
+]
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 DEFAULT_CALL_TIMEOUT = 30.0
@@ -93,18 +113,40 @@ BufferLike = Union[bytearray, IO[bytes]]
 # Builds the argv of one attempt from the seconds left before the lock deadline.
 _ArgvBuilder = Callable[[float], List[str]]
 
-# Process-wide mutexes that serialise ensure_rule's check-then-add for one target
-# (network namespace or runner, family, table, chain).
-_ensure_locks: Dict[Tuple[object, ...], threading.Lock] = {}
+#: The file default clients of the real binaries flock around every check-then-act, so
+#: that iptwrap processes on one host never both add a rule. Not the xtables lock: the
+#: binaries take that one for each command, and would wait on us.
+DEFAULT_ENSURE_LOCK_FILE = "/run/iptwrap.lock"
+#: Overrides :data:`DEFAULT_ENSURE_LOCK_FILE` for default-constructed clients.
+ENSURE_LOCK_FILE_ENV = "IPTWRAP_LOCK_FILE"
+
+# Process-wide re-entrant mutexes that serialise check-then-act per target (network
+# namespace or runner, family): a batch or sync and a single ensure_rule exclude each
+# other too. And the lock files this thread holds already (a nested guard reuses them).
+_ensure_locks: Dict[Tuple[object, ...], threading.RLock] = {}
 _ensure_locks_guard = threading.Lock()
+_held_files = threading.local()
 
 
-def _ensure_lock(key: Tuple[object, ...]) -> threading.Lock:
+def _ensure_lock(key: Tuple[object, ...]) -> threading.RLock:
     with _ensure_locks_guard:
         lock = _ensure_locks.get(key)
         if lock is None:
-            lock = _ensure_locks[key] = threading.Lock()
+            lock = _ensure_locks[key] = threading.RLock()
         return lock
+
+
+def _ensure_lock_file(setting: Union[str, bool, None], own_runner: bool) -> Optional[str]:
+    """The cross-process lock file a client uses, from its ``ensure_lock_file`` setting."""
+    if setting is False:
+        return None
+    if isinstance(setting, str):
+        if not setting:
+            raise InvalidArgumentError("ensure_lock_file must be a path, True, False or None")
+        return setting
+    if setting is None and not own_runner:
+        return None  # the fake, or a runner of the caller's: serialised in-process only
+    return os.environ.get(ENSURE_LOCK_FILE_ENV) or DEFAULT_ENSURE_LOCK_FILE
 
 
 class IPTables:
@@ -117,9 +159,10 @@ class IPTables:
     ``XTABLES_LOCKFILE`` for the children and is the file this client flocks itself
     when ``iptables-restore`` is too old to wait.
 
-    Thread-safe: one client may be shared by threads; ``ensure_rule`` is serialised
-    per (namespace, family, table, chain) within the process. Across processes,
-    ``-C`` then ``-A`` is two commands and two writers can both add (see README).
+    Thread-safe: one client may be shared by threads. Check-then-act (``ensure_rule``,
+    batch commits, sync) is serialised per (namespace, family) within the process and,
+    for clients of the real binaries, across processes through an ``flock`` on
+    ``/run/iptwrap.lock`` (``ensure_lock_file``; see :meth:`ensure_guard`).
     """
 
     def __init__(
@@ -134,7 +177,7 @@ class IPTables:
         retry: Optional[RetryPolicy] = None,
         runner: Optional[Runner] = None,
         lock_file: Optional[str] = None,
-        ensure_lock_file: Optional[str] = None,
+        ensure_lock_file: Union[str, bool, None] = None,
     ) -> None:
         self._protocol = Protocol(protocol)
         if mode not in ("auto", Mode.NFT, Mode.LEGACY, "nft", "legacy"):
@@ -149,7 +192,7 @@ class IPTables:
                 "netns applies to the built-in SubprocessRunner; give it to your runner instead"
             )
         self._lock_file = lock_file or lock_path()
-        self._ensure_lock_file = ensure_lock_file
+        self._ensure_lock_file = _ensure_lock_file(ensure_lock_file, runner is None)
         # ensure_rule is serialised per target: clients of the same namespace share a
         # key, whoever built their runner; a caller's own runner is its own target.
         target: object = ("netns", netns) if runner is None else ("runner", id(runner))
@@ -303,26 +346,48 @@ class IPTables:
             self._iptables(t, [position.value, c, *tokens])
             return False
 
-    @contextlib.contextmanager
-    def ensure_guard(self, table: str, chain: str = "*") -> Iterator[None]:
-        """Serialise a check-then-act on (table, chain).
+    @property
+    def ensure_lock_file(self) -> Optional[str]:
+        """The file flocked around check-then-act across processes (None: in-process only)."""
+        return self._ensure_lock_file
 
-        Within the process: always (a mutex per namespace, family, table, chain).
-        Across processes: only when the client was given ``ensure_lock_file``; then
-        every iptwrap client using the same file excludes the others for the duration
-        (an ``flock``, waited on for at most ``lock_timeout``). The xtables lock cannot
-        do this: iptables holds it for one command, and iptables-nft ignores it.
+    @contextlib.contextmanager
+    def ensure_guard(self, table: str = "*", chain: str = "*") -> Iterator[None]:
+        """Serialise a check-then-act (``ensure_rule``, a batch commit, a sync).
+
+        Within the process: always, a re-entrant mutex per target (namespace or
+        runner, and family). Across processes: an ``flock`` on
+        :attr:`ensure_lock_file`, waited on for at most ``lock_timeout``. A client of
+        the real binaries uses ``/run/iptwrap.lock`` (or ``$IPTWRAP_LOCK_FILE``) unless
+        told ``ensure_lock_file=False``; over the fake or a caller's runner it locks no
+        file unless given one. The xtables lock cannot do this: iptables holds it for
+        one command, and iptables-nft ignores it. ``table`` and ``chain`` name what is
+        guarded, for readers; the guard covers the whole target.
         """
-        with _ensure_lock((*self._ensure_key_base, table, chain)):
-            if self._ensure_lock_file is None:
+        path = self._ensure_lock_file
+        held = getattr(_held_files, "paths", None)
+        if held is None:
+            held = _held_files.paths = set()
+        with _ensure_lock(self._ensure_key_base):
+            if path is None or path in held:
                 yield
                 return
             try:
-                with hold_xtables_lock(self._ensure_lock_file, self._lock_timeout):
-                    yield
+                with hold_xtables_lock(path, self._lock_timeout):
+                    held.add(path)
+                    try:
+                        yield
+                    finally:
+                        held.discard(path)
             except LockNotAcquired as exc:
-                raise LockTimeoutError(
-                    ["flock", self._ensure_lock_file], None, message=str(exc)
+                raise LockTimeoutError(["flock", path], None, message=str(exc)) from None
+            except LockFileUnavailable as exc:
+                raise LockFileError(
+                    ["flock", path],
+                    None,
+                    message=f"{exc}; set ${ENSURE_LOCK_FILE_ENV} to a writable path, or "
+                    "construct the client with ensure_lock_file=False to serialise "
+                    "check-then-act within this process only",
                 ) from None
 
     def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None:
@@ -342,11 +407,37 @@ class IPTables:
         Returns True if a rule was deleted.
         """
         t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
+        if self._probe().compare_ignores_prefix(self.is_ipv6()):
+            with self.ensure_guard(t, c):  # read the chain and delete as one step
+                argv = self._exact_delete(t, c, tokens)
+                return argv is not None and self._delete(t, argv)
+        return self._delete(t, ["-D", c, *tokens])
+
+    def _delete(self, table: str, argv: List[str]) -> bool:
         try:
-            self._iptables(t, ["-D", c, *tokens])
+            self._iptables(table, argv)
         except NotFoundError:
             return False
         return True
+
+    def _exact_delete(self, table: str, chain: str, tokens: List[str]) -> Optional[List[str]]:
+        """The ``-D`` that removes this rule on a binary that ignores prefix lengths.
+
+        ``-D spec`` removes the first rule the binary takes for the same one: right
+        unless an earlier rule differs only in a prefix length, and then the rule is
+        deleted by its number (read from ``-S`` under the caller's guard). None: absent.
+        """
+        found = self._find_in_listing(table, chain, tokens)
+        if found is None:
+            return ["-D", chain, *tokens]  # unknowable here: the binary's answer
+        index, rules = found
+        if index < 0:
+            return None
+        loose = without_prefix_lengths(rules[index])
+        first = next(i for i, r in enumerate(rules) if without_prefix_lengths(r) == loose)
+        if first == index:
+            return ["-D", chain, *tokens]
+        return ["-D", chain, str(index + 1)]
 
     def delete_rule_number(self, table: TableLike, chain: ChainLike, number: int) -> None:
         self._iptables(table_name(table), ["-D", chain_name(chain), str(_rule_number(number))])
@@ -389,10 +480,20 @@ class IPTables:
         """Make the chains named ``prefix*`` exactly ``chains``; send only the difference.
 
         ``chains`` maps table -> chain -> list of rules (each a sequence of argv
-        tokens). Chains with the prefix that are not in ``chains`` are deleted;
-        ``jumps`` are ensured in chains the agent does not own. See README.
+        tokens). In each table named there (or in ``jumps``), chains with the prefix
+        that are not in ``chains`` are deleted, and the chains the agent does not own
+        hold exactly ``jumps`` among their rules that jump or go to an owned chain:
+        others are removed, ``PREPEND`` jumps come first in the order given. See README.
         """
         return sync_chains(self, prefix, chains, jumps)
+
+    def teardown(self, prefix: str) -> SyncResult:
+        """Remove every chain named ``prefix*``, in every table, and every jump into one.
+
+        The undo of :meth:`sync`: one ``iptables-save``, one restore. A second
+        teardown sends nothing.
+        """
+        return teardown_chains(self, prefix)
 
     # ----------------------------------------------------------------- save / restore
 
@@ -492,23 +593,29 @@ class IPTables:
         return self._with_retry(build, None).stdout
 
     def _rule_exists(self, table: str, chain: str, tokens: List[str]) -> bool:
-        if self._probe().has_check:
-            try:
-                self._iptables(table, ["-C", chain, *tokens])
-            except NotFoundError:
-                return False
-            return True
-        return self._rule_exists_by_listing(table, chain, tokens)
+        """Is the rule in the chain? The kernel's identity, by the cheapest exact way.
 
-    def _rule_exists_by_listing(self, table: str, chain: str, tokens: List[str]) -> bool:
-        """Before 1.4.11 there is no ``-C``: compare against ``iptables -S CHAIN``.
-
-        The spec is canonicalised by the parser that imitates iptables-save, so
-        ``-s 10.0.0.1`` still finds ``-s 10.0.0.1/32``. A spec it cannot read is
-        compared verbatim.
+        ``-C`` where it exists and is right; where a release's ``-C`` is known to be
+        wrong (:mod:`iptwrap._version`), a comparison that is not.
         """
-        from ._canonical import CanonicalError, canonical_rule_text
+        info = self._probe()
+        ipv6 = self.is_ipv6()
+        if not info.has_check:
+            return self._rule_exists_by_listing(table, chain, tokens)
+        if info.check_ignores_match_data(ipv6):
+            return self._rule_exists_by_delete_test(table, chain, tokens)
+        if info.compare_ignores_prefix(ipv6):
+            found = self._find_in_listing(table, chain, tokens)
+            if found is not None:
+                return found[0] >= 0
+        try:
+            self._iptables(table, ["-C", chain, *tokens])
+        except NotFoundError:
+            return False
+        return True
 
+    def _canonical_line(self, table: str, chain: str, tokens: List[str]) -> Optional[str]:
+        """``-A CHAIN spec`` as ``iptables -S`` prints it, or None if it cannot be told."""
         try:
             wanted = canonical_rule_text(
                 tokens,
@@ -518,9 +625,55 @@ class IPTables:
                 backend=self._probe().mode.value,
             )
         except CanonicalError:
-            wanted = " ".join(tokens)
-        line = f"-A {chain} {wanted}" if wanted else f"-A {chain}"
-        return line in self.list_rules(table, chain)
+            return None
+        return f"-A {chain} {wanted}" if wanted else f"-A {chain}"
+
+    def _find_in_listing(
+        self, table: str, chain: str, tokens: List[str]
+    ) -> Optional[Tuple[int, List[str]]]:
+        """(index of the rule in ``-S CHAIN``, or -1; that listing); None if unknowable."""
+        line = self._canonical_line(table, chain, tokens)
+        if line is None:
+            return None
+        try:
+            rules = self.list_rules(table, chain)
+        except NotFoundError:  # no such chain (a missing table raises)
+            return -1, []
+        return (rules.index(line) if line in rules else -1), rules
+
+    def _rule_exists_by_listing(self, table: str, chain: str, tokens: List[str]) -> bool:
+        """Before 1.4.11 there is no ``-C``: compare against ``iptables -S CHAIN``.
+
+        The spec is canonicalised by the parser that imitates iptables-save, so
+        ``-s 10.0.0.1`` still finds ``-s 10.0.0.1/32``. A spec it cannot read is
+        compared verbatim.
+        """
+        found = self._find_in_listing(table, chain, tokens)
+        if found is not None:
+            return found[0] >= 0
+        try:
+            return f"-A {chain} {' '.join(tokens)}".rstrip() in self.list_rules(table, chain)
+        except NotFoundError:
+            return False
+
+    def _rule_exists_by_delete_test(self, table: str, chain: str, tokens: List[str]) -> bool:
+        """``-D`` under ``iptables-restore --test``: the right comparison, nothing committed.
+
+        For ip6tables-legacy, whose ``-C`` ignores match data while its ``-D`` does
+        not (measured on 1.8.9); ``--test`` applies the transaction to the cached
+        table and stops before the commit. One process, like ``-C``.
+        """
+        payload = f"*{table}\n-D {chain} {restore_line(tokens)}\nCOMMIT\n".encode()
+        try:
+            self._restore(["--test"], payload, flush=False, counters=False)
+        except RestoreError as exc:
+            # exit 1: "Bad rule (does a matching rule exist ...)", or a missing chain
+            if isinstance(exc, TableNotFoundError):
+                raise
+            if exc.returncode == 1 or isinstance(exc, NotFoundError):
+                return False
+            raise
+        return True
 
     def _save(self, table: Optional[str], *, counters: bool) -> bytes:
         argv = [self._binaries.save]
@@ -633,7 +786,7 @@ class IPTables:
             result.stderr,
             line=line,
             line_text=text,
-            cause=cls,
+            cause=restore_cause(result.returncode, result.stderr, text),
         )
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Pattern, Sequence, Tuple, Type
+from typing import Dict, Optional, Pattern, Sequence, Tuple, Type
 
 __all__ = [
     "IPTablesError",
@@ -34,6 +34,7 @@ __all__ = [
     "VersionError",
     "ResourceError",
     "LockTimeoutError",
+    "LockFileError",
     "RestoreError",
     "CommandTimeoutError",
     "CommandKilledError",
@@ -74,8 +75,14 @@ class NotFoundError(IPTablesError):
     """The chain, rule, table or jump target does not exist."""
 
 
-class TableNotFoundError(NotFoundError):
-    """The table is unknown to this kernel/binary (exit 3 or save's exit 1)."""
+class TableNotFoundError(IPTablesError):
+    """The table is unknown to this kernel/binary (exit 3, or save's exit 1).
+
+    Deliberately not a :class:`NotFoundError`: only a missing rule or chain is
+    "absent". A misspelt table (``"filtr"``) must raise from ``delete_rule``,
+    ``chain_exists`` and ``rule_exists``, not read as "nothing there" (Kubernetes'
+    client and its fake agree: exit 3 is not "not found").
+    """
 
 
 class ParameterError(IPTablesError):
@@ -126,8 +133,17 @@ class RestoreError(IPTablesError):
     """``iptables-restore`` failed; names the input line when iptables (or we) can tell.
 
     ``line`` is 1-based in the payload that was sent; ``line_text`` is that line.
-    ``cause`` is the class the same stderr would map to outside a restore.
+    ``cause`` is the class the same stderr would map to outside a restore, and the
+    error is an instance of it too: ``except NotFoundError`` catches a restore that
+    failed for a missing chain, ``except JumpTargetNotFoundError`` one that jumped to
+    a missing chain.
     """
+
+    def __new__(cls, *args: object, **kwargs: object) -> RestoreError:
+        cause = kwargs.get("cause", IPTablesError)
+        if isinstance(cause, type) and cause is not IPTablesError and not issubclass(cls, cause):
+            cls = _with_cause(cls, cause)
+        return super().__new__(cls, *args)
 
     def __init__(
         self,
@@ -148,6 +164,27 @@ class RestoreError(IPTablesError):
             shown = line_text if line_text is not None else "?"
             detail = f"{detail} [input line {line}: {shown!r}]"
         super().__init__(argv, returncode, stdout, stderr, message=detail)
+
+
+_CAUSED: Dict[Tuple[type, type], type] = {}
+
+
+def _with_cause(cls: type, cause: type) -> type:
+    """``cls`` that is also a ``cause`` (cached: one class per pair, so ``type(e)`` is stable)."""
+    mixed = _CAUSED.get((cls, cause))
+    if mixed is None:
+        mixed = type(cls.__name__, (cls, cause), {"__module__": cls.__module__})
+        mixed.__qualname__ = f"{cls.__qualname__}[{cause.__name__}]"
+        mixed = _CAUSED.setdefault((cls, cause), mixed)
+    return mixed
+
+
+class LockFileError(IPTablesError):
+    """The cross-process lock file (``ensure_lock_file``) cannot be opened.
+
+    Raised before anything runs; the message says how to point the client at
+    another file (``$IPTWRAP_LOCK_FILE``) or opt out (``ensure_lock_file=False``).
+    """
 
 
 class CommandTimeoutError(IPTablesError):
@@ -274,13 +311,12 @@ def is_lock_contention(returncode: int, stderr: bytes) -> bool:
 
 
 def is_not_found(exc: BaseException) -> bool:
-    """True when ``exc`` says a chain, rule or table does not exist.
+    """True when ``exc`` says a chain or rule (or a jump's target chain) does not exist.
 
     The same answer for the real runner and the fake, since both go through
-    :func:`classify`. A lock timeout is never "not found".
+    :func:`classify`, and for a restore that failed for that reason. A missing table,
+    a lock timeout or a vanished namespace is never "not found".
     """
-    if isinstance(exc, RestoreError):
-        return issubclass(exc.cause, NotFoundError)
     return isinstance(exc, NotFoundError)
 
 
@@ -290,6 +326,30 @@ _RESTORE_LINE = (
     re.compile(r"COMMIT expected at line (\d+)"),
     re.compile(r"\bline (\d+)\b"),
 )
+
+
+# iptables-legacy-restore reports every failure of a command line as a bare
+# "iptables-restore: line N failed" (measured on 1.8.9 for -A/-I/-D/-R/-F/-Z/-X/-N/-E/-P/
+# -C). Where the failing line's verb leaves one cause, that cause is the class: a -D or
+# -C of a rule spec fails only when the rule or its chain is absent. (-D by number,
+# -X, -E, -I N, -P: several causes, left unclassified.) Rows: (line pattern, class).
+_BARE_LINE_FAILED = re.compile(r"^\S*restore: line \d+ failed\s*$")
+_BARE_RESTORE_CAUSES: Tuple[Tuple[Pattern[str], Type[IPTablesError]], ...] = (
+    (re.compile(r"^(?:-D|--delete|-C|--check) \S+ (?!\d+\s*$)\S"), NotFoundError),
+)
+
+
+def restore_cause(returncode: int, stderr: bytes, line_text: Optional[str]) -> Type[IPTablesError]:
+    """The class of a failed restore: :func:`classify`, or the failing line's verb."""
+    cls = classify(returncode, stderr)
+    if cls is not IPTablesError or returncode != 1 or line_text is None:
+        return cls
+    if not _BARE_LINE_FAILED.match(stderr.decode("utf-8", "replace").strip()):
+        return cls
+    for pattern, cause in _BARE_RESTORE_CAUSES:
+        if pattern.match(line_text.strip()):
+            return cause
+    return cls
 
 
 def restore_failed_line(stderr: bytes) -> Optional[int]:

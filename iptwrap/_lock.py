@@ -20,7 +20,13 @@ import threading
 import time
 from typing import Dict, Iterator, Optional
 
-__all__ = ["DEFAULT_LOCK_PATH", "lock_path", "hold_xtables_lock", "LockNotAcquired"]
+__all__ = [
+    "DEFAULT_LOCK_PATH",
+    "lock_path",
+    "hold_xtables_lock",
+    "LockNotAcquired",
+    "LockFileUnavailable",
+]
 
 DEFAULT_LOCK_PATH = "/run/xtables.lock"
 _POLL_INTERVAL = 0.02
@@ -36,6 +42,15 @@ class LockNotAcquired(Exception):
         super().__init__(f"could not take {path} within {waited:.2f}s")
         self.path = path
         self.waited = waited
+
+
+class LockFileUnavailable(Exception):
+    """The lock file could not be opened (no such directory, read-only, not permitted)."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        super().__init__(f"cannot open the lock file {path}: {error.strerror or error}")
+        self.path = path
+        self.error = error
 
 
 def lock_path(env: Optional[Dict[str, str]] = None) -> str:
@@ -60,7 +75,10 @@ def hold_xtables_lock(path: str, timeout: float) -> Iterator[None]:
     if not mutex.acquire(timeout=max(timeout, 0.0)):
         raise LockNotAcquired(path, timeout)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise LockFileUnavailable(path, exc) from None
         try:
             while True:
                 try:

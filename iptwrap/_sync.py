@@ -8,19 +8,34 @@ difference in one ``iptables-restore --noflush``:
 - a chain whose canonical contents differ is rewritten (``:CHAIN - [0:0]`` flushes it
   under ``--noflush``), an identical one is not touched;
 - a chain that carries the owner's prefix but is no longer wanted is flushed and
-  deleted, after the rules that jump to it from other chains are removed;
-- every other chain (docker's, kube-proxy's, the admin's) is left alone.
+  deleted;
+- the jumps are owned too: in the other chains, every rule that jumps or goes to an
+  owned chain is declared in ``jumps`` or removed (reported in ``jumps_deleted``),
+  and ``PREPEND`` jumps are the first rules of their chain, in the order given;
+- no other rule of another chain (docker's, kube-proxy's, the admin's) is touched.
 
-A second sync with the same input sends nothing at all.
+A second sync with the same input sends nothing at all. ``teardown(prefix)`` removes
+every owned chain in every table, and the jumps into them.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
-from ._canonical import canonical_texts
+from ._canonical import canonical_texts, without_prefix_lengths
 from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
@@ -37,7 +52,7 @@ from ._types import ChainLike, RulePosition, TableLike
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
 
-__all__ = ["Jump", "SyncResult", "Syncer", "sync_chains"]
+__all__ = ["Jump", "SyncResult", "Syncer", "sync_chains", "teardown_chains"]
 
 RuleArgs = Sequence[str]
 DesiredChains = Mapping[TableLike, Mapping[ChainLike, Iterable[RuleArgs]]]
@@ -62,6 +77,9 @@ class SyncResult:
     unchanged: List[Tuple[str, str]] = field(default_factory=list)
     deleted: List[Tuple[str, str]] = field(default_factory=list)
     jumps_added: List[Tuple[str, str, str]] = field(default_factory=list)
+    # jumps into owned chains removed from foreign chains: changed, dropped from
+    # ``jumps``, duplicated, or leading into a stale chain (table, chain, rule text)
+    jumps_deleted: List[Tuple[str, str, str]] = field(default_factory=list)
     payload: bytes = b""
 
     @property
@@ -70,11 +88,16 @@ class SyncResult:
 
 
 def _target_of(spec: str) -> Optional[str]:
-    """The chain a saved rule jumps or goes to: iptables-save prints ``-j``/``-g`` last."""
-    at = max(spec.rfind(" -j "), spec.rfind(" -g "))
-    if at < 0:
-        return None
-    return spec[at + 4 :].split(" ", 1)[0]
+    """The chain a saved rule jumps or goes to, if any.
+
+    iptables-save prints the target last, and a jump to a chain has no options: the
+    rule ends in ``-j CHAIN`` or ``-g CHAIN``. (A ``" -j X"`` inside a quoted LOG
+    prefix or comment ends in a quote, which no chain name holds.)
+    """
+    words = spec.rsplit(" ", 2)
+    if len(words) == 3 and words[1] in ("-j", "-g"):
+        return words[2]
+    return None
 
 
 @dataclass
@@ -140,13 +163,20 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
         empty_tokens[t] = not all(map(all, checked))
         desired[t] = {c: keys[a:b] for c, a, b in zip(names, sizes, sizes[1:] + [len(flat)])}
     wanted: Dict[str, List[Tuple[str, Tuple[str, ...], RulePosition]]] = {}
+    if isinstance(jumps, (str, Jump)):
+        raise InvalidArgumentError("jumps is a sequence of Jump, not one")
     for jump in jumps:
         t, c = table_name(jump.table), chain_name(jump.chain)
         if c.startswith(prefix):
             raise InvalidArgumentError(f"jump rules belong in chains you don't own, not {c!r}")
-        wanted.setdefault(t, []).append(
-            (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
-        )
+        if isinstance(jump.args, str):
+            raise InvalidArgumentError(
+                f"Jump args are argv tokens, not one str: use {tuple(jump.args.split())!r}"
+            )
+        entry = (c, tuple(rule_tokens(jump.args)), RulePosition(jump.position))
+        if any(e[:2] == entry[:2] for e in wanted.get(t, [])):
+            raise InvalidArgumentError(f"jump declared twice: {t} {c} {' '.join(entry[1])}")
+        wanted.setdefault(t, []).append(entry)
     return _Desired(desired, wanted, empty_tokens)
 
 
@@ -168,18 +198,46 @@ def sync_chains(
     jumps: Sequence[Jump] = (),
 ) -> SyncResult:
     """Stateless sync: read each table once, send only what differs from the kernel."""
+    if not chains:
+        raise InvalidArgumentError(
+            "sync() with no tables would do nothing; to remove every chain with the prefix "
+            f"{prefix!r} and the jumps into them, call teardown({prefix!r}); to empty one "
+            "table's chains, pass {table: {}}"
+        )
     desired = _normalize(prefix, chains, jumps)
     with client.ensure_guard("*", "*"):
         return _sync_against_kernel(client, prefix, desired)
 
 
-def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> SyncResult:
+def teardown_chains(client: IPTables, prefix: str) -> SyncResult:
+    """Remove every chain named ``prefix*`` in every table, and every jump into one.
+
+    One ``iptables-save`` of all tables (it creates none, on either backend), one
+    restore; nothing is sent when nothing carries the prefix.
+    """
+    _normalize(prefix, {}, ())  # validates the prefix
+    with client.ensure_guard("*", "*"):
+        saved = chain_specs(client.save())
+        desired = _Desired({table: {} for table in saved}, {}, {})
+        return _sync_against_kernel(client, prefix, desired, saved)
+
+
+def _sync_against_kernel(
+    client: IPTables,
+    prefix: str,
+    desired: _Desired,
+    snapshot: Optional[Dict[str, Dict[str, List[str]]]] = None,
+) -> SyncResult:
     result = SyncResult()
     blocks: List[str] = []
     family = 6 if client.is_ipv6() else 4
     backend = client.mode.value
+    loose = client.info.compare_ignores_prefix(client.is_ipv6())
     for table in desired.tables():
-        saved = chain_specs(client.save(table)).get(table, {})
+        if snapshot is not None:
+            saved = snapshot.get(table, {})
+        else:
+            saved = chain_specs(client.save(table)).get(table, {})
         own = desired.chains.get(table, {})
         known: Set[str] = set(saved) | set(own)
 
@@ -217,43 +275,141 @@ def _sync_against_kernel(client: IPTables, prefix: str, desired: _Desired) -> Sy
             decls.append(f":{chain} - [0:0]")
             body.extend(_rules_lines(chain, texts))
         stale = [c for c in saved if c.startswith(prefix) and c not in own]
-        unlink: List[str] = []
-        if stale:
-            stale_set = set(stale)
-            for name, specs in saved.items():
-                if name in stale_set or name in own:
-                    continue  # stale chains are flushed; owned ones were rewritten above
-                for spec in specs:
-                    if _target_of(" " + spec) in stale_set:
-                        unlink.append(f"-D {name} {spec}")
-            result.deleted.extend((table, c) for c in stale)
-        for chain, tokens, position in desired.jumps.get(table, []):
-            current = saved.get(chain)
-            if current is not None:
-                if restore_line(tokens) in current:
-                    continue
-                text = canon(chain, tokens)
-                if text is not None and text in current:
-                    continue
-                if text is None and client.rule_exists(table, chain, *tokens):
-                    continue
-            body.append(f"{position.value} {chain} {restore_line(tokens)}".rstrip())
-            result.jumps_added.append((table, chain, " ".join(tokens)))
-        lines = decls + unlink + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
+        result.deleted.extend((table, c) for c in stale)
+        owned = {c for c in known if c.startswith(prefix)}
+        edits = _JumpEdits(table, result, loose)
+        declared = desired.jumps.get(table, [])
+        for chain in _foreign_chains(saved, declared, prefix):
+            edits.reconcile(chain, saved.get(chain, []), declared, owned, canon, client)
+        lines = decls + edits.removals + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale]
+        lines += body + edits.additions
         if lines:
             blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
     return _apply(client, blocks, result)
+
+
+def _foreign_chains(
+    saved: Mapping[str, List[str]],
+    declared: Sequence[Tuple[str, Tuple[str, ...], RulePosition]],
+    prefix: str,
+) -> List[str]:
+    """Chains the owner does not own that hold or should hold jumps: saved order first."""
+    names = [c for c in saved if not c.startswith(prefix)]
+    names += [c for c, _tokens, _pos in declared if c not in saved and c not in names]
+    return names
+
+
+class _JumpEdits:
+    """The restore lines that make one table's foreign chains hold exactly the declared jumps.
+
+    A jump is a rule outside the owned chains whose target (``-j``/``-g``) is an owned
+    chain. Each declared jump is kept once; ``PREPEND`` jumps are the first rules of
+    their chain, in the order given; every other jump into an owned chain is deleted
+    (a changed jump, a dropped one, a duplicate, a jump into a stale chain).
+    """
+
+    def __init__(self, table: str, result: SyncResult, loose: bool) -> None:
+        self.table = table
+        self.result = result
+        self.loose = loose  # ip6tables-nft: -D ignores prefix lengths
+        self.removals: List[str] = []
+        self.additions: List[str] = []
+
+    def reconcile(
+        self,
+        chain: str,
+        current: List[str],
+        declared: Sequence[Tuple[str, Tuple[str, ...], RulePosition]],
+        owned: Set[str],
+        canon: Callable[[str, Tuple[str, ...]], Optional[str]],
+        client: IPTables,
+    ) -> None:
+        mine = [(tokens, pos) for c, tokens, pos in declared if c == chain]
+        texts: List[Optional[str]] = []
+        for tokens, _pos in mine:
+            quoted = restore_line(tokens)
+            texts.append(quoted if quoted in current else canon(chain, tokens))
+        if None in texts:
+            # A declared jump the local parser cannot read: which saved rule it is can't
+            # be told, so this chain keeps every jump and only gains the missing ones.
+            for (tokens, pos), text in zip(mine, texts):
+                if text is None and client.rule_exists(self.table, chain, *tokens):
+                    continue
+                if text is not None and text in current:
+                    continue
+                self._add(chain, tokens, pos, None)
+            return
+        working = list(current)
+        wanted: Dict[str, int] = {}
+        for text in texts:
+            assert text is not None
+            wanted[text] = wanted.get(text, 0) + 1
+        # every jump into an owned chain that is not declared (or is one too many) goes
+        seen: Dict[str, int] = {}
+        for text in list(working):
+            if _target_of(" " + text) not in owned:
+                continue
+            seen[text] = seen.get(text, 0) + 1
+            if seen[text] > wanted.get(text, 0):
+                self._remove(chain, working, text)
+        prepends = [
+            (tokens, text)
+            for (tokens, pos), text in zip(mine, texts)
+            if pos is RulePosition.PREPEND
+        ]
+        if [text for _t, text in prepends] != working[: len(prepends)]:
+            for _tokens, text in prepends:
+                assert text is not None
+                while text in working:
+                    self._remove(chain, working, text, moved=True)
+            for at, (tokens, text) in enumerate(prepends, start=1):
+                self._add(chain, tokens, RulePosition.PREPEND, text, at)
+                working.insert(at - 1, text or "")
+        for (tokens, pos), text in zip(mine, texts):
+            if pos is RulePosition.APPEND and text not in working:
+                self._add(chain, tokens, pos, text)
+                working.append(text or "")
+
+    def _remove(self, chain: str, working: List[str], text: str, moved: bool = False) -> None:
+        index = working.index(text)
+        line = f"-D {chain} {text}".rstrip()
+        if self.loose:
+            # ip6tables-nft -D takes the first rule equal but for prefix lengths
+            loose_text = without_prefix_lengths(" " + text)
+            first = next(
+                i for i, t in enumerate(working) if without_prefix_lengths(" " + t) == loose_text
+            )
+            if first != index:
+                line = f"-D {chain} {index + 1}"
+        del working[index]
+        self.removals.append(line)
+        if not moved:
+            self.result.jumps_deleted.append((self.table, chain, text))
+
+    def _add(
+        self,
+        chain: str,
+        tokens: Tuple[str, ...],
+        position: RulePosition,
+        text: Optional[str],
+        at: int = 0,
+    ) -> None:
+        spec = restore_line(tokens)
+        where = f"-I {chain} {at}" if at else f"{position.value} {chain}"
+        self.additions.append(f"{where} {spec}".rstrip())
+        self.result.jumps_added.append((self.table, chain, text or " ".join(tokens)))
 
 
 class Syncer:
     """Stateful sync, as kube-proxy does its partial syncs (KEP-3453).
 
     The first sync, every ``full_sync_interval`` seconds, any sync after a failure,
-    and ``sync(..., full=True)`` read the kernel (:func:`IPTables.sync`). In between,
-    the Syncer trusts what it applied last time and sends only the chains whose
-    desired rules changed, without reading the kernel at all: after a one-service
-    change that is one small restore. If something else may flush your chains, keep
-    the interval short or watch a canary chain.
+    a sync whose jumps or tables differ from the last one, and ``sync(...,
+    full=True)`` read the kernel (:func:`IPTables.sync`, the same semantics). In
+    between, the Syncer trusts what it applied last time and sends only the chains
+    whose desired rules changed, without reading the kernel at all: after a
+    one-service change that is one small restore. If something else may flush your
+    chains, keep the interval short or watch a canary chain.
     """
 
     def __init__(
@@ -273,13 +429,24 @@ class Syncer:
     def sync(
         self, chains: DesiredChains, jumps: Sequence[Jump] = (), *, full: bool = False
     ) -> SyncResult:
+        if not chains:
+            raise InvalidArgumentError(
+                "Syncer.sync() with no tables would do nothing; call Syncer.teardown() to "
+                "remove every chain with the prefix and the jumps into them"
+            )
         desired = _normalize(self._prefix, chains, jumps)
         now = time.monotonic()
         due = self._interval is not None and now - self._last_full >= self._interval
         last = self._last
         self._last = None  # until this sync has landed
         with self._client.ensure_guard("*", "*"):
-            if full or last is None or due:
+            if (
+                full
+                or last is None
+                or due
+                or last.jumps != desired.jumps
+                or last.tables() != desired.tables()
+            ):
                 result = _sync_against_kernel(self._client, self._prefix, desired)
                 self._last_full = now
             else:
@@ -287,11 +454,16 @@ class Syncer:
         self._last = desired
         return result
 
+    def teardown(self) -> SyncResult:
+        """Remove every chain with the prefix, and the jumps into them (see IPTables.teardown)."""
+        self._last = None
+        return teardown_chains(self._client, self._prefix)
+
     def _sync_against_memory(self, last: _Desired, desired: _Desired) -> SyncResult:
+        """Same tables, same jumps as the last sync: only changed chains are written."""
         result = SyncResult()
         blocks: List[str] = []
-        tables = desired.tables() + [t for t in last.tables() if t not in desired.tables()]
-        for table in tables:
+        for table in desired.tables():
             old = last.chains.get(table, {})
             new = desired.chains.get(table, {})
             decls: List[str] = []
@@ -306,18 +478,7 @@ class Syncer:
                 body.extend(_rules_lines(chain, desired.texts(table, chain)))
             stale = [c for c in old if c not in new]
             result.deleted.extend((table, c) for c in stale)
-            old_jumps = last.jumps.get(table, [])
-            new_jumps = desired.jumps.get(table, [])
-            unlink = [
-                f"-D {chain} {restore_line(tokens)}".rstrip()
-                for chain, tokens, _pos in old_jumps
-                if (chain, tokens, _pos) not in new_jumps
-            ]
-            for chain, tokens, position in new_jumps:
-                if (chain, tokens, position) not in old_jumps:
-                    body.append(f"{position.value} {chain} {restore_line(tokens)}".rstrip())
-                    result.jumps_added.append((table, chain, " ".join(tokens)))
-            lines = decls + unlink + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
+            lines = decls + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
             if lines:
                 blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
         return _apply(self._client, blocks, result)

@@ -24,6 +24,8 @@ __all__ = [
     "WAIT_RESTORE_MIN_VERSION",
     "RANDOM_FULLY_MIN_VERSION",
     "NFT_MIN_VERSION",
+    "V6_LEGACY_CHECK_IGNORES_DATA",
+    "V6_NFT_COMPARE_IGNORES_PREFIX",
 ]
 
 
@@ -61,6 +63,17 @@ RANDOM_FULLY_MIN_VERSION = Version(1, 6, 2)
 #: The first release with the nf_tables backend (``iptables-nft``).
 NFT_MIN_VERSION = Version(1, 8, 0)
 
+#: ip6tables-legacy's ``-C`` builds its comparison mask for an IPv4 entry, so it ignores
+#: the data of most matches and of the target: with ``--dport 22`` present, ``-C ...
+#: --dport 2222`` exits 0 (measured on 1.8.9; ``-D`` is right). The mask code came with
+#: 1.8.8; 1.8.7 and 1.8.11 compare correctly. [first, end) releases.
+V6_LEGACY_CHECK_IGNORES_DATA = (Version(1, 8, 8), Version(1, 8, 11))
+#: ip6tables-nft's ``-C`` and ``-D`` compare ``-s``/``-d`` without their prefix length:
+#: with ``-s 2001:db8::/48`` present, ``-C -s 2001:db8::/64`` exits 0 and ``-D`` of it
+#: deletes the /48 rule (measured on 1.8.9). Kept for every nft release before 1.8.11,
+#: the first one measured correct; the exact paths cost no more than the binary's.
+V6_NFT_COMPARE_IGNORES_PREFIX = (NFT_MIN_VERSION, Version(1, 8, 11))
+
 _VERSION_LINE = re.compile(r"^(?:ip6?tables\S*)\s+v(\d+\.\d+(?:\.\d+)?)(?:\s+\(([^)]*)\))?", re.M)
 
 
@@ -94,6 +107,16 @@ class BinaryInfo:
     @property
     def has_random_fully(self) -> bool:
         return self.version >= RANDOM_FULLY_MIN_VERSION
+
+    def check_ignores_match_data(self, ipv6: bool) -> bool:
+        """``-C`` answers yes for rules that differ in match or target data."""
+        first, end = V6_LEGACY_CHECK_IGNORES_DATA
+        return ipv6 and self.mode is Mode.LEGACY and first <= self.version < end
+
+    def compare_ignores_prefix(self, ipv6: bool) -> bool:
+        """``-C`` and ``-D`` take ``-s a/48`` and ``-s a/64`` for the same rule."""
+        first, end = V6_NFT_COMPARE_IGNORES_PREFIX
+        return ipv6 and self.mode is Mode.NFT and first <= self.version < end
 
 
 def parse_version_output(text: str) -> Tuple[Version, Optional[Mode]]:

@@ -7,6 +7,7 @@ import pytest
 from iptwrap import IPTables, Protocol
 
 from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
+from .targets import IDS, PARAMS, Target, make_target
 
 
 @pytest.fixture
@@ -25,3 +26,9 @@ def real(request: pytest.FixtureRequest, ns: Namespace) -> Tuple[IPTables, Names
     require(backend)
     proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
     return IPTables(proto, mode=backend, netns=ns.name, lock_timeout=3), ns, backend, family
+
+
+@pytest.fixture(params=PARAMS, ids=IDS)
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The contract's subject: FakeIPTables, or IPTables in a fresh namespace."""
+    yield from make_target(*request.param)

@@ -6,8 +6,7 @@ targets need root and make a fresh network namespace per test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Type
+from typing import Callable, List, Type
 
 import pytest
 
@@ -17,41 +16,9 @@ from iptwrap._scenarios import SCENARIOS
 from iptwrap.fake import FakeIPTables
 
 from .netns import BACKENDS, FAMILIES, namespace, require
+from .targets import Target
 
 A, P = RulePosition.APPEND, RulePosition.PREPEND
-
-
-@dataclass
-class Target:
-    ipt: IPTables
-    kind: str
-    backend: str
-    family: int
-
-    def save(self, table: Optional[str] = None) -> str:
-        out = self.ipt.save(table).decode()
-        return "".join(line + "\n" for line in out.splitlines() if not line.startswith("#"))
-
-    def addr(self, n: int) -> str:
-        return f"2001:db8::{n}" if self.family == 6 else f"192.0.2.{n}"
-
-    def host(self, n: int) -> str:
-        return f"{self.addr(n)}/{128 if self.family == 6 else 32}"
-
-
-PARAMS = [(k, b, f) for k in ("fake", "real") for b in BACKENDS for f in FAMILIES]
-
-
-@pytest.fixture(params=PARAMS, ids=[f"{k}-{b}-ipv{f}" for k, b, f in PARAMS])
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    kind, backend, family = request.param
-    proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
-    if kind == "fake":
-        yield Target(FakeIPTables(proto, mode=backend), kind, backend, family)
-        return
-    require(backend)
-    for ns in namespace():
-        yield Target(IPTables(proto, mode=backend, netns=ns.name), kind, backend, family)
 
 
 def test_chains(target: Target) -> None:

@@ -1,7 +1,8 @@
 """Concurrent writers: 4 processes x 4 threads, overlapping rules and chains, per backend.
 
-With ``ensure_lock_file`` (the cross-process guarantee iptwrap offers) there must be no
-duplicate and no lost rule; without it, duplicates are possible and only counted.
+Default-constructed clients (which flock ``/run/iptwrap.lock``, or ``$IPTWRAP_LOCK_FILE``,
+around check-then-act) must leave no duplicate and no lost rule; with
+``ensure_lock_file=False`` duplicates are possible and only counted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 import pytest
 
@@ -28,7 +29,7 @@ SECONDS = float(os.environ.get("IPTWRAP_REL_SECONDS", "3"))
 FIGURES = ROOT / ".reliability-figures.jsonl"
 
 
-def run_writers(ns_name: str, backend: str, lock_file: Optional[str]) -> Dict[str, object]:
+def run_writers(ns_name: str, backend: str, lock: str) -> Dict[str, object]:
     start_at = time.time() + 1.5  # all processes start chaos together
     cmd = [
         sys.executable,
@@ -45,11 +46,16 @@ def run_writers(ns_name: str, backend: str, lock_file: Optional[str]) -> Dict[st
         "--start-at",
         str(start_at),
     ]
-    if lock_file:
-        cmd += ["--ensure-lock-file", lock_file]
+    cmd += ["--lock", lock]
+    # exactly a newcomer's client: the default lock file, not one moved by the environment
+    env = {k: v for k, v in os.environ.items() if k != "IPTWRAP_LOCK_FILE"}
     procs = [
         subprocess.Popen(
-            [*cmd, "--proc", str(p)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [*cmd, "--proc", str(p)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         for p in range(PROCS)
     ]
@@ -72,15 +78,14 @@ def record_figure(entry: Dict[str, object]) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("guarded", [True, False], ids=["ensure_lock_file", "no_lock_file"])
-def test_concurrent_writers(backend: str, guarded: bool, tmp_path) -> None:
+@pytest.mark.parametrize("guarded", [True, False], ids=["default_client", "opted_out"])
+def test_concurrent_writers(backend: str, guarded: bool) -> None:
     require(backend)
     for ns in namespace():
         ipt = IPTables(mode=backend, netns=ns.name)
         ipt.ensure_chain("filter", "REL-SHARED")
         ipt.ensure_chain("filter", "REL-FINAL")
-        lock = str(tmp_path / "iptwrap-ensure.lock") if guarded else None
-        result = run_writers(ns.name, backend, lock)
+        result = run_writers(ns.name, backend, "default" if guarded else "off")
         shared = ipt.list_rules("filter", "REL-SHARED")
         final = ipt.list_rules("filter", "REL-FINAL")
         dup_shared = sum(n - 1 for n in Counter(shared).values() if n > 1)
@@ -99,7 +104,7 @@ def test_concurrent_writers(backend: str, guarded: bool, tmp_path) -> None:
             {
                 "test": "concurrent_writers",
                 "backend": backend,
-                "ensure_lock_file": guarded,
+                "client": "default" if guarded else "ensure_lock_file=False",
                 "processes": PROCS,
                 "threads": THREADS,
                 "seconds": SECONDS,

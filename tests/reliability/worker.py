@@ -34,17 +34,25 @@ def main() -> None:
     ap.add_argument("--proc", type=int, required=True)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--ensure-lock-file")
+    ap.add_argument(
+        "--lock",
+        choices=["default", "off"],
+        default="default",
+        help="default: construct the client as a newcomer would; off: ensure_lock_file=False",
+    )
     ap.add_argument("--start-at", type=float, required=True)
     args = ap.parse_args()
 
-    ipt = IPTables(
-        Protocol.IPV4,
-        mode=args.backend,
-        netns=args.netns,
-        lock_timeout=10,
-        ensure_lock_file=args.ensure_lock_file,
-    )
+    if args.lock == "default":
+        ipt = IPTables(Protocol.IPV4, mode=args.backend, netns=args.netns, lock_timeout=10)
+    else:
+        ipt = IPTables(
+            Protocol.IPV4,
+            mode=args.backend,
+            netns=args.netns,
+            lock_timeout=10,
+            ensure_lock_file=False,
+        )
     ops: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     untyped: List[str] = []

@@ -177,3 +177,26 @@ def test_nft_races_between_writers(stderr: bytes, cls: type) -> None:
 
 def test_killed_child_is_typed() -> None:
     assert ipt.classify(-9, b"") is ipt.CommandKilledError
+
+
+# legacy restore says only "line N failed": a -D or -C of a rule spec has one cause
+@pytest.mark.parametrize(
+    "line, cause",
+    [
+        ("-D INPUT -s 192.0.2.9/32 -j ACCEPT", ipt.NotFoundError),
+        ("-D NOPE -j ACCEPT", ipt.NotFoundError),
+        ("--delete INPUT -j DROP", ipt.NotFoundError),
+        ("-C INPUT -j DROP", ipt.NotFoundError),
+        ("-D INPUT 5", ipt.IPTablesError),  # a number: "too big" is a cause too
+        ("-X BUSY", ipt.IPTablesError),
+        ("-I INPUT 9 -j ACCEPT", ipt.IPTablesError),
+        ("-A NOPE -j ACCEPT", ipt.IPTablesError),
+    ],
+)
+def test_bare_legacy_restore_failures_are_classified_by_the_line(line: str, cause: type) -> None:
+    from iptwrap._errors import restore_cause
+
+    assert restore_cause(1, b"iptables-restore: line 2 failed\n", line) is cause
+    # with a message, the message decides; without the line, nothing is guessed
+    assert restore_cause(1, b"iptables-restore: line 2 failed\n", None) is ipt.IPTablesError
+    assert restore_cause(4, b"iptables-restore: line 2 failed\n", line) is ipt.ResourceError

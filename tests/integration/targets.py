@@ -1,0 +1,48 @@
+"""The contract's targets: the fake and the real kernel, per backend and family.
+
+A behaviour the fake gets wrong is a bug in the fake, so the same tests run against
+``FakeIPTables`` and ``IPTables`` in a fresh network namespace (``target`` fixture in
+``conftest.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from iptwrap import IPTables, Protocol
+from iptwrap.fake import FakeIPTables
+
+from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
+
+PARAMS = [(k, b, f) for k in ("fake", "real") for b in BACKENDS for f in FAMILIES]
+IDS = [f"{k}-{b}-ipv{f}" for k, b, f in PARAMS]
+
+
+@dataclass
+class Target:
+    ipt: IPTables
+    kind: str
+    backend: str
+    family: int
+    ns: Optional[Namespace] = None  # the real kernel's namespace
+
+    def save(self, table: Optional[str] = None) -> str:
+        out = self.ipt.save(table).decode()
+        return "".join(line + "\n" for line in out.splitlines() if not line.startswith("#"))
+
+    def addr(self, n: int) -> str:
+        return f"2001:db8::{n}" if self.family == 6 else f"192.0.2.{n}"
+
+    def host(self, n: int) -> str:
+        return f"{self.addr(n)}/{128 if self.family == 6 else 32}"
+
+
+def make_target(kind: str, backend: str, family: int) -> Iterator[Target]:
+    proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
+    if kind == "fake":
+        yield Target(FakeIPTables(proto, mode=backend), kind, backend, family)
+        return
+    require(backend)
+    for ns in namespace():
+        yield Target(IPTables(proto, mode=backend, netns=ns.name), kind, backend, family, ns)
