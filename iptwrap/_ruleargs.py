@@ -29,7 +29,14 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["FORBIDDEN_SHORT", "FORBIDDEN_LONG", "refused_option", "may_hold_refused_option"]
+__all__ = [
+    "CORE_LONG_OPTIONS",
+    "CORE_SHORT_OPTIONS",
+    "FORBIDDEN_SHORT",
+    "FORBIDDEN_LONG",
+    "refused_option",
+    "may_hold_refused_option",
+]
 
 # What each refused option would do; the message names it.
 _COMMANDS = {
@@ -60,9 +67,10 @@ _OTHERS = {
 FORBIDDEN_SHORT = frozenset(_COMMANDS) | frozenset(_OTHERS)
 FORBIDDEN_LONG = frozenset(_COMMANDS.values()) | frozenset(_OTHERS.values())
 
-# iptables 1.8.9's core options (xshared.c): letter -> 0 no value, 1 required, 2 optional.
+# iptables 1.8.9's core options (xshared.c), shared with the rule-spec parser:
+# letter -> 0 no value, 1 required, 2 optional; long name -> (letter, the same).
 _SHORT_OPTSTRING = "A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46"
-_LONG_CORE: Dict[str, Tuple[str, int]] = {
+CORE_LONG_OPTIONS: Dict[str, Tuple[str, int]] = {
     "append": ("A", 1),
     "delete": ("D", 1),
     "check": ("C", 1),
@@ -117,7 +125,7 @@ def _short_table(optstring: str) -> Dict[str, int]:
     return table
 
 
-_SHORT_CORE = _short_table(_SHORT_OPTSTRING)
+CORE_SHORT_OPTIONS = _short_table(_SHORT_OPTSTRING)
 # Protocol numbers whose match iptables loads implicitly (find_proto), by number.
 _PROTO_MATCHES = {
     "1": "icmp",
@@ -206,14 +214,14 @@ class _Scan:
 
     def long_option(self, name: str) -> Tuple[Optional[str], int, str]:
         """(refused long name or "", value arity, core letter or ""); None when unknown."""
-        core = _LONG_CORE.get(name)
+        core = CORE_LONG_OPTIONS.get(name)
         if core is not None:
             return (name if name in FORBIDDEN_LONG else ""), core[1], core[0]
         for opts in reversed(self.loaded):
             found = opts.get(name)
             if found is not None:
                 return "", 1 if found[1] else 0, ""
-        core_hits = [full for full in _LONG_CORE if full.startswith(name)]
+        core_hits = [full for full in CORE_LONG_OPTIONS if full.startswith(name)]
         refused = [full for full in core_hits if full in FORBIDDEN_LONG]
         if refused:
             # the only reading, or an ambiguous one the binary would refuse anyway
@@ -223,7 +231,7 @@ class _Scan:
         ]
         if len(core_hits) + len(ext_hits) == 1:
             if core_hits:
-                letter, arity = _LONG_CORE[core_hits[0]]
+                letter, arity = CORE_LONG_OPTIONS[core_hits[0]]
                 return "", arity, letter
             return "", 1 if ext_hits[0][1] else 0, ""
         if not core_hits and not ext_hits:
@@ -260,7 +268,7 @@ class _Scan:
                 k += 1
                 if letter in FORBIDDEN_SHORT:
                     return token, _COMMANDS.get(letter) or _OTHERS[letter]
-                short = _SHORT_CORE.get(letter)
+                short = CORE_SHORT_OPTIONS.get(letter)
                 if short is None:
                     break  # unknown: the binary refuses the whole command
                 if short == 1:

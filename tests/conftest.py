@@ -21,12 +21,5 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=list(HealthCheck),
 )
-settings.register_profile(
-    "random",
-    derandomize=False,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=list(HealthCheck),
-)
+settings.register_profile("random", settings.get_profile("ci"), derandomize=False)
 settings.load_profile(os.environ.get("IPTWRAP_HYPOTHESIS_PROFILE", "ci"))

@@ -33,6 +33,7 @@ import bisect
 import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
+from .._ruleargs import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
 from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
 from . import _spec_targets as _t  # noqa: F401  (registers the target modules)
 from ._errors import BadArgument, ParameterProblem, Raw, VersionProblem
@@ -151,58 +152,10 @@ KNOWN_MATCHES: Dict[int, FrozenSet[str]] = {
 }
 _VERDICTS = frozenset({"ACCEPT", "DROP", "RETURN", "QUEUE"})
 
-# option letter -> (has_arg: 0 none / 1 required / 2 optional)
-_SHORT: Dict[str, int] = {}
-_optstring = "A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46"
-_k = 0
-while _k < len(_optstring):
-    _c = _optstring[_k]
-    _k += 1
-    _n = 0
-    while _k < len(_optstring) and _optstring[_k] == ":":
-        _n += 1
-        _k += 1
-    _SHORT[_c] = _n
-
-_LONG: Dict[str, Tuple[str, int]] = {
-    "append": ("A", 1),
-    "delete": ("D", 1),
-    "check": ("C", 1),
-    "insert": ("I", 1),
-    "replace": ("R", 1),
-    "list": ("L", 2),
-    "list-rules": ("S", 2),
-    "flush": ("F", 2),
-    "zero": ("Z", 2),
-    "new-chain": ("N", 1),
-    "delete-chain": ("X", 2),
-    "rename-chain": ("E", 1),
-    "policy": ("P", 1),
-    "source": ("s", 1),
-    "src": ("s", 1),
-    "destination": ("d", 1),
-    "dst": ("d", 1),
-    "protocol": ("p", 1),
-    "in-interface": ("i", 1),
-    "jump": ("j", 1),
-    "table": ("t", 1),
-    "match": ("m", 1),
-    "numeric": ("n", 0),
-    "out-interface": ("o", 1),
-    "verbose": ("v", 0),
-    "wait": ("w", 2),
-    "wait-interval": ("W", 2),
-    "exact": ("x", 0),
-    "fragments": ("f", 0),
-    "version": ("V", 0),
-    "help": ("h", 2),
-    "line-numbers": ("0", 0),
-    "modprobe": ("M", 1),
-    "set-counters": ("c", 1),
-    "goto": ("g", 1),
-    "ipv4": ("4", 0),
-    "ipv6": ("6", 0),
-}
+# the core options: letter -> has_arg (0 none / 1 required / 2 optional), and long name
+# -> (letter, has_arg); one table with the production check of rule arguments
+_SHORT: Dict[str, int] = CORE_SHORT_OPTIONS
+_LONG: Dict[str, Tuple[str, int]] = CORE_LONG_OPTIONS
 _LONG_NAMES = tuple(_LONG)
 # sorted, so an abbreviation's candidates are one bisect away (a -p tcp --dport lookup
 # misses here first, before the tcp match is loaded)
