@@ -32,7 +32,7 @@ from ._canonical import (
     CanonicalError,
     canonical_rule_text,
     canonical_texts,
-    without_prefix_lengths,
+    delete_takes_an_earlier_rule,
 )
 from ._dump import chain_specs
 from ._errors import RestoreError
@@ -578,9 +578,7 @@ class Batch:
             return None
         texts = [r for r in current.rules if isinstance(r, str)]
         index = texts.index(canonical)
-        loose = without_prefix_lengths(" " + canonical)
-        first = next(i for i, t in enumerate(texts) if without_prefix_lengths(" " + t) == loose)
-        return None if first == index else f"-D {chain} {index + 1}"
+        return f"-D {chain} {index + 1}" if delete_takes_an_earlier_rule(texts, index) else None
 
     def _resolve(
         self, index: int, run: _Run, args: Tuple[str, ...], spec: str, model: _TableModel

@@ -14,7 +14,13 @@ import re
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["canonical_rule_text", "canonical_texts", "CanonicalError", "without_prefix_lengths"]
+__all__ = [
+    "canonical_rule_text",
+    "canonical_texts",
+    "CanonicalError",
+    "without_prefix_lengths",
+    "delete_takes_an_earlier_rule",
+]
 
 
 class CanonicalError(Exception):
@@ -116,3 +122,14 @@ def without_prefix_lengths(line: str) -> str:
     ``-s``/``-d``.
     """
     return _PREFIX_LENGTH.sub(r"\1", line)
+
+
+def delete_takes_an_earlier_rule(texts: Sequence[str], index: int) -> bool:
+    """Would ip6tables-nft's ``-D spec`` of ``texts[index]`` remove an earlier rule?
+
+    It removes the first rule equal to the spec but for ``-s``/``-d`` prefix lengths;
+    when that is not this one, the rule must be deleted by its number, ``index + 1``.
+    ``texts`` are one chain's saved rules, in order, with or without ``-A CHAIN``.
+    """
+    loose = without_prefix_lengths(" " + texts[index])
+    return any(without_prefix_lengths(" " + text) == loose for text in texts[:index])

@@ -20,7 +20,7 @@ from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import tenacity
 
 from ._batch import Batch
-from ._canonical import CanonicalError, canonical_rule_text, without_prefix_lengths
+from ._canonical import CanonicalError, canonical_rule_text, delete_takes_an_earlier_rule
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
@@ -433,11 +433,9 @@ class IPTables:
         index, rules = found
         if index < 0:
             return None
-        loose = without_prefix_lengths(rules[index])
-        first = next(i for i, r in enumerate(rules) if without_prefix_lengths(r) == loose)
-        if first == index:
-            return ["-D", chain, *tokens]
-        return ["-D", chain, str(index + 1)]
+        if delete_takes_an_earlier_rule(rules, index):
+            return ["-D", chain, str(index + 1)]
+        return ["-D", chain, *tokens]
 
     def delete_rule_number(self, table: TableLike, chain: ChainLike, number: int) -> None:
         self._iptables(table_name(table), ["-D", chain_name(chain), str(_rule_number(number))])

@@ -35,7 +35,7 @@ from typing import (
     Tuple,
 )
 
-from ._canonical import canonical_texts, without_prefix_lengths
+from ._canonical import canonical_texts, delete_takes_an_earlier_rule
 from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
@@ -373,14 +373,8 @@ class _JumpEdits:
     def _remove(self, chain: str, working: List[str], text: str, moved: bool = False) -> None:
         index = working.index(text)
         line = f"-D {chain} {text}".rstrip()
-        if self.loose:
-            # ip6tables-nft -D takes the first rule equal but for prefix lengths
-            loose_text = without_prefix_lengths(" " + text)
-            first = next(
-                i for i, t in enumerate(working) if without_prefix_lengths(" " + t) == loose_text
-            )
-            if first != index:
-                line = f"-D {chain} {index + 1}"
+        if self.loose and delete_takes_an_earlier_rule(working, index):
+            line = f"-D {chain} {index + 1}"  # ip6tables-nft's -D would take another
         del working[index]
         self.removals.append(line)
         if not moved:

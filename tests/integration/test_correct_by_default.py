@@ -142,6 +142,22 @@ def test_prepend_jumps_come_first_in_the_order_given(target: Target) -> None:
     assert not ipt.sync("AG-", CHAINS, jumps).changed
 
 
+def test_dropping_a_jump_removes_that_jump_not_a_wider_one(target: Target) -> None:
+    """sync's -D of a jump must not take an earlier one that differs in prefix length."""
+    ipt = target.ipt
+    wide, narrow = (
+        ("2001:db8::/48", "2001:db8::/64")
+        if target.family == 6
+        else ("198.51.100.0/24", "198.51.100.0/25")
+    )
+    j_wide = Jump("filter", "INPUT", ("-s", wide, "-j", "AG-IN"))
+    j_narrow = Jump("filter", "INPUT", ("-s", narrow, "-j", "AG-IN"))
+    ipt.sync("AG-", CHAINS, [j_wide, j_narrow])
+    res = ipt.sync("AG-", CHAINS, [j_wide])
+    assert res.jumps_deleted == [("filter", "INPUT", f"-s {narrow} -j AG-IN")]
+    assert _input(target) == [f"-A INPUT -s {wide} -j AG-IN"]
+
+
 def test_syncer_follows_the_same_jump_semantics(target: Target) -> None:
     ipt = target.ipt
     syncer = Syncer(ipt, "AG-")
