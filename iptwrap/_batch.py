@@ -29,13 +29,11 @@ from typing import (
 )
 
 from ._canonical import (
-    CanonicalError,
-    canonical_rule_text,
-    canonical_texts,
     delete_takes_an_earlier_rule,
 )
 from ._dump import chain_specs
 from ._errors import RestoreError
+from ._identity import Identity
 from ._payload import (
     InvalidArgumentError,
     chain_name,
@@ -233,8 +231,7 @@ class Batch:
         self._done = False
         self._names: Dict[Tuple[object, object], Tuple[str, str]] = {}
         self._hot: Optional[Tuple[object, object, str, _Run]] = None
-        self._family = 4  # set on commit, from the client
-        self._backend = ""
+        self._identity: Optional[Identity] = None  # set on commit, from the client
         self._loose = False  # the binary's -D ignores -s/-d prefix lengths
         self.result = BatchResult()
 
@@ -488,8 +485,7 @@ class Batch:
                 saved = chain_specs(self._client.save(run.table)) if run.table in need else {}
                 tables[run.table] = _TableModel(saved.get(run.table), run.table in need)
                 blocks[run.table] = ([], [])
-        self._family = 6 if self._client.is_ipv6() else 4
-        self._backend = self._client.mode.value
+        self._identity = self._client.identity
         self._loose = self._client.info.compare_ignores_prefix(self._client.is_ipv6())
         present = self.result.present
         for run, texts in zip(self._runs, specs):
@@ -523,13 +519,9 @@ class Batch:
         known: List[Optional[str]] = list(texts)
         misses = [i for i, text in enumerate(texts) if text not in counts]
         if misses:
-            found = canonical_texts(
-                [run.args(i) for i in misses],
-                table=run.table,
-                chain=run.chain,
-                family=self._family,
-                backend=self._backend,
-                chain_exists=model.chain_exists,
+            assert self._identity is not None
+            found = self._identity.texts(
+                run.table, run.chain, [run.args(i) for i in misses], model.chain_exists
             )
             for i, text in zip(misses, found):
                 known[i] = text
@@ -538,17 +530,8 @@ class Batch:
     def _canonical(
         self, table: str, chain: str, args: Sequence[str], model: _TableModel
     ) -> Optional[str]:
-        try:
-            return canonical_rule_text(
-                args,
-                table=table,
-                chain=chain,
-                family=self._family,
-                backend=self._backend,
-                chain_exists=model.chain_exists,
-            )
-        except CanonicalError:
-            return None
+        assert self._identity is not None
+        return self._identity.texts(table, chain, [tuple(args)], model.chain_exists)[0]
 
     def _materialize(self, table: str, chain: str, model: _TableModel) -> Optional[_ChainModel]:
         """The chain with every rule canonical (None if absent or not canonicalisable)."""

@@ -87,6 +87,7 @@ def canonical_texts(
     chain: str,
     family: int,
     backend: str,
+    version: str = _VERSION,
     chain_exists: Optional[Callable[[str, str], bool]] = None,
 ) -> List[Optional[str]]:
     """:func:`canonical_rule_text` for many rules of one chain; None where it fails.
@@ -96,7 +97,7 @@ def canonical_texts(
     """
     get = _cache.get
     texts: List[Optional[str]] = [
-        get((family, backend, _VERSION, table, chain, rule)) for rule in rules
+        get((family, backend, version, table, chain, tuple(rule))) for rule in rules
     ]
     for i, text in enumerate(texts):
         if text is None:
@@ -107,6 +108,7 @@ def canonical_texts(
                     chain=chain,
                     family=family,
                     backend=backend,
+                    version=version,
                     chain_exists=chain_exists,
                 )
     return texts

@@ -20,7 +20,7 @@ from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import tenacity
 
 from ._batch import Batch
-from ._canonical import CanonicalError, canonical_rule_text, delete_takes_an_earlier_rule
+from ._canonical import delete_takes_an_earlier_rule
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
@@ -38,6 +38,7 @@ from ._errors import (
     restore_cause,
     restore_failed_line,
 )
+from ._identity import Identity
 from ._listing import (
     ChainPolicy,
     RuleCounters,
@@ -206,6 +207,7 @@ class IPTables:
         self._call_timeout = call_timeout
         self._retry = retry or RetryPolicy()
         self._info: Optional[BinaryInfo] = None
+        self._identity: Optional[Identity] = None
         self._probe_lock = threading.Lock()
         self._ensure_key_base = (target, self._protocol)
 
@@ -612,17 +614,22 @@ class IPTables:
             return False
         return True
 
+    @property
+    def identity(self) -> Identity:
+        """Rule identity for the probed release (see :mod:`iptwrap._identity`)."""
+        identity = self._identity
+        if identity is None:
+            self._probe()  # before the lock: probing takes it too
+            with self._probe_lock:
+                if self._identity is None:
+                    self._identity = Identity(self)
+                identity = self._identity
+        return identity
+
     def _canonical_line(self, table: str, chain: str, tokens: List[str]) -> Optional[str]:
         """``-A CHAIN spec`` as ``iptables -S`` prints it, or None if it cannot be told."""
-        try:
-            wanted = canonical_rule_text(
-                tokens,
-                table=table,
-                chain=chain,
-                family=6 if self.is_ipv6() else 4,
-                backend=self._probe().mode.value,
-            )
-        except CanonicalError:
+        wanted = self.identity.text(table, chain, tuple(tokens))
+        if wanted is None:
             return None
         return f"-A {chain} {wanted}" if wanted else f"-A {chain}"
 

@@ -35,7 +35,7 @@ from typing import (
     Tuple,
 )
 
-from ._canonical import canonical_texts, delete_takes_an_earlier_rule
+from ._canonical import delete_takes_an_earlier_rule
 from ._dump import chain_specs
 from ._payload import (
     InvalidArgumentError,
@@ -230,8 +230,7 @@ def _sync_against_kernel(
 ) -> SyncResult:
     result = SyncResult()
     blocks: List[str] = []
-    family = 6 if client.is_ipv6() else 4
-    backend = client.mode.value
+    identity = client.identity
     loose = client.info.compare_ignores_prefix(client.is_ipv6())
     for table in desired.tables():
         if snapshot is not None:
@@ -245,9 +244,7 @@ def _sync_against_kernel(
             return name in _known
 
         def canon(chain: str, tokens: Tuple[str, ...], _t: str = table) -> Optional[str]:
-            return canonical_texts(
-                [tokens], table=_t, chain=chain, family=family, backend=backend, chain_exists=exists
-            )[0]
+            return identity.texts(_t, chain, [tokens], exists)[0]
 
         decls: List[str] = []
         body: List[str] = []
@@ -260,14 +257,7 @@ def _sync_against_kernel(
                 current == texts
                 or len(current) == len(texts)
                 and current
-                == canonical_texts(
-                    [key_tokens(k) for k in own[chain]],
-                    table=table,
-                    chain=chain,
-                    family=family,
-                    backend=backend,
-                    chain_exists=exists,
-                )
+                == identity.texts(table, chain, [key_tokens(k) for k in own[chain]], exists)
             ):
                 result.unchanged.append((table, chain))
                 continue

@@ -26,6 +26,7 @@ __all__ = [
     "NFT_MIN_VERSION",
     "V6_LEGACY_CHECK_IGNORES_DATA",
     "V6_NFT_COMPARE_IGNORES_PREFIX",
+    "IDENTITY_RELEASES",
 ]
 
 
@@ -74,6 +75,10 @@ V6_LEGACY_CHECK_IGNORES_DATA = (Version(1, 8, 8), Version(1, 8, 11))
 #: the first one measured correct; the exact paths cost no more than the binary's.
 V6_NFT_COMPARE_IGNORES_PREFIX = (NFT_MIN_VERSION, Version(1, 8, 11))
 
+#: The releases whose ``iptables-save`` text the rule engine reproduces exactly, so that
+#: batch and sync may canonicalise locally. Any other release is asked (iptwrap._identity).
+IDENTITY_RELEASES = frozenset({Version(1, 8, 9)})
+
 _VERSION_LINE = re.compile(r"^(?:ip6?tables\S*)\s+v(\d+\.\d+(?:\.\d+)?)(?:\s+\(([^)]*)\))?", re.M)
 
 
@@ -107,6 +112,11 @@ class BinaryInfo:
     @property
     def has_random_fully(self) -> bool:
         return self.version >= RANDOM_FULLY_MIN_VERSION
+
+    @property
+    def models_identity(self) -> bool:
+        """The rule engine prints rules exactly as this release's iptables-save does."""
+        return self.version in IDENTITY_RELEASES
 
     def check_ignores_match_data(self, ipv6: bool) -> bool:
         """``-C`` answers yes for rules that differ in match or target data."""

@@ -16,6 +16,33 @@ import pytest
 
 BACKENDS = ("nft", "legacy")
 FAMILIES = (4, 6)
+# The releases in the field: 1.8.9 is the host's (Debian 12); the others come from
+# Debian's archive, unpacked by ci/releases.sh into $IPTWRAP_RELEASES_DIR.
+HOST_RELEASE = "1.8.9"
+OTHER_RELEASES = ("1.8.7", "1.8.11")
+RELEASES = ("1.8.7", HOST_RELEASE, "1.8.11")
+RELEASES_DIR = os.environ.get("IPTWRAP_RELEASES_DIR", "/var/cache/iptwrap/releases")
+
+
+def release_binary(release: str, backend: str, family: int) -> str:
+    """The iptables binary of a release and backend (add ``-save``/``-restore``)."""
+    prog = f"{'ip6' if family == 6 else 'ip'}tables-{backend}"
+    if release == HOST_RELEASE:
+        return prog
+    return os.path.join(RELEASES_DIR, release, "bin", prog)
+
+
+def require_release(release: str, backend: str) -> None:
+    """Skip (or fail under CI as root) when a release's binaries are not unpacked."""
+    require(backend)
+    if release == HOST_RELEASE:
+        return
+    path = release_binary(release, backend, 4)
+    if not os.access(path, os.X_OK):
+        reason = f"iptables {release} is not unpacked at {path} (run ci/test as root)"
+        if os.environ.get("IPTWRAP_REQUIRE_REAL") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def skip_reason(backend: Optional[str] = None) -> Optional[str]:

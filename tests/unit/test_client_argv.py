@@ -15,6 +15,7 @@ from iptwrap import (
     IPTables,
     Mode,
     Protocol,
+    Result,
     RulePosition,
     Table,
     VersionError,
@@ -270,23 +271,57 @@ def test_requested_mode_mismatch_is_a_version_error() -> None:
     assert not ipt.present()
 
 
-def test_ensure_rule_without_check_support_reads_the_chain() -> None:
-    listing = b"-P INPUT ACCEPT\n-A INPUT -s 192.0.2.1/32 -p tcp -m tcp --dport 22 -j ACCEPT\n"
-    runner = RecordingRunner(V["1.4.10"], replies=[(0, listing, b""), (0, listing, b"")])
-    ipt = IPTables(runner=runner)
-    assert ipt.ensure_rule(
-        RulePosition.APPEND,
-        "filter",
-        "INPUT",
-        "-s",
-        "192.0.2.1",
-        "-p",
-        "TCP",
-        "--dport",
-        "ssh",
-        "-j",
-        "ACCEPT",
+class _KernelThatCanonicalises(RecordingRunner):
+    """Answers ``-S`` of a scratch chain with the rule the kernel would print for it."""
+
+    def __init__(self, version_line: str, chain_listing: bytes, canonical: bytes) -> None:
+        super().__init__(version_line)
+        self.chain_listing = chain_listing
+        self.canonical = canonical
+
+    def run(self, argv, *, input=None, timeout=None):  # type: ignore[no-untyped-def]
+        result = super().run(argv, input=input, timeout=timeout)
+        if "-S" in argv:
+            chain = argv[argv.index("-S") + 1]
+            if chain.startswith("IPTWRAP-ID-"):
+                return Result(
+                    argv,
+                    0,
+                    b"-N "
+                    + chain.encode()
+                    + b"\n-A "
+                    + chain.encode()
+                    + b" "
+                    + self.canonical
+                    + b"\n",
+                    b"",
+                )
+            return Result(argv, 0, self.chain_listing, b"")
+        return result
+
+
+def test_ensure_rule_without_check_support_asks_the_kernel_and_reads_the_chain() -> None:
+    """Before 1.4.11 (no -C) and on any release the engine does not model, identity is
+    the kernel's own text: the spec goes into a scratch chain, ``-S`` reads it back."""
+    spec = b"-s 192.0.2.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
+    runner = _KernelThatCanonicalises(
+        V["1.4.10"], b"-P INPUT ACCEPT\n-A INPUT " + spec + b"\n", spec
     )
+    ipt = IPTables(runner=runner)
+    args = ["-s", "192.0.2.1", "-p", "TCP", "--dport", "ssh", "-j", "ACCEPT"]
+    assert ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", *args)
+    load, read, drop, listing = runner.calls
+    scratch = read[-1]
+    assert scratch.startswith("IPTWRAP-ID-") and load[0] == drop[0] == "iptables-restore"
+    assert runner.inputs[0] == (
+        f"*filter\n:{scratch} - [0:0]\n-A {scratch} {' '.join(args)}\nCOMMIT\n".encode()
+    )
+    assert runner.inputs[2] == f"*filter\n-F {scratch}\n-X {scratch}\nCOMMIT\n".encode()
+    assert listing == ["iptables", "-t", "filter", "-S", "INPUT"]
+    # the kernel's answer is kept: the same spec again costs one -S
+    assert ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", *args)
+    assert runner.calls[4:] == [["iptables", "-t", "filter", "-S", "INPUT"]]
+    runner.canonical = b"-j DROP"
     assert not ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-j", "DROP")
     assert runner.calls[-1] == ["iptables", "-t", "filter", "-A", "INPUT", "-j", "DROP"]
     assert all("-C" not in c for c in runner.calls)
