@@ -34,6 +34,7 @@ import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from .._ruleargs import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
+from .._version import V6_LEGACY_CHECK_IGNORES_DATA
 from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
 from . import _spec_targets as _t  # noqa: F401  (registers the target modules)
 from ._errors import BadArgument, ParameterProblem, Raw, VersionProblem
@@ -43,8 +44,10 @@ from ._spec_addr import (
     parse_addresses,
     parse_iface,
     parse_protocol,
+    proto_list_name,
     proto_match_name,
     proto_save_name,
+    release,
     strtoui,
 )
 from ._spec_ext import MATCHES, TARGETS, Cursor, Ext, ExtInst, RuleBuild
@@ -941,7 +944,7 @@ def _build_rules(
             lout = ("!" if inv.get("o") else "") + p.outiface
     proto = rb.proto or 0
     if proto:
-        mid += f"{' !' if rb.proto_inv else ''} -p {proto_save_name(proto)}"
+        mid += f"{' !' if rb.proto_inv else ''} -p {proto_save_name(proto, ctx.version)}"
     if "f" in p.options:
         mid += f"{' !' if inv.get('f') else ''} -f"
     tail = ""
@@ -950,7 +953,14 @@ def _build_rules(
     # ip6t_entry (fixed in 1.8.10), so the mask it applies is shifted 128 bytes: the data
     # of most matches and of every target is not compared (measured in a namespace;
     # -D builds its mask right)
-    legacy6 = ctx.backend == "legacy" and fam == 6
+    first, end = V6_LEGACY_CHECK_IGNORES_DATA
+    legacy6 = (
+        ctx.backend == "legacy"
+        and fam == 6
+        and (first.major, first.minor, first.patch)
+        <= release(ctx.version)
+        < (end.major, end.minor, end.patch)
+    )
     nft6 = ctx.backend == "nft" and fam == 6
     cmp_tail = ""
     names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]
@@ -980,7 +990,7 @@ def _build_rules(
         lextra = "[goto] " + lextra
     elif lextra.startswith(" "):
         lextra = lextra[1:]
-    lprot = ("!" if rb.proto_inv else "") + str(proto)
+    lprot = ("!" if rb.proto_inv else "") + proto_list_name(proto, ctx.version)
     lopt = ("!" if inv.get("f") else "-") + ("f" if "f" in p.options else "-")
 
     any_addr = "0.0.0.0/0" if fam == 4 else "::/0"
@@ -1074,10 +1084,11 @@ def format_listing_line(
     parts.append(f"{target:<9s} ")
     neg = prot.startswith("!")
     pv = prot[1:] if neg else prot
-    if not numeric:
-        pn = int(pv) if pv.isdigit() else 0
+    if not numeric and pv.isdigit():  # a name already (1.8.11 -L -n) stays
+        pn = int(pv)
         pv = "all" if pn == 0 else proto_save_name(pn)
-    parts.append(("!" if neg else " ") + f"{pv:<5s}")
+    # "%-4s " as the runner's printer: a name longer than the column keeps its space
+    parts.append(("!" if neg else " ") + f"{pv:<4s} ")
     parts.append(opt + " ")
     if verbose:
         if not numeric:

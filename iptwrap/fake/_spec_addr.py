@@ -184,8 +184,45 @@ def parse_protocol(arg: str) -> int:
     raise ParameterProblem(f'unknown protocol "{s}" specified')
 
 
-def proto_save_name(num: int) -> str:
+# From 1.8.11 (measured; 1.8.10 is not) iptables-save, -S and -L -n name a protocol only
+# from iptables' own table, never from /etc/protocols: "-p gre" is saved as "-p 47".
+_BUILTIN_PROTO_NAMES: Dict[int, str] = {
+    0: "all",
+    1: "icmp",
+    6: "tcp",
+    17: "udp",
+    33: "dccp",
+    50: "esp",
+    51: "ah",
+    58: "ipv6-icmp",
+    132: "sctp",
+    135: "mobility-header",
+    136: "udplite",
+}
+_BUILTIN_NAMES_FROM = (1, 8, 11)
+
+
+def release(version: str) -> Tuple[int, ...]:
+    """``"1.8.11"`` as ``(1, 8, 11)``, for comparing releases."""
+    return tuple(int("".join(c for c in part if c.isdigit()) or 0) for part in version.split("."))
+
+
+def names_builtin_protocols_only(version: str) -> bool:
+    """Does this release print protocols by number unless they are in its own table?"""
+    return release(version) >= _BUILTIN_NAMES_FROM
+
+
+def proto_list_name(num: int, version: str) -> str:
+    """The protocol column of ``iptables -L -n``: the number, or from 1.8.11 the name."""
+    if names_builtin_protocols_only(version):
+        return _BUILTIN_PROTO_NAMES.get(num, str(num))
+    return str(num)
+
+
+def proto_save_name(num: int, version: str = "1.8.9") -> str:
     """What ``iptables-save`` prints after ``-p`` (getprotobynumber, else the number)."""
+    if names_builtin_protocols_only(version):
+        return _BUILTIN_PROTO_NAMES.get(num, str(num))
     name = _PROTO_BY_NUM.get(num)
     if name is not None:
         return name

@@ -74,3 +74,29 @@ def test_batch_and_sync_run_twice_send_nothing_the_second_time(
         assert ipt.teardown("AG-").changed and not ipt.teardown("AG-").changed
         # nothing of the kernel-side identity is left behind
         assert not [c for c in ipt.list_chains("filter") if c.startswith("IPTWRAP-ID-")]
+
+
+@pytest.mark.parametrize(
+    "release, backend, family", CASES, ids=[f"{r}-{b}-ipv{f}" for r, b, f in CASES]
+)
+def test_identity_that_the_binaries_get_wrong_is_right(release: str, backend: str, family: int):
+    """ip6tables-nft's -C/-D ignore prefix lengths on every release measured (its -D of
+    /64 deleted the /48 rule); ip6tables-legacy 1.8.9's -C ignores match data."""
+    require_release(release, backend)
+    for ns in namespace():
+        ipt = _client(release, backend, family, ns.name)
+        wide, narrow, other = (
+            ("2001:db8::/48", "2001:db8::/64", "2001:db8::/56")
+            if family == 6
+            else ("198.51.100.0/24", "198.51.100.0/25", "198.51.100.0/26")
+        )
+        host = "2001:db8::7" if family == 6 else "192.0.2.7"
+        ipt.append_rule("filter", "INPUT", "-s", host, "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+        ipt.append_rule("filter", "INPUT", "-s", wide, "-j", "DROP")
+        ipt.append_rule("filter", "INPUT", "-s", narrow, "-j", "DROP")
+        assert not ipt.rule_exists(
+            "filter", "INPUT", "-s", host, "-p", "tcp", "--dport", "2222", "-j", "ACCEPT"
+        )
+        assert not ipt.rule_exists("filter", "INPUT", "-s", other, "-j", "DROP")
+        assert ipt.delete_rule("filter", "INPUT", "-s", narrow, "-j", "DROP")
+        assert ipt.list_rules("filter", "INPUT")[1:] == [f"-A INPUT -s {wide} -j DROP"]
