@@ -30,6 +30,7 @@ from typing import (
 
 from ._canonical import (
     delete_takes_an_earlier_rule,
+    repeats_a_match,
 )
 from ._dump import chain_specs
 from ._errors import RestoreError
@@ -233,6 +234,7 @@ class Batch:
         self._hot: Optional[Tuple[object, object, str, _Run]] = None
         self._identity: Optional[Identity] = None  # set on commit, from the client
         self._loose = False  # the binary's -D ignores -s/-d prefix lengths
+        self._merged_misses = False  # its -D misses spellings whose matches it merged
         self.result = BatchResult()
 
     # ------------------------------------------------------------- verbs
@@ -487,6 +489,7 @@ class Batch:
                 blocks[run.table] = ([], [])
         self._identity = self._client.identity
         self._loose = self._client.info.compare_ignores_prefix(self._client.is_ipv6())
+        self._merged_misses = self._client.info.check_misses_merged_matches()
         present = self.result.present
         for run, texts in zip(self._runs, specs):
             lines, indices = blocks[run.table]
@@ -549,19 +552,23 @@ class Batch:
         return current
 
     def _exact_delete(
-        self, table: str, chain: str, canonical: str, model: _TableModel
+        self, table: str, chain: str, canonical: str, model: _TableModel, by_number: bool
     ) -> Optional[str]:
-        """``-D CHAIN N`` where ``-D spec`` would take an earlier rule (ip6tables-nft).
+        """``-D CHAIN N`` where ``-D spec`` would take another rule or none.
 
-        Its ``-D`` compares ``-s``/``-d`` without prefix lengths and removes the first
-        rule that matches so; the batch's model of the chain gives the true number.
+        ip6tables-nft's ``-D`` compares ``-s``/``-d`` without prefix lengths and removes
+        the first rule that matches so; iptables-nft 1.8.11's finds nothing for a
+        spelling whose matches it merged (``by_number``). The batch's model of the
+        chain gives the true number.
         """
         current = self._materialize(table, chain, model)
         if current is None:
             return None
         texts = [r for r in current.rules if isinstance(r, str)]
         index = texts.index(canonical)
-        return f"-D {chain} {index + 1}" if delete_takes_an_earlier_rule(texts, index) else None
+        if by_number or delete_takes_an_earlier_rule(texts, index):
+            return f"-D {chain} {index + 1}"
+        return None
 
     def _resolve(
         self, index: int, run: _Run, args: Tuple[str, ...], spec: str, model: _TableModel
@@ -625,8 +632,9 @@ class Batch:
                 return []
             line = f"-D {chain} {spec}".rstrip()
             if rules is not None and canonical is not None and canonical in rules.counts:
-                if self._loose:
-                    line = self._exact_delete(table, chain, canonical, model) or line
+                by_number = self._merged_misses and repeats_a_match(args)
+                if self._loose or by_number:
+                    line = self._exact_delete(table, chain, canonical, model, by_number) or line
                 rules.remove(canonical)
             self.result.deleted.append(key)
             return [line]

@@ -20,6 +20,7 @@ __all__ = [
     "CanonicalError",
     "without_prefix_lengths",
     "delete_takes_an_earlier_rule",
+    "repeats_a_match",
 ]
 
 
@@ -135,3 +136,20 @@ def delete_takes_an_earlier_rule(texts: Sequence[str], index: int) -> bool:
     """
     loose = without_prefix_lengths(" " + texts[index])
     return any(without_prefix_lengths(" " + text) == loose for text in texts[:index])
+
+
+_PROTO_OPTIONS = frozenset(
+    {"--dport", "--sport", "--destination-port", "--source-port", "--tcp-flags", "--syn"}
+)
+
+
+def repeats_a_match(tokens: Sequence[str]) -> bool:
+    """Does the spec load a match twice: ``-m tcp ... -m tcp``, or ``-p tcp --dport 22
+    -m tcp ...`` (the port option loads tcp implicitly, then ``-m tcp`` again)?"""
+    names = [v for flag, v in zip(tokens, tokens[1:]) if flag in ("-m", "--match")]
+    if len(names) != len(set(names)):
+        return True
+    for i, (flag, value) in enumerate(zip(tokens, tokens[1:])):
+        if flag in ("-m", "--match") and value in ("tcp", "udp"):
+            return any(t in _PROTO_OPTIONS for t in tokens[:i])
+    return False

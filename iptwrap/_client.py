@@ -20,7 +20,7 @@ from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import tenacity
 
 from ._batch import Batch
-from ._canonical import delete_takes_an_earlier_rule
+from ._canonical import delete_takes_an_earlier_rule, repeats_a_match
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
@@ -409,9 +409,11 @@ class IPTables:
         Returns True if a rule was deleted.
         """
         t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
-        if self._probe().compare_ignores_prefix(self.is_ipv6()):
+        info = self._probe()
+        merged = info.check_misses_merged_matches() and repeats_a_match(tokens)
+        if merged or info.compare_ignores_prefix(self.is_ipv6()):
             with self.ensure_guard(t, c):  # read the chain and delete as one step
-                argv = self._exact_delete(t, c, tokens)
+                argv = self._exact_delete(t, c, tokens, by_number=merged)
                 return argv is not None and self._delete(t, argv)
         return self._delete(t, ["-D", c, *tokens])
 
@@ -422,12 +424,15 @@ class IPTables:
             return False
         return True
 
-    def _exact_delete(self, table: str, chain: str, tokens: List[str]) -> Optional[List[str]]:
-        """The ``-D`` that removes this rule on a binary that ignores prefix lengths.
+    def _exact_delete(
+        self, table: str, chain: str, tokens: List[str], *, by_number: bool = False
+    ) -> Optional[List[str]]:
+        """The ``-D`` that removes this rule where the binary's ``-D spec`` is not exact.
 
-        ``-D spec`` removes the first rule the binary takes for the same one: right
-        unless an earlier rule differs only in a prefix length, and then the rule is
-        deleted by its number (read from ``-S`` under the caller's guard). None: absent.
+        ip6tables-nft's ``-D spec`` removes the first rule equal but for prefix lengths:
+        right unless an earlier rule differs only in one. iptables-nft 1.8.11's finds
+        nothing for a spelling whose matches it merged (``by_number``). Then the rule is
+        deleted by its number, read from ``-S`` under the caller's guard. None: absent.
         """
         found = self._find_in_listing(table, chain, tokens)
         if found is None:
@@ -435,7 +440,7 @@ class IPTables:
         index, rules = found
         if index < 0:
             return None
-        if delete_takes_an_earlier_rule(rules, index):
+        if by_number or delete_takes_an_earlier_rule(rules, index):
             return ["-D", chain, str(index + 1)]
         return ["-D", chain, *tokens]
 
@@ -604,7 +609,9 @@ class IPTables:
             return self._rule_exists_by_listing(table, chain, tokens)
         if info.check_ignores_match_data(ipv6):
             return self._rule_exists_by_delete_test(table, chain, tokens)
-        if info.compare_ignores_prefix(ipv6):
+        if info.compare_ignores_prefix(ipv6) or (
+            info.check_misses_merged_matches() and repeats_a_match(tokens)
+        ):
             found = self._find_in_listing(table, chain, tokens)
             if found is not None:
                 return found[0] >= 0

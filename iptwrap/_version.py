@@ -27,6 +27,7 @@ __all__ = [
     "V6_LEGACY_CHECK_IGNORES_DATA",
     "V6_NFT_COMPARE_IGNORES_PREFIX",
     "IDENTITY_RELEASES",
+    "NFT_CHECK_MISSES_MERGED_MATCHES",
 ]
 
 
@@ -75,6 +76,12 @@ V6_LEGACY_CHECK_IGNORES_DATA = (Version(1, 8, 8), Version(1, 8, 11))
 #: be right, so every nft release takes the exact paths. [first, end) releases.
 V6_NFT_COMPARE_IGNORES_PREFIX = (NFT_MIN_VERSION, Version(999, 0, 0))
 
+#: iptables-nft from 1.8.11 merges a rule's repeated ``-m tcp`` (``--dport 22 -m tcp
+#: --sport 1000``) into one match, and its ``-C`` of the spelling with two then finds
+#: nothing (measured on 1.8.11; 1.8.7 and 1.8.9 are right): such a check goes by the
+#: rule's identity instead.
+NFT_CHECK_MISSES_MERGED_MATCHES = Version(1, 8, 11)
+
 #: The releases whose ``iptables-save`` text the rule engine reproduces exactly, so that
 #: batch and sync may canonicalise locally. Any other release is asked (iptwrap._identity).
 IDENTITY_RELEASES = frozenset({Version(1, 8, 9)})
@@ -117,6 +124,10 @@ class BinaryInfo:
     def models_identity(self) -> bool:
         """The rule engine prints rules exactly as this release's iptables-save does."""
         return self.version in IDENTITY_RELEASES
+
+    def check_misses_merged_matches(self) -> bool:
+        """``-C`` of a spec that repeats a match may miss the rule it made."""
+        return self.mode is Mode.NFT and self.version >= NFT_CHECK_MISSES_MERGED_MATCHES
 
     def check_ignores_match_data(self, ipv6: bool) -> bool:
         """``-C`` answers yes for rules that differ in match or target data."""

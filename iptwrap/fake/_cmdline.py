@@ -198,12 +198,23 @@ def _too_long(name: str) -> bool:
     return not name.isascii() and len(name.encode("utf-8", "surrogateescape")) >= 29
 
 
+_LONG_NAMES_FROM = (1, 8, 11)
 _IN_HOOKS = frozenset({"PREROUTING", "INPUT"})
 _OUT_HOOKS = frozenset({"POSTROUTING", "OUTPUT"})
 
 
-def _opt_name(c: str) -> str:
-    return "--line-numbers" if c == "0" else f"-{c}"
+# From 1.8.11 the parser's messages name an option by its long name (measured).
+_LONG_NAME = {
+    letter: name
+    for name, (letter, _arity) in reversed(list(CORE_LONG_OPTIONS.items()))
+    if name not in ("src", "dst")
+}
+
+
+def _opt_name(c: str, long_names: bool = False) -> str:
+    if long_names or c == "0":
+        return f"--{_LONG_NAME[c]}"
+    return f"-{c}"
 
 
 class _Parser:
@@ -226,6 +237,7 @@ class _Parser:
         "jumpto",
         "leftover",
         "loaded",
+        "long_names",
         "newname",
         "options",
         "outiface",
@@ -252,6 +264,7 @@ class _Parser:
         self.chain: Optional[str] = None
         self.rulenum: Optional[int] = None
         self.newname: Optional[str] = None
+        self.long_names = release(ctx.version) >= _LONG_NAMES_FROM
         self.policy: Optional[str] = None
         self.options: Dict[str, bool] = {}
         self.invflags: Dict[str, bool] = {}
@@ -287,6 +300,8 @@ class _Parser:
 
     def set_option(self, c: str) -> None:
         if c in self.options:
+            if self.long_names:
+                raise ParameterProblem(f"multiple {_opt_name(c, True)} options not allowed")
             raise ParameterProblem(f"multiple -{c} flags not allowed")
         self.options[c] = True
         if self.invert:
@@ -540,7 +555,7 @@ class _Parser:
         elif c in "io":
             assert arg is not None
             self.set_option(c)
-            name = parse_iface(arg, self.rb.warnings)
+            name = parse_iface(arg, self.rb.warnings, self.ctx.version)
             if c == "i":
                 self.iniface = name
             else:
@@ -612,11 +627,12 @@ class _Parser:
             if bc is None:
                 raise ParameterProblem("-c requires packet and byte counter")
             p = _scan_int(pc, unsigned=True)
+            name = _opt_name("c", self.long_names)
             if p is None:
-                raise ParameterProblem("-c packet counter not numeric")
+                raise ParameterProblem(f"{name} packet counter not numeric")
             b = _scan_int(bc, unsigned=True)
             if b is None:
-                raise ParameterProblem("-c byte counter not numeric")
+                raise ParameterProblem(f"{name} byte counter not numeric")
             self.counters = (p, b)
         elif c == "M":
             self.extra.append(f"modprobe:{arg}")
@@ -796,14 +812,20 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
         if oc in p.options and oc in illegal:
             ok = any(oc not in _ILLEGAL.get(other, "") for other in p.cmds[1:])
             if not ok:
-                raise ParameterProblem(f"Illegal option `{_opt_name(oc)}' with this command")
+                name = _opt_name(oc, p.long_names)
+                raise ParameterProblem(f"Illegal option `{name}' with this command")
     if p.chain is not None and _too_long(p.chain):
         raise ParameterProblem(f"chain name `{p.chain}' too long (must be under 29 chars)")
+    if cmd == "E" and p.long_names and p.newname is not None and _too_long(p.newname):
+        # 1.8.9 renamed to a 29-character name; 1.8.11 refuses it like -N
+        raise ParameterProblem(f"chain name `{p.newname}' too long (must be under 29 chars)")
     if cmd in _RULE_CMDS and p.chain is not None:
+        # 1.8.9: "Can't use -o with INPUT" and a blank line; 1.8.11: the long name, no blank
+        end = "" if p.long_names else "\n"
         if p.chain in _IN_HOOKS and "o" in p.options:
-            raise ParameterProblem(f"Can't use -o with {p.chain}\n")
+            raise ParameterProblem(f"Can't use {_opt_name('o', p.long_names)} with {p.chain}{end}")
         if p.chain in _OUT_HOOKS and "i" in p.options:
-            raise ParameterProblem(f"Can't use -i with {p.chain}\n")
+            raise ParameterProblem(f"Can't use {_opt_name('i', p.long_names)} with {p.chain}{end}")
 
     # -- handle creation: the table must exist
     if p.table not in TABLES:
@@ -852,12 +874,12 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
 
 def _merge_nft_ports(
     finals: List[Tuple[ExtInst, str, str]], rb: RuleBuild
-) -> List[Tuple[ExtInst, str, str]]:
+) -> Tuple[List[Tuple[ExtInst, str, str]], bool]:
     """nft turns port-only tcp/udp matches into payload expressions and reads them back
-    as one match per protocol."""
+    as one match per protocol. Also says whether two matches became one."""
     out: List[Tuple[ExtInst, str, str]] = []
     first: Dict[str, ExtInst] = {}
-    changed = False
+    changed = merged = False
     for inst, s, lst in finals:
         name = inst.ext.name
         ext = inst.ext
@@ -880,15 +902,15 @@ def _merge_nft_ports(
                     if inst.st[k] != (0, 0xFFFF):
                         prev.st[k] = inst.st[k]
                         prev.st[ik] = inst.st[ik]
-                changed = True
+                changed = merged = True
                 continue
         out.append((inst, s, lst))
     if not changed:
-        return finals
+        return finals, False
     return [
         (inst, *inst.ext.final(inst.st, rb)) if inst in first.values() else (inst, s, lst)
         for inst, s, lst in out
-    ]
+    ], merged
 
 
 def _build_rules(
@@ -902,8 +924,9 @@ def _build_rules(
     ctx = p.ctx
     rb = p.rb
     fam = ctx.family
+    merged_ports = False
     if ctx.backend == "nft":
-        finals = _merge_nft_ports(finals, rb)
+        finals, merged_ports = _merge_nft_ports(finals, rb)
 
     # restrictions
     vh: Optional[FrozenSet[str]] = None
@@ -1031,6 +1054,7 @@ def _build_rules(
                     listing=(ltarget, lprot, lopt, lin, lout, ls, ld, lextra),
                     kernel_refusal=refusal,
                     cmp_text=cmp_text if cmp_text != text else None,
+                    merged_ports=merged_ports,
                 )
             )
     return tuple(out)

@@ -16,6 +16,7 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tup
 
 from ._errors import FakeError, KernelRefused, ParameterProblem, Raw, RuntimeProblem, VersionProblem
 from ._model import Command, RuleSpec
+from ._spec_addr import release
 
 __all__ = [
     "BUILTIN_CHAINS",
@@ -407,6 +408,7 @@ class Kernel:
         self.family = family
         self.backend = backend
         self.version = version
+        self._from_1_8_11 = release(version) >= (1, 8, 11)
         self.tables: Dict[str, Table] = {}
         self._seq = 0
         # Set by the restore emulation: a rule jumping to a chain that does not exist
@@ -686,6 +688,8 @@ class Kernel:
                     if self.family == 6 and not self.legacy
                     else chain.find(s.text)
                 )
+                if self._misses_merged(s):
+                    i = -1
                 if i < 0:
                     for idx, r in reversed(removed):
                         t.insert(chain, idx, r)
@@ -708,9 +712,13 @@ class Kernel:
         for s in specs:
             # ip6tables: see RuleSpec.cmp_text
             found = chain.find_spec(s) >= 0 if self.family == 6 else chain.has(s.text)
-            if not found:
+            if not found or self._misses_merged(s):
                 raise RuntimeProblem(self._miss_message(specs))
         return ""
+
+    def _misses_merged(self, spec: RuleSpec) -> bool:
+        """iptables-nft 1.8.11's -C/-D of a spelling whose tcp/udp matches it merged."""
+        return spec.merged_ports and not self.legacy and self._from_1_8_11
 
     def _miss_message(self, specs: List[RuleSpec]) -> str:
         """-C/-D found nothing in an existing chain. Legacy then says ENOENT's generic
@@ -827,6 +835,8 @@ class Kernel:
                 if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
                     if self.legacy:
                         raise RuntimeProblem("Index of counter too big.")
+                    if self._from_1_8_11:  # 1.8.9 said nothing and exited 0
+                        raise RuntimeProblem(MSG_BADRULE)
                     return ""
                 i = cmd.rulenum - 1
                 chain.rules[i] = Rule(chain.rules[i].spec)
@@ -865,7 +875,7 @@ class Kernel:
 
     # ---- listing ----------------------------------------------------------------------------
     def _missing_list_chain(self, t: Table, name: str) -> FakeError:
-        if self.legacy:
+        if self.legacy or self._from_1_8_11:  # nft 1.8.9 blamed an "incompatible" chain
             return RuntimeProblem(MSG_NOCHAIN)
         return Raw(
             1,

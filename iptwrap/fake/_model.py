@@ -66,6 +66,9 @@ class RuleSpec:
     # comparison mask; its -D is not affected); ip6tables-nft 1.8.9 -C/-D ignore the
     # prefix lengths of -s/-d.
     cmp_text: Optional[str] = None
+    # iptables-nft merged two port-only tcp/udp matches of the spec into one; from
+    # 1.8.11 its -C and -D of such a spelling find nothing (measured)
+    merged_ports: bool = False
 
 
 @dataclass(frozen=True)

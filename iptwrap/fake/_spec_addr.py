@@ -249,11 +249,13 @@ def proto_match_name(num: int, family: int) -> Optional[str]:
     return name
 
 
-def parse_iface(arg: str, warnings: List[str]) -> str:
+def parse_iface(arg: str, warnings: List[str], version: str = "1.8.9") -> str:
     """xtables_parse_interface: returns the name (``+`` kept); warns on weird characters."""
     if not arg:
         raise ParameterProblem("Empty interface is likely to be undesired")
     if len(arg.encode("utf-8", "surrogateescape")) + 1 > 16:
+        if release(version) >= _BUILTIN_NAMES_FROM:
+            raise ParameterProblem(f"interface name `{arg}' must be shorter than 16 characters")
         raise ParameterProblem(f"interface name `{arg}' must be shorter than IFNAMSIZ (15)")
     if "/" in arg or " " in arg:
         warnings.append(

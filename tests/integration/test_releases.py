@@ -100,3 +100,14 @@ def test_identity_that_the_binaries_get_wrong_is_right(release: str, backend: st
         assert not ipt.rule_exists("filter", "INPUT", "-s", other, "-j", "DROP")
         assert ipt.delete_rule("filter", "INPUT", "-s", narrow, "-j", "DROP")
         assert ipt.list_rules("filter", "INPUT")[1:] == [f"-A INPUT -s {wide} -j DROP"]
+        # 1.8.11 nft merges the two tcp matches, and its -C of this spelling misses
+        merged = ["-p", "tcp", "-m", "tcp", "--dport", "22", "-m", "tcp", "--sport", "1000"]
+        assert ipt.ensure_rule(A, "filter", "FORWARD", *merged, "-j", "ACCEPT") is False
+        assert ipt.ensure_rule(A, "filter", "FORWARD", *merged, "-j", "ACCEPT") is True
+        assert len(ipt.list_rules("filter", "FORWARD")) == 1
+        assert ipt.delete_rule("filter", "FORWARD", *merged, "-j", "ACCEPT") is True
+        assert ipt.list_rules("filter", "FORWARD") == []
+        ipt.append_rule("filter", "FORWARD", *merged, "-j", "ACCEPT")
+        with ipt.batch() as b:
+            b.delete_rule("filter", "FORWARD", *merged, "-j", "ACCEPT")
+        assert ipt.list_rules("filter", "FORWARD") == []

@@ -18,10 +18,28 @@ import pytest
 
 from iptwrap.fake._runner import FakeRunner
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "errors.jsonl"
-CASES: List[Dict[str, Any]] = [
-    json.loads(line) for line in DATA.read_text().splitlines() if line.strip()
-]
+DATA = Path(__file__).resolve().parents[1] / "data"
+# Cases a replay by ci/record_ground_truth.py cannot make again (a held lock, an
+# environment prefix, a payload kept as a summary): only 1.8.9's recording has them.
+_UNREPLAYABLE = {
+    "restore_error_in_big_file",
+    "lock_held_restore_w1",
+    "lock_held_restore_noflush_w1",
+    "lock_held_ip6tables_append_nowait",
+    "lock_env_XTABLES_LOCKFILE",
+}
+
+
+def _cases(release: str) -> List[Dict[str, Any]]:
+    path = DATA / ("errors.jsonl" if release == "1.8.9" else f"releases/{release}/errors.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if release != "1.8.9":
+        rows = [r for r in rows if r["id"] not in _UNREPLAYABLE]
+    return [{**r, "release": release} for r in rows]
+
+
+# the releases whose messages and exit codes the fake models
+CASES: List[Dict[str, Any]] = _cases("1.8.9") + _cases("1.8.11")
 
 _TRUNCATED = re.compile(r"\.\.\.<(\d+) bytes>$")
 
@@ -65,14 +83,14 @@ def _after_cmd(case: Dict[str, Any]) -> List[str]:
 
 
 def _id(case: Dict[str, Any]) -> str:
-    return f"{case['id']}-{case['backend']}"
+    return f"{case['release']}-{case['id']}-{case['backend']}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
 def test_vector(case: Dict[str, Any]) -> None:
     pytest.importorskip("iptwrap.fake._cmdline", reason="the command-line parser is not there yet")
     backend = case["backend"]
-    r = FakeRunner(mode=backend)
+    r = FakeRunner(mode=backend, version=case["release"])
     cmd: List[str] = list(case["cmd"])
     # `XTABLES_LOCKFILE=alt iptables ...`: a shell environment prefix. The fake has no
     # environment; the real run waited for the (alternative) lock and then succeeded.
@@ -99,7 +117,8 @@ def test_vector(case: Dict[str, Any]) -> None:
     got_out = res.stdout.decode("utf-8", "surrogateescape")
     assert (res.returncode, got_err) == (case["rc"], case["stderr"])
     if "stdout" in case:
-        assert _strip_comments(got_out).rstrip("\n") == case["stdout"].rstrip("\n")
+        want = _strip_comments(case["stdout"]).strip("\n")  # later recordings keep them
+        assert _strip_comments(got_out).strip("\n") == want
     if "after" in case:
         after = r.run(_after_cmd(case))
         text = _strip_comments(after.stdout.decode("utf-8", "surrogateescape"))
