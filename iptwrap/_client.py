@@ -21,6 +21,7 @@ import tenacity
 
 from ._batch import Batch
 from ._canonical import delete_takes_an_earlier_rule, repeats_a_match
+from ._dump import chain_specs
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
@@ -324,7 +325,30 @@ class IPTables:
                 argv.append(str(_rule_number(rule_number)))
         elif rule_number is not None:
             raise InvalidArgumentError("rule_number needs a chain")
+        if rule_number is None and self._probe().zero_keeps_rule_counters():
+            self._zero_rule_by_rule(table_name(table), argv[1:])
+            return
         self._iptables(table_name(table), argv)
+
+    def _zero_rule_by_rule(self, table: str, chain: List[str]) -> None:
+        """``-Z [CHAIN]``, then ``-Z CHAIN N`` for every rule in one restore.
+
+        For iptables-nft releases whose ``-Z CHAIN`` zeroes the policy counters but
+        keeps the rules' (measured on 1.8.7), where ``-Z CHAIN N`` does zero a rule.
+        The two go apart: ``-Z CHAIN`` then ``-Z CHAIN 1`` in one restore makes 1.8.7's
+        iptables-nft-restore crash (SIGSEGV, measured).
+        """
+        with self.ensure_guard(table):  # the rule numbers stay true until the restore
+            self._iptables(table, ["-Z", *chain])  # also the binary's "no such chain"
+            saved = chain_specs(self._save(table, counters=False)).get(table, {})
+            lines = [
+                f"-Z {name} {n}"
+                for name in (chain or list(saved))
+                for n in range(1, len(saved.get(name, ())) + 1)
+            ]
+            if lines:
+                payload = "\n".join([f"*{table}", *lines, "COMMIT", ""]).encode()
+                self._restore([], payload, flush=False, counters=False)
 
     # ----------------------------------------------------------------- rules
 

@@ -246,7 +246,7 @@ CLASSIFICATION: Tuple[ClassificationRow, ...] = (
         "nft",
     ),
     _row(4, r"(RULE_\w+|CHAIN_\w+) failed \(Invalid argument\)", RuleRejectedError, "nft"),
-    _row(4, r"CHAIN_DEL failed \(Device or resource busy\)", ChainInUseError, "nft"),
+    _row(4, r"CHAIN_(?:USER_)?DEL failed \(Device or resource busy\)", ChainInUseError, "nft"),
     # nft, when a concurrent writer changed the ruleset between lookup and commit:
     _row(4, r"[A-Z_]+ failed \(No such file or directory\)", NotFoundError, "nft race"),
     _row(4, r"[A-Z_]+ failed \(File exists\)", AlreadyExistsError, "nft race"),

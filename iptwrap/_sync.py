@@ -320,14 +320,21 @@ class _JumpEdits:
             quoted = restore_line(tokens)
             texts.append(quoted if quoted in current else canon(chain, tokens))
         if None in texts:
-            # A declared jump the local parser cannot read: which saved rule it is can't
-            # be told, so this chain keeps every jump and only gains the missing ones.
+            # A declared jump whose text cannot be told (a module the engine does not
+            # model, or a target chain this sync creates first): which saved rule it is
+            # can't be said, so this chain keeps every jump and only gains the missing
+            # ones, prepends at the top in the order given.
+            at = 1
             for (tokens, pos), text in zip(mine, texts):
                 if text is None and client.rule_exists(self.table, chain, *tokens):
                     continue
                 if text is not None and text in current:
                     continue
-                self._add(chain, tokens, pos, None)
+                if pos is RulePosition.PREPEND:
+                    self._add(chain, tokens, pos, None, at)
+                    at += 1
+                else:
+                    self._add(chain, tokens, pos, None)
             return
         working = list(current)
         wanted: Dict[str, int] = {}

@@ -10,13 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from iptwrap import IPTables, Protocol
+from iptwrap import Binaries, IPTables, Protocol
 from iptwrap.fake import FakeIPTables
 
-from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
+from .netns import (
+    BACKENDS,
+    FAMILIES,
+    HOST_RELEASE,
+    OTHER_RELEASES,
+    Namespace,
+    namespace,
+    release_binary,
+    require_release,
+)
 
-PARAMS = [(k, b, f) for k in ("fake", "real") for b in BACKENDS for f in FAMILIES]
-IDS = [f"{k}-{b}-ipv{f}" for k, b, f in PARAMS]
+# The fake and the host's binaries (1.8.9), then the other releases' real binaries.
+PARAMS = [(k, b, f, HOST_RELEASE) for k in ("fake", "real") for b in BACKENDS for f in FAMILIES]
+PARAMS += [("real", b, f, r) for r in OTHER_RELEASES for b in BACKENDS for f in FAMILIES]
+IDS = [f"{k}-{b}-ipv{f}" + ("" if r == HOST_RELEASE else f"-{r}") for k, b, f, r in PARAMS]
 
 
 @dataclass
@@ -26,6 +37,7 @@ class Target:
     backend: str
     family: int
     ns: Optional[Namespace] = None  # the real kernel's namespace
+    release: str = HOST_RELEASE
 
     def save(self, table: Optional[str] = None) -> str:
         out = self.ipt.save(table).decode()
@@ -38,11 +50,16 @@ class Target:
         return f"{self.addr(n)}/{128 if self.family == 6 else 32}"
 
 
-def make_target(kind: str, backend: str, family: int) -> Iterator[Target]:
+def make_target(
+    kind: str, backend: str, family: int, release: str = HOST_RELEASE
+) -> Iterator[Target]:
     proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
     if kind == "fake":
         yield Target(FakeIPTables(proto, mode=backend), kind, backend, family)
         return
-    require(backend)
+    require_release(release, backend)
+    binary = release_binary(release, backend, family)
+    binaries = Binaries(binary, f"{binary}-save", f"{binary}-restore")
     for ns in namespace():
-        yield Target(IPTables(proto, mode=backend, netns=ns.name), kind, backend, family, ns)
+        ipt = IPTables(proto, mode=backend, netns=ns.name, binaries=binaries)
+        yield Target(ipt, kind, backend, family, ns, release)

@@ -74,8 +74,8 @@ def test_policies_and_counters(target: Target) -> None:
     )
     ipt.restore("filter", payload.encode(), flush=False, counters=True)
     counted = [(c.packets, c.bytes) for c in ipt.list_rules_with_counters("filter", "INPUT")]
-    if (t.backend, t.family) == ("nft", 6):
-        assert counted == [(0, 0), (0, 0)]  # ip6tables-nft 1.8.9 drops rule counters
+    if (t.backend, t.family) == ("nft", 6) and t.release != "1.8.11":
+        assert counted == [(0, 0), (0, 0)]  # ip6tables-nft 1.8.7/1.8.9 drop rule counters
     else:
         assert counted == [(7, 700), (1, 10)]
     ipt.zero_counters("filter", "INPUT")

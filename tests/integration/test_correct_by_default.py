@@ -219,6 +219,12 @@ def test_a_misspelt_table_raises_instead_of_reading_as_absent(target: Target) ->
 def test_a_restore_that_failed_for_not_found_is_a_not_found(target: Target) -> None:
     """nft names the cause; legacy says only "line 2 failed", and a -D line has one cause."""
     ipt, t = target.ipt, target
+    if (t.backend, t.release) == ("nft", "1.8.7"):
+        # iptables-nft-restore 1.8.7 says only "line 3 failed": the COMMIT line, no cause
+        with pytest.raises(iptwrap.RestoreError) as bare:
+            ipt.restore("filter", b"*filter\n-D INPUT -j DROP\nCOMMIT\n", flush=False)
+        assert bare.value.line_text == "COMMIT" and not iptwrap.is_not_found(bare.value)
+        return
     for line in (f"-D INPUT -s {t.addr(99)} -j ACCEPT", "-D NO-SUCH-CHAIN -j ACCEPT"):
         with pytest.raises(iptwrap.NotFoundError) as err:
             ipt.restore("filter", f"*filter\n{line}\nCOMMIT\n".encode(), flush=False)

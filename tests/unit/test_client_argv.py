@@ -325,3 +325,27 @@ def test_ensure_rule_without_check_support_asks_the_kernel_and_reads_the_chain()
     assert not ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-j", "DROP")
     assert runner.calls[-1] == ["iptables", "-t", "filter", "-A", "INPUT", "-j", "DROP"]
     assert all("-C" not in c for c in runner.calls)
+
+
+@pytest.mark.parametrize(
+    "version_line, rule_by_rule",
+    [
+        ("iptables v1.8.7 (nf_tables)", True),  # -Z CHAIN keeps the rules' counters there
+        ("iptables v1.8.7 (legacy)", False),
+        ("iptables v1.8.9 (nf_tables)", False),
+        ("iptables v1.8.11 (nf_tables)", False),
+    ],
+)
+def test_zero_counters_per_release(version_line: str, rule_by_rule: bool) -> None:
+    save = b"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j RETURN\nCOMMIT\n"
+    runner = RecordingRunner(version_line, replies=[(0, b"", b""), (0, save, b"")])
+    IPTables(runner=runner).zero_counters("filter", "INPUT")
+    wait = ["-w", "5"]
+    assert runner.calls[0] == ["iptables", *wait, "-t", "filter", "-Z", "INPUT"]
+    if not rule_by_rule:
+        assert len(runner.calls) == 1
+        return
+    assert runner.calls[1] == ["iptables-save", "-t", "filter"]
+    assert runner.calls[2] == ["iptables-restore", "--noflush", *wait]
+    # never "-Z INPUT" and "-Z INPUT 1" in one restore: 1.8.7's nft restore crashes on it
+    assert runner.inputs[2] == b"*filter\n-Z INPUT 1\n-Z INPUT 2\nCOMMIT\n"
