@@ -39,13 +39,16 @@ from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
 from . import _spec_targets as _t  # noqa: F401  (registers the target modules)
 from ._errors import BadArgument, ParameterProblem, Raw, VersionProblem
 from ._model import Command, ParseContext, RuleSpec
+from ._release import release_of
 from ._spec_addr import (
     format_addr,
     parse_addresses,
     parse_iface,
     parse_protocol,
+    proto_columns,
     proto_list_name,
     proto_match_name,
+    proto_number,
     proto_save_name,
     release,
     strtoui,
@@ -490,7 +493,7 @@ class _Parser:
             assert arg is not None
             self.add_command(c)
             if c == "N":
-                _check_new_chain(arg)
+                _check_new_chain(arg, self.ctx)
             self.chain = arg
             if c == "I":
                 self.rulenum = self.rulenumber(cur.take()) if cur.has_arg() else 1
@@ -701,14 +704,16 @@ def _scan_int(s: str, unsigned: bool = False) -> Optional[int]:
     return int(s[i:k])
 
 
-def _check_new_chain(name: str) -> None:
+def _check_new_chain(name: str, ctx: ParseContext) -> None:
     if len(name.encode("utf-8", "surrogateescape")) >= 29:
         raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
     if name[:1] in ("-", "!"):
         raise ParameterProblem(f"chain name not allowed to start with `{name[0]}'")
     if name == "" or name in _VERDICTS or name in KNOWN_TARGETS[4] | KNOWN_TARGETS[6]:
         raise ParameterProblem("chain name may not clash with target name")
-    if any(ch.isspace() for ch in name):
+    if any(ch.isspace() for ch in name) and not (
+        ctx.backend == "nft" and release_of(ctx.version).nft_any_chain_name
+    ):
         raise ParameterProblem(f"Invalid chain name `{name}'")
 
 
@@ -804,7 +809,11 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
     ):
         raise ParameterProblem("! not allowed with multiple source or destination IP addresses")
     cmd = p.cmd
-    if cmd == "R" and ((saddrs and len(saddrs) > 1) or (daddrs and len(daddrs) > 1)):
+    if (
+        cmd == "R"
+        and ((saddrs and len(saddrs) > 1) or (daddrs and len(daddrs) > 1))
+        and not release_of(ctx.version).replace_takes_first_address
+    ):
         raise ParameterProblem("Replacement rule does not specify a unique address")
     key = "Dnum" if (cmd == "D" and p.rulenum is not None) else cmd
     illegal = _ILLEGAL_SETS.get(key, _EMPTY)
@@ -822,10 +831,18 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
     if cmd in _RULE_CMDS and p.chain is not None:
         # 1.8.9: "Can't use -o with INPUT" and a blank line; 1.8.11: the long name, no blank
         end = "" if p.long_names else "\n"
+        # 1.8.7's legacy checks this after opening the table (it is created: measured)
+        opens = (
+            p.table if ctx.backend == "legacy" and release_of(ctx.version).old_messages else None
+        )
         if p.chain in _IN_HOOKS and "o" in p.options:
-            raise ParameterProblem(f"Can't use {_opt_name('o', p.long_names)} with {p.chain}{end}")
+            raise ParameterProblem(
+                f"Can't use {_opt_name('o', p.long_names)} with {p.chain}{end}", opens_table=opens
+            )
         if p.chain in _OUT_HOOKS and "i" in p.options:
-            raise ParameterProblem(f"Can't use {_opt_name('i', p.long_names)} with {p.chain}{end}")
+            raise ParameterProblem(
+                f"Can't use {_opt_name('i', p.long_names)} with {p.chain}{end}", opens_table=opens
+            )
 
     # -- handle creation: the table must exist
     if p.table not in TABLES:
@@ -925,7 +942,8 @@ def _build_rules(
     rb = p.rb
     fam = ctx.family
     merged_ports = False
-    if ctx.backend == "nft":
+    rel = release_of(ctx.version)
+    if ctx.backend == "nft" and rel.nft_merges_port_matches:
         finals, merged_ports = _merge_nft_ports(finals, rb)
 
     # restrictions
@@ -948,6 +966,12 @@ def _build_rules(
             refusal = r
     if refusal is None and ctx.backend == "nft" and p.jumpto == "QUEUE" and not p.goto:
         refusal = "No such file or directory"  # nf_tables has no QUEUE verdict
+    if ctx.backend == "nft" and rel.nft_mask_as_prefix:
+        saddrs, daddrs = _leading_ones(saddrs, fam), _leading_ones(daddrs, fam)
+        if refusal is None and any(
+            m and not _ones(m, fam) for _a, m in (saddrs or []) + (daddrs or [])
+        ):
+            refusal = "Invalid argument"  # a mask with no leading one: an empty prefix
     if refusal is not None:
         vt = frozenset()
 
@@ -1015,6 +1039,14 @@ def _build_rules(
         lextra = lextra[1:]
     lprot = ("!" if rb.proto_inv else "") + proto_list_name(proto, ctx.version)
     lopt = ("!" if inv.get("f") else "-") + ("f" if "f" in p.options else "-")
+    wide = rel.list_proto_names == "chain"
+    suffix = (
+        " "
+        if target_name is None and ctx.backend == "nft" and rel.nft_no_target_trailing_space
+        else ""
+    )
+    if wide and fam == 6:
+        lopt = "  "  # 1.8.7's ip6tables prints no fragment flags
 
     any_addr = "0.0.0.0/0" if fam == 4 else "::/0"
     srcs: List[Optional[Tuple[int, int]]] = list(saddrs) if saddrs else [None]
@@ -1055,6 +1087,8 @@ def _build_rules(
                     kernel_refusal=refusal,
                     cmp_text=cmp_text if cmp_text != text else None,
                     merged_ports=merged_ports,
+                    list_wide_proto=wide,
+                    save_suffix=suffix,
                 )
             )
     return tuple(out)
@@ -1083,6 +1117,32 @@ def _num(v: int, exact: bool) -> str:
     return f"{v:4d}T "  # pragma: no cover
 
 
+def _ones(mask: int, family: int) -> int:
+    """The number of leading one bits of a mask."""
+    bits = 32 if family == 4 else 128
+    n = 0
+    while n < bits and mask >> (bits - 1 - n) & 1:
+        n += 1
+    return n
+
+
+def _leading_ones(
+    addrs: Optional[List[Tuple[int, int]]], family: int
+) -> Optional[List[Tuple[int, int]]]:
+    """iptables-nft 1.8.7 kept only a mask's leading ones: ``/255.0.255.0`` is ``/8``.
+
+    A mask with no leading one but other bits keeps them (the kernel refuses it).
+    """
+    if not addrs:
+        return addrs
+    bits = 32 if family == 4 else 128
+    out = []
+    for a, m in addrs:
+        n = _ones(m, family)
+        out.append((a, ((1 << n) - 1) << (bits - n) if n else m))
+    return out
+
+
 def format_listing_line(
     pkts: int,
     bytes_: int,
@@ -1108,12 +1168,10 @@ def format_listing_line(
     parts.append(f"{target:<9s} ")
     neg = prot.startswith("!")
     pv = prot[1:] if neg else prot
-    if not numeric and pv.isdigit():  # a name already (1.8.11 -L -n) stays
-        pn = int(pv)
+    pn = proto_number(pv) if pv.isdigit() or rule.list_wide_proto else None
+    if not numeric and pn is not None:
         pv = "all" if pn == 0 else proto_save_name(pn)
-    # "%-4s " as the runner's printer: a name longer than the column keeps its space
-    parts.append(("!" if neg else " ") + f"{pv:<4s} ")
-    parts.append(opt + " ")
+    parts.append(proto_columns(("!" if neg else "") + pv, opt, rule.list_wide_proto))
     if verbose:
         if not numeric:
             inn = inn.replace("*", "any") if inn in ("*", "!*") else inn

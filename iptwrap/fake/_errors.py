@@ -6,6 +6,8 @@ exit code and stderr bytes of the imitated binary and backend (see ``render``).
 
 from __future__ import annotations
 
+from typing import Optional
+
 __all__ = [
     "FakeError",
     "ParameterProblem",
@@ -24,9 +26,11 @@ class FakeError(Exception):
 class ParameterProblem(FakeError):
     """Exit 2: ``<prog> v1.8.9 (nf_tables): <message>`` then the ``Try `<prog> -h'`` line."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, opens_table: Optional[str] = None) -> None:
         super().__init__(message)
         self.message = message
+        # the table legacy opened (and so created) before it refused (1.8.7)
+        self.opens_table = opens_table
 
 
 class BadArgument(FakeError):

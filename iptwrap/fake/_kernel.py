@@ -16,7 +16,7 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tup
 
 from ._errors import FakeError, KernelRefused, ParameterProblem, Raw, RuntimeProblem, VersionProblem
 from ._model import Command, RuleSpec
-from ._spec_addr import release
+from ._release import release_of
 
 __all__ = [
     "BUILTIN_CHAINS",
@@ -408,7 +408,8 @@ class Kernel:
         self.family = family
         self.backend = backend
         self.version = version
-        self._from_1_8_11 = release(version) >= (1, 8, 11)
+        self.release = release_of(version)
+        self._from_1_8_11 = self.release.from_1_8_11
         self.tables: Dict[str, Table] = {}
         self._seq = 0
         # Set by the restore emulation: a rule jumping to a chain that does not exist
@@ -496,8 +497,12 @@ class Kernel:
             and not noop
             and (op in _LEGACY_COMMITS or (op == "L" and cmd.zero_after_list))
         ):
-            # libiptc's commit resets the built-in policy counters it was not told to set.
+            # libiptc's commit resets the built-in policy counters it was not told to set;
+            # from 1.8.11 it keeps them, and only -P resets its own chain's (measured)
+            keeps = self.release.legacy_commit_keeps_policy_counters
             for c in t.builtin_chains():
+                if keeps and not (op == "P" and c.name == cmd.chain):
+                    continue
                 if not (op == "P" and c.name == cmd.chain and cmd.counters is not None and existed):
                     c.pkts = c.bytes = 0
         return out
@@ -598,9 +603,11 @@ class Kernel:
         return any(s.jump_chain is not None or s.valid_hooks is not None for s in specs)
 
     def _new_rule(self, spec: RuleSpec, cmd: Command) -> Rule:
-        # ip6tables-nft 1.8.9 drops the rule counters given with -c or restore -c
-        # (verified: they always read [0:0]; policy counters do work)
-        if cmd.counters is not None and (self.legacy or self.family == 4):
+        # ip6tables-nft 1.8.7 and 1.8.9 drop the rule counters given with -c or restore
+        # -c (verified: they always read [0:0]; policy counters do work); 1.8.11 keeps them
+        if cmd.counters is not None and (
+            self.legacy or self.family == 4 or self.release.v6_nft_keeps_rule_counters
+        ):
             return Rule(spec, cmd.counters[0], cmd.counters[1])
         return Rule(spec)
 
@@ -714,11 +721,19 @@ class Kernel:
             found = chain.find_spec(s) >= 0 if self.family == 6 else chain.has(s.text)
             if not found or self._misses_merged(s):
                 raise RuntimeProblem(self._miss_message(specs))
-        return ""
+        return self.check_output(specs)
+
+    def check_output(self, specs: List[RuleSpec]) -> str:
+        """What a ``-C`` that found its rules prints: iptables-nft 1.8.7 the rules."""
+        if self.legacy or not self.release.nft_check_prints_rule:
+            return ""
+        from ._save import check_line
+
+        return "".join(check_line(s, self.family) for s in specs)
 
     def _misses_merged(self, spec: RuleSpec) -> bool:
         """iptables-nft 1.8.11's -C/-D of a spelling whose tcp/udp matches it merged."""
-        return spec.merged_ports and not self.legacy and self._from_1_8_11
+        return spec.merged_ports and not self.legacy and self.release.nft_check_misses_merged
 
     def _miss_message(self, specs: List[RuleSpec]) -> str:
         """-C/-D found nothing in an existing chain. Legacy then says ENOENT's generic
@@ -739,6 +754,11 @@ class Kernel:
             raise RuntimeProblem("Chain already exists.")
         t.chains[name] = Chain(name, False)
         return ""
+
+    @property
+    def _chain_del_op(self) -> str:
+        """The batch operation nft names when -X fails: 1.8.7 said CHAIN_USER_DEL."""
+        return "CHAIN_USER_DEL" if self.release.nft_chain_user_del else "CHAIN_DEL"
 
     def _chain_del_error(self, chain: Chain, t: Table) -> Optional[str]:
         """Why deleting this chain fails (backend wording), or None."""
@@ -765,7 +785,7 @@ class Kernel:
                     raise RuntimeProblem("Directory not empty.")
                 if c.rules:
                     raise KernelRefused(
-                        "Device or resource busy", op="CHAIN_DEL", what=f"chain {c.name}"
+                        "Device or resource busy", op=self._chain_del_op, what=f"chain {c.name}"
                     )
                 c.live = False
                 c.pkts = c.bytes = 0
@@ -776,7 +796,7 @@ class Kernel:
             if err is not None:
                 if self.legacy:
                     raise RuntimeProblem(err)
-                raise KernelRefused(err, op="CHAIN_DEL", what=f"chain {chain.name}")
+                raise KernelRefused(err, op=self._chain_del_op, what=f"chain {chain.name}")
             del t.chains[chain.name]
             return ""
         # every user chain; all or nothing
@@ -794,7 +814,10 @@ class Kernel:
         if last is not None:
             if self.legacy:
                 raise RuntimeProblem(last)
-            raise KernelRefused(last, op="CHAIN_DEL", what=f"chain {first_nft}")
+            if self.release.nft_chain_user_del:
+                # 1.8.7 names the failing chain first by name (measured, three orders)
+                first_nft = min(c.name for c in order if self._chain_del_error(c, t))
+            raise KernelRefused(last, op=self._chain_del_op, what=f"chain {first_nft}")
         for c in order:
             del t.chains[c.name]
         if not self.legacy:
@@ -830,6 +853,8 @@ class Kernel:
                     raise RuntimeProblem(MSG_BADRULE)
             chain = self._chain(t, cmd.chain)
             if not chain.live:
+                if chain.builtin and not self.legacy and self.release.nft_zero_unborn_builtin_ok:
+                    return ""  # 1.8.11 zeroes a built-in chain nft has not created yet
                 raise RuntimeProblem(MSG_NOCHAIN)
             if cmd.rulenum is not None:
                 if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):

@@ -69,6 +69,12 @@ class RuleSpec:
     # iptables-nft merged two port-only tcp/udp matches of the spec into one; from
     # 1.8.11 its -C and -D of such a spelling find nothing (measured)
     merged_ports: bool = False
+    # 1.8.7 prints the -L protocol column "%-5s" with no space before the options
+    # column (``udplite--``), and IPv6 rules with a blank options column
+    list_wide_proto: bool = False
+    # printed after the rule by iptables-save and -S, not part of its identity: 1.8.7's
+    # iptables-nft ends a rule with no target with a space ("-A INPUT ")
+    save_suffix: str = ""
 
 
 @dataclass(frozen=True)

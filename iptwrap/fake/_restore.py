@@ -308,7 +308,7 @@ def _declare(
         raise ParameterProblem(f"{prog}: line {n} chain name invalid")
     name = fields[0]
     if len(name) >= 29:
-        if kernel.legacy:
+        if kernel.legacy or kernel.release.old_messages:  # nft 1.8.7 said it too
             raise ParameterProblem(f"Invalid chain name `{name}' (28 chars max)")
         raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
     if not kernel.legacy:
@@ -373,7 +373,12 @@ def _declare(
                 f"{prog} v{kernel.version} ({tag}): Can't set policy `{policy}' on "
                 f"`{name}' line {n}: Bad policy name\n",
             )
-        raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
+        if not kernel.release.nft_restore_error_is_commit_line:
+            raise RestoreFailed(1, f"{prog}: line {n} failed: Bad policy name.\n")
+        # 1.8.7 finds it at COMMIT (the line named there)
+        if block.first_error is None:
+            block.first_error = ("runtime", f"{prog}: line {n} failed\n")
+        return
     c = t.chains[name]
     c.live = True
     block.policy_fn = True
@@ -627,7 +632,7 @@ def _ghost_command(kernel: Kernel, block: _Block, cmd: Command, n: int, prog: st
     before = list(chain.rules)
     if cmd.op == "C" and len(specs) == 1:
         if any(text_of(e) == specs[0].text for e in cache):
-            return ""
+            return kernel.check_output(list(specs))
         return None
     if cmd.op in ("D", "R", "Z") and cmd.rulenum is not None and (cmd.op != "D" or not specs):
         i = cmd.rulenum - 1
@@ -683,6 +688,27 @@ def _ghost_command(kernel: Kernel, block: _Block, cmd: Command, n: int, prog: st
 def _commit(
     kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: str, tag: str, parse: Parser
 ) -> None:
+    try:
+        _commit_block(kernel, block, opts, n, prog, tag, parse)
+    except RestoreFailed as e:
+        if kernel.legacy or not kernel.release.nft_restore_error_is_commit_line:
+            raise
+        # iptables-nft 1.8.7 names the COMMIT line for every failure of the batch, and
+        # gives no cause for a command that failed in its cache (measured)
+        if e.returncode == 1 and e.stderr.startswith(f"{prog}: line "):
+            raise RestoreFailed(1, f"{prog}: line {n} failed\n") from None
+        if e.returncode == 4:
+            text = _BATCH_LINE_RE.sub(f"line {n}:", e.stderr)
+            raise RestoreFailed(4, text) from None
+        raise
+
+
+_BATCH_LINE_RE = re.compile(r"(?m)^line \d+:")
+
+
+def _commit_block(
+    kernel: Kernel, block: _Block, opts: RestoreOptions, n: int, prog: str, tag: str, parse: Parser
+) -> None:
     staged = block.staged
     legacy = kernel.legacy
     if opts.test:
@@ -726,7 +752,9 @@ def _commit(
                 raise RestoreFailed(1, f"{prog}: line {n} failed\n")
             raise RestoreFailed(4, _nft_refusals(kernel, block, opts, prog, tag))
     if legacy:
-        if block.content or not opts.noflush:
+        if (
+            block.content or not opts.noflush
+        ) and not kernel.release.legacy_commit_keeps_policy_counters:
             # libiptc skips the commit when nothing changed; a real one resets the
             # policy counters it was not given (verified)
             for c in staged.builtin_chains():

@@ -30,6 +30,7 @@ from ._errors import (
 from ._faults import Faults
 from ._kernel import BUILTIN_CHAINS, Kernel
 from ._model import Command, ParseContext
+from ._release import release_of
 from ._restore import RestoreFailed, RestoreOptions, run_restore
 from ._save import save_output
 
@@ -83,6 +84,7 @@ class FakeRunner:
         self.mode = mode
         self.version = version
         self._vt = _vtuple(version)
+        self.release = release_of(version)
         self.faults = Faults()
         self.calls: List[Tuple[str, ...]] = []
         self._kernels: Dict[Tuple[str, int], Kernel] = {}
@@ -131,11 +133,21 @@ class FakeRunner:
             rc, out, err = self._restore(prog, argv, input, timeout)
         else:
             rc, out, err = self._iptables(prog, argv, timeout)
+        if err and self.release.old_messages:
+            err = self._blank_after_message(err)
         return Result(
             argv, rc, out.encode("utf-8", "surrogateescape"), err.encode("utf-8", "surrogateescape")
         )
 
     # ---- helpers ---------------------------------------------------------------------------------
+    def _blank_after_message(self, err: str) -> str:
+        """1.8.7: the messages whose format ended in a newline leave a blank line."""
+        first, sep, rest = err.partition("\n")
+        _, colon, message = first.partition("): ")
+        if colon and self.release.blank_after(message):
+            return first + "\n\n" + rest
+        return err
+
     def _tag(self, backend: str) -> str:
         return "nf_tables" if backend == "nft" else "legacy"
 
@@ -275,10 +287,15 @@ class FakeRunner:
         try:
             cmd = self._gated_parser(short)(args, ctx)
         except FakeError as e:
+            opened = getattr(e, "opens_table", None)
+            if opened is not None and opened in BUILTIN_CHAINS:
+                k.instantiate(opened)
             return self.render(e, prog=short, short=short, backend=backend)
         if cmd.op == "V":
             return 0, self._version_line(short, backend), ""
         if cmd.op == "h":
+            if self.release.old_messages:
+                return 0, _help_1_8_7(short, f"{short} v{self.version}", backend), ""
             return 0, _help(short, self._version_line(short, backend).rstrip("\n")), ""
         err = ""
         for x in cmd.extra:
@@ -535,6 +552,26 @@ def _help(short: str, banner: str) -> str:
     if short != "iptables":
         text = text.replace("iptables -", f"{short} -")
     return text + "\n"
+
+
+def _help_1_8_7(short: str, banner: str, backend: str) -> str:
+    """1.8.7's ``-h``: no backend in the banner, ``-W`` listed, ``-c`` not (measured)."""
+    text = _help(short, banner)
+    text = text.replace("\n\nOptions:\n", "\nOptions:\n")
+    text = text.replace(
+        "  --line-numbers",
+        "  --wait-interval -W [usecs]\twait time to try to acquire xtables lock\n"
+        "\t\t\t\tdefault is 1 second\n  --line-numbers",
+    )
+    text = text.replace("--set-counters -c PKTS BYTES", "--set-counters PKTS BYTES")
+    if backend == "nft":
+        text = text.replace(f"\n       {short} -", f"\n\t{short} -")
+        text = text.replace("\n            -X [chain]", "\n\t     -X [chain]")
+        text = text.replace("\n            -E old-chain", "\n\t     -E old-chain")
+        text = text.replace("[!] --protocol\t-p proto", "[!] --proto\t-p proto")
+    else:
+        text = text.replace("\t\t\t       jump to chain", " " * 30 + "jump to chain")
+    return text
 
 
 _HELP = (

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ._kernel import Chain, Rule, Table
 from ._model import Command, RuleSpec
+from ._spec_addr import proto_columns, proto_number
 
 __all__ = [
     "render_table",
@@ -28,9 +29,14 @@ __all__ = [
 ]
 
 
+def _body(chain: str, spec: RuleSpec) -> str:
+    """``-A CHAIN TEXT`` as iptables-save prints it (1.8.7 nft: see ``save_suffix``)."""
+    text = spec.text
+    return (f"-A {chain} {text}" if text else f"-A {chain}") + spec.save_suffix
+
+
 def rule_line(chain: str, rule: Rule, *, counters: bool) -> str:
-    text = rule.spec.text
-    body = f"-A {chain} {text}" if text else f"-A {chain}"
+    body = _body(chain, rule.spec)
     if counters:
         return f"[{rule.pkts}:{rule.bytes}] {body}"
     return body
@@ -48,14 +54,9 @@ def render_table(t: Table, *, counters: bool) -> str:
     for c in chains:
         name = c.name
         if counters:
-            out.extend(
-                f"[{r.pkts}:{r.bytes}] -A {name} {r.spec.text}"
-                if r.spec.text
-                else f"[{r.pkts}:{r.bytes}] -A {name}"
-                for r in c.rules
-            )
+            out.extend(f"[{r.pkts}:{r.bytes}] {_body(name, r.spec)}" for r in c.rules)
         else:
-            out.extend(f"-A {name} {r.spec.text}" if r.spec.text else f"-A {name}" for r in c.rules)
+            out.extend(_body(name, r.spec) for r in c.rules)
     out.append("COMMIT")
     return "\n".join(out) + "\n"
 
@@ -103,7 +104,7 @@ def split_target(text: str) -> Tuple[str, str]:
 
 def _rule_S(chain: str, r: Rule, counters: bool) -> str:
     if not counters:
-        return f"-A {chain} {r.spec.text}" if r.spec.text else f"-A {chain}"
+        return _body(chain, r.spec)
     matches, target = split_target(r.spec.text)
     parts = [f"-A {chain}"]
     if matches:
@@ -111,7 +112,7 @@ def _rule_S(chain: str, r: Rule, counters: bool) -> str:
     parts.append(f"-c {r.pkts} {r.bytes}")
     if target:
         parts.append(target)
-    return " ".join(parts)
+    return " ".join(parts) + r.spec.save_suffix
 
 
 def _decl_S(c: Chain, counters: bool) -> str:
@@ -314,6 +315,9 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
     dinv = dst.startswith("!")
     dst = dst[1:] if dinv else dst
     if not cmd.numeric:
+        pn = proto_number(prot) if r.spec.list_wide_proto else None
+        if pn is not None:  # 1.8.7 printed iptables' own names with -n
+            prot = str(pn)
         prot_name = _PROTO_NAMES.get(prot, prot)
         src = _addr_name(src)
         dst = _addr_name(dst)
@@ -346,8 +350,7 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
     if cmd.verbose:
         line += _num(r.pkts, cmd.exact, False) + _num(r.bytes, cmd.exact, False)
     line += f"{target:<9} "
-    line += ("!" if pinv else " ") + f"{prot:<4} "
-    line += (opt or "--") + " "
+    line += proto_columns(("!" if pinv else "") + prot, opt or "--", r.spec.list_wide_proto)
     if cmd.verbose:
         line += f" {iif or '*':<6} {oif or '*':<6} "
     line += ("!" if sinv else " ") + f"{src:<19} "
@@ -396,6 +399,30 @@ def verbose_rule_line(spec: RuleSpec, family: int = 4) -> str:
         line += "[goto] " + (" " + extra if extra else "")
     elif extra.startswith("[goto]"):
         line += extra
+    elif extra:
+        line += " " + extra
+    return line + "\n"
+
+
+def check_line(spec: RuleSpec, family: int) -> str:
+    """What iptables-nft 1.8.7 prints for a ``-C`` that finds the rule.
+
+    That release printed the rule it found in the table-less listing format (measured:
+    ``ACCEPT  tcp opt -- in * out *  0.0.0.0/0  -> 0.0.0.0/0   tcp dpt:22``), on
+    ``-C`` and on a restore's ``-C`` line; 1.8.9 prints nothing.
+    """
+    target, prot, opt, iif, oif, src, dst, extra = spec.listing
+    inv = "!" if prot.startswith("!") else " "
+    prot = prot.lstrip("!")
+    opts = "   " if family == 6 else f"{opt} "
+    any_addr = "::/0" if family == 6 else "0.0.0.0/0"
+    src, dst = src or any_addr, dst or any_addr
+    line = f"{target or ''} {inv}{prot} opt {opts}in {iif or '*'} out {oif or '*'} "
+    line += ("!" + src[1:] if src.startswith("!") else " " + src) + " "
+    line += ("!" if dst.startswith("!") else " ") + "-> " + dst.lstrip("!") + "  "
+    if spec.goto:
+        rest = extra[len("[goto]") :] if extra.startswith("[goto]") else extra
+        line += "[goto]" + rest
     elif extra:
         line += " " + extra
     return line + "\n"

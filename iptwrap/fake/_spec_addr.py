@@ -13,6 +13,7 @@ import socket
 from typing import Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
+from ._release import release_of
 
 __all__ = [
     "strtoui",
@@ -200,6 +201,7 @@ _BUILTIN_PROTO_NAMES: Dict[int, str] = {
     136: "udplite",
 }
 _BUILTIN_NAMES_FROM = (1, 8, 11)
+_BUILTIN_NUM_BY_NAME = {n: v for v, n in _BUILTIN_PROTO_NAMES.items()}
 
 
 def release(version: str) -> Tuple[int, ...]:
@@ -213,10 +215,26 @@ def names_builtin_protocols_only(version: str) -> bool:
 
 
 def proto_list_name(num: int, version: str) -> str:
-    """The protocol column of ``iptables -L -n``: the number, or from 1.8.11 the name."""
-    if names_builtin_protocols_only(version):
+    """The protocol column of ``iptables -L -n``.
+
+    1.8.7: the first name for the number in iptables' own table (58 is ``icmpv6``),
+    else the number; 1.8.9: the number; from 1.8.11: the name from its own table.
+    """
+    style = release_of(version).list_proto_names
+    if style == "builtin":
         return _BUILTIN_PROTO_NAMES.get(num, str(num))
+    if style == "chain":
+        for n, v in _CHAIN_PROTOS:
+            if v == num:
+                return n
     return str(num)
+
+
+def proto_number(name: str) -> Optional[int]:
+    """The number of a protocol column's name (1.8.7 and 1.8.11 print names)."""
+    if name.isdigit():
+        return int(name)
+    return _CHAIN_PROTO_BY_NAME.get(name, _BUILTIN_NUM_BY_NAME.get(name))
 
 
 def proto_save_name(num: int, version: str = "1.8.9") -> str:
@@ -469,3 +487,15 @@ def save_string(value: str) -> str:
         return " " + value
     out = value.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
     return f' "{out}"'
+
+
+def proto_columns(prot: str, opt: str, wide: bool) -> str:
+    """The prot and opt columns of an ``-L`` line: ``" tcp  -- "``, ``"!6    -- "``.
+
+    1.8.9 and 1.8.11 print ``"%-4s "`` (a longer name keeps its space); 1.8.7
+    ``"%-5s"`` with no space (``wide``).
+    """
+    neg = prot.startswith("!")
+    pv = prot[1:] if neg else prot
+    col = f"{pv:<5s}" if wide else f"{pv:<4s} "
+    return ("!" if neg else " ") + col + opt + " "

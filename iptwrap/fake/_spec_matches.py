@@ -9,6 +9,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
+from ._release import release_of
 from ._spec_addr import (
     format_addr,
     ipv4_to_str,
@@ -129,8 +130,13 @@ class _PortMatch(Ext):
         return bool(st["spts"] != (0, 0xFFFF) or st["dpts"] != (0, 0xFFFF))
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        if rb.backend == "nft" and (self.has_ports(st) or not self.ports_only(st)):
-            # iptables-nft checks the protocol while building the rule
+        if (
+            rb.backend == "nft"
+            and (self.has_ports(st) or not self.ports_only(st))
+            and not release_of(rb.ctx.version).nft_mismatched_port_match_refused_by_kernel
+        ):
+            # iptables-nft checks the protocol while building the rule (from 1.8.8?
+            # 1.8.7 sent the match to the kernel, which refused it: measured)
             if rb.proto != self.proto_num:
                 raise ParameterProblem(f"{self.name.upper()} match requires '-p {self.name}'")
             if self.ports_only(st):
@@ -314,8 +320,9 @@ _ICMP6 = (
 
 
 def _parse_icmp(
-    arg: str, table: Tuple[Tuple[str, int, int, int], ...], v6: bool
+    arg: str, table: Tuple[Tuple[str, int, int, int], ...], v6: bool, word: str = "Unknown"
 ) -> Tuple[int, int, int]:
+    """A type name or ``TYPE[/CODE]``; ``word`` is 1.8.7's "Invalid" or later "Unknown"."""
     low = arg.lower()
     hit = None
     hit_name = ""
@@ -334,11 +341,11 @@ def _parse_icmp(
     kind = "ICMPv6" if v6 else "ICMP"
     t2 = strtoui(typ, 0, 255)
     if t2 is None:
-        raise ParameterProblem(f"Unknown {kind} type `{arg}'")
+        raise ParameterProblem(f"{word} {kind} type `{arg}'")
     if sep:
         c = strtoui(code, 0, 255)
         if c is None:
-            raise ParameterProblem(f"Unknown {kind} code `{code}'")
+            raise ParameterProblem(f"{word} {kind} code `{code}'")
         return t2, c, c
     return t2, 0, 0xFF
 
@@ -358,7 +365,8 @@ class IcmpMatch(Ext):
         st["inv"] = False
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["t"] = _parse_icmp(arg, self.table, self.proto_num == 58)
+        word = "Invalid" if release_of(rb.ctx.version).old_messages else "Unknown"
+        st["t"] = _parse_icmp(arg, self.table, self.proto_num == 58, word)
         st["inv"] = inv
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
@@ -1564,9 +1572,9 @@ class StringMatch(Ext):
         if st.get("from"):
             s += f" --from {st['from']}"
             lst += f" FROM {st['from']}"
-        if st.get("to", 65535) != 65535:
-            s += f" --to {st['to']}"
-            lst += f" TO {st['to']}"
+        if st.get("to", 65535) != 65535 or release_of(rb.ctx.version).string_saves_default_to:
+            s += f" --to {st.get('to', 65535)}"
+            lst += f" TO {st.get('to', 65535)}"
         if st.get("icase"):
             s += " --icase"
             lst += " ICASE"
@@ -1591,7 +1599,8 @@ class MacMatch(Ext):
         if "m" not in st:
             raise self.mand("mac-source")
         m, i = st["m"]
-        return f"{' !' if i else ''} --mac-source {m}", f" MAC{' !' if i else ''} {m}"
+        sep = "" if release_of(rb.ctx.version).mac_list_no_space else " "
+        return f"{' !' if i else ''} --mac-source {m}", f" MAC{' !' if i else ''}{sep}{m}"
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         return hooks("PREROUTING", "INPUT", "FORWARD"), None, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._errors import ParameterProblem
+from ._release import release_of
 from ._spec_addr import (
     format_addr,
     ipv4_to_str,
@@ -531,7 +532,9 @@ class NflogTarget(Ext):
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         out = ""
         if st.get("prefix"):
-            out += " PFXprefix" + save_string(st["prefix"])
+            # 1.8.7 printed the prefix with a leading space of its own (measured)
+            sep = " " if release_of(rb.ctx.version).nflog_prefix_double_space else ""
+            out += " PFXprefix" + sep + save_string(st["prefix"])
         if st.get("group"):
             out += f" PFXgroup {st['group']}"
         if "size" in st:

@@ -18,7 +18,17 @@ import pytest
 
 from iptwrap.fake import FakeRunner
 
-from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
+from .netns import (
+    BACKENDS,
+    FAMILIES,
+    HOST_RELEASE,
+    OTHER_RELEASES,
+    Namespace,
+    namespace,
+    release_binary,
+    require,
+    require_release,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SEQUENCES = int(os.environ.get("IPTWRAP_DIFF_SEQUENCES", "12"))
@@ -34,10 +44,15 @@ BUILTINS = {
 }
 
 
-def _spec_pool(backend: str, family: int) -> Dict[str, List[List[str]]]:
-    """Rule specs that real iptables accepted for this backend and family, per table."""
+def _spec_pool(backend: str, family: int, release: str) -> Dict[str, List[List[str]]]:
+    """Rule specs that this release's iptables accepted for the backend and family."""
     pool: Dict[str, List[List[str]]] = {t: [] for t in BUILTINS}
-    for line in (DATA / "canon.jsonl").read_text().splitlines():
+    path = (
+        DATA / "canon.jsonl"
+        if release == HOST_RELEASE
+        else DATA / "releases" / release / "canon.jsonl"
+    )
+    for line in path.read_text().splitlines():
         d = json.loads(line)
         if d["backend"] != backend or d["family"] != family or d["rc"] != 0 or d["pre"]:
             continue
@@ -50,10 +65,11 @@ COMMENTS = ["plain", "two words", 'say "hi"', "back\\slash", "it's", ""]
 
 
 class Generator:
-    def __init__(self, seed: int, backend: str, family: int) -> None:
+    def __init__(self, seed: int, backend: str, family: int, release: str = HOST_RELEASE) -> None:
         self.rng = random.Random(seed)
-        self.pool = _spec_pool(backend, family)
-        self.prog = f"{'ip6' if family == 6 else 'ip'}tables-{backend}"
+        self.pool = _spec_pool(backend, family, release)
+        # the release's binary (the fake goes by its basename)
+        self.prog = release_binary(release, backend, family)
 
     def spec(self, table: str) -> List[str]:
         r = self.rng.random()
@@ -196,14 +212,14 @@ def _stale_errno_tolerated(argv: List[str], got: str, real: str) -> bool:
     tail = argv[argv.index("-Z") + 1 :]
     if len(tail) != 2 or not tail[1].isdigit():
         return False
-    short = argv[0].split("-")[0]
+    short = os.path.basename(argv[0]).split("-")[0]
     allowed = {f"{short}: {m}\n" for m in _STALE_ERRNO}
     return got in allowed and real in allowed
 
 
-def _run_sequence(seed: int, backend: str, family: int, ns: Namespace) -> None:
-    gen = Generator(seed, backend, family)
-    fake = FakeRunner(mode=backend)
+def _run_sequence(seed: int, backend: str, family: int, ns: Namespace, release: str) -> None:
+    gen = Generator(seed, backend, family, release)
+    fake = FakeRunner(mode=backend, version=release)
     save = [gen.prog + "-save"]
     done: List[str] = []
     for step in range(STEPS):
@@ -211,7 +227,8 @@ def _run_sequence(seed: int, backend: str, family: int, ns: Namespace) -> None:
         real = ns.exec(*argv, input=data)
         got = fake.run(argv, input=data)
         done.append(" ".join(argv) + (f"  <<< {data!r}" if data else ""))
-        where = f"seed={seed} backend={backend} family={family} step={step}\n  " + "\n  ".join(done)
+        where = f"seed={seed} release={release} backend={backend} family={family} step={step}\n  "
+        where += "\n  ".join(done)
         got_err, real_err = got.stderr.decode(), real.stderr.decode()
         if _stale_errno_tolerated(argv, got_err, real_err):
             got_err = real_err
@@ -231,7 +248,9 @@ def _seeds() -> Sequence[int]:
 @pytest.mark.parametrize("family", FAMILIES, ids=[f"ipv{f}" for f in FAMILIES])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", _seeds())
-def test_fake_matches_kernel(seed: int, backend: str, family: int) -> None:
+@pytest.mark.parametrize("release", [HOST_RELEASE, *OTHER_RELEASES])
+def test_fake_matches_kernel(release: str, seed: int, backend: str, family: int) -> None:
     require(backend)
+    require_release(release, backend)
     for ns in namespace():
-        _run_sequence(seed, backend, family, ns)
+        _run_sequence(seed, backend, family, ns, release)

@@ -34,7 +34,7 @@ def _load(name: str) -> List[Dict[str, Any]]:
 
 # the releases whose rule text the fake models: 1.8.9, and 1.8.11 (recorded by
 # ci/record_ground_truth.py into tests/data/releases/)
-MODELLED = ("1.8.9", "1.8.11")
+MODELLED = ("1.8.9", "1.8.11", "1.8.7")
 CANON = [
     {**case, "release": release}
     for release in MODELLED
@@ -109,7 +109,10 @@ def test_canon(case: Dict[str, Any]) -> None:
         assert err is None, _render(err, prog, case["backend"], case["release"])
         assert cmd is not None and cmd.rule is not None
         expected = case.get("save_lines") or [case["save_line"]]
-        got = [f"-A {case['chain']}" + (f" {r.text}" if r.text else "") for r in cmd.rules]
+        got = [
+            f"-A {case['chain']}" + (f" {r.text}" if r.text else "") + r.save_suffix
+            for r in cmd.rules
+        ]
         assert got == expected
         assert cmd.rule is cmd.rules[0]
         assert format_listing_line(0, 0, cmd.rule) == case["list_L_line"]

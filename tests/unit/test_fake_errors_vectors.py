@@ -39,7 +39,7 @@ def _cases(release: str) -> List[Dict[str, Any]]:
 
 
 # the releases whose messages and exit codes the fake models
-CASES: List[Dict[str, Any]] = _cases("1.8.9") + _cases("1.8.11")
+CASES: List[Dict[str, Any]] = _cases("1.8.9") + _cases("1.8.11") + _cases("1.8.7")
 
 _TRUNCATED = re.compile(r"\.\.\.<(\d+) bytes>$")
 
