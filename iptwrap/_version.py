@@ -89,7 +89,7 @@ NFT_ZERO_CHAIN_KEEPS_RULE_COUNTERS = (NFT_MIN_VERSION, Version(1, 8, 9))
 
 #: The releases whose ``iptables-save`` text the rule engine reproduces exactly, so that
 #: batch and sync may canonicalise locally. Any other release is asked (iptwrap._identity).
-IDENTITY_RELEASES = frozenset({Version(1, 8, 9)})
+IDENTITY_RELEASES = frozenset({Version(1, 8, 9), Version(1, 8, 11)})
 
 _VERSION_LINE = re.compile(r"^(?:ip6?tables\S*)\s+v(\d+\.\d+(?:\.\d+)?)(?:\s+\(([^)]*)\))?", re.M)
 
