@@ -201,7 +201,6 @@ def _too_long(name: str) -> bool:
     return not name.isascii() and len(name.encode("utf-8", "surrogateescape")) >= 29
 
 
-_LONG_NAMES_FROM = (1, 8, 11)
 _IN_HOOKS = frozenset({"PREROUTING", "INPUT"})
 _OUT_HOOKS = frozenset({"POSTROUTING", "OUTPUT"})
 
@@ -267,7 +266,7 @@ class _Parser:
         self.chain: Optional[str] = None
         self.rulenum: Optional[int] = None
         self.newname: Optional[str] = None
-        self.long_names = release(ctx.version) >= _LONG_NAMES_FROM
+        self.long_names = release_of(ctx.version).long_option_names
         self.policy: Optional[str] = None
         self.options: Dict[str, bool] = {}
         self.invflags: Dict[str, bool] = {}

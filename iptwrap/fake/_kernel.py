@@ -781,6 +781,10 @@ class Kernel:
                 # iptables-nft deletes an unused built-in chain (verified on 1.8.9)
                 if not c.live:
                     raise RuntimeProblem(MSG_NOCHAIN)
+                if self.release.nft_refuses_builtin_delete:
+                    raise RuntimeProblem(
+                        "Can't delete built-in chain. Run `dmesg' for more information."
+                    )
                 if c.policy != "ACCEPT":
                     raise RuntimeProblem("Directory not empty.")
                 if c.rules:
@@ -869,8 +873,9 @@ class Kernel:
             chains = [chain]
         else:
             chains = list(t.chains.values())
+        keep = not self.legacy and self.release.nft_zero_keeps_rule_counters
         for c in chains:
-            _zero_chain(c)
+            _zero_chain(c, keep)
         return ""
 
     def _op_rename(self, t: Table, cmd: Command, existed: bool) -> str:
@@ -923,15 +928,26 @@ class Kernel:
         out = list_table(t, cmd, family=self.family)
         if cmd.zero_after_list:
             chains = [t.chains[cmd.chain]] if cmd.chain else t.ordered_chains()
+            keep = not self.legacy and self.release.nft_zero_keeps_rule_counters
             for c in chains:
-                _zero_chain(c)
+                _zero_chain(c, keep)
                 if cmd.verbose and not cmd.rulenum:
                     out += f"Zeroing chain `{c.name}'\n"
         return out
 
 
-def _zero_chain(c: Chain) -> None:
-    c.rules = [r if (r.pkts == 0 and r.bytes == 0) else Rule(r.spec) for r in c.rules]
+def _zero_chain(c: Chain, keep_rules: bool = False) -> None:
+    """Zero a chain's counters; 1.8.7's nft ``-Z CHAIN`` leaves its rules' (measured).
+
+    A rule with counters is replaced either way: that is what a later ``-Z CHAIN N`` of
+    the same restore crashes on, on every release (measured with ``-c``).
+    """
+    c.rules = [
+        r
+        if (r.pkts == 0 and r.bytes == 0)
+        else Rule(r.spec, *((r.pkts, r.bytes) if keep_rules else ()))
+        for r in c.rules
+    ]
     c.pkts = c.bytes = 0
 
 

@@ -142,7 +142,7 @@ class Release:
 
     @property
     def nflog_prefix_double_space(self) -> bool:
-        """1.8.7: ``--nflog-prefix  "x y"`` with two spaces, both backends."""
+        """1.8.7: two spaces after ``--nflog-prefix``, both backends."""
         return self.vt < (1, 8, 8)
 
     @property
@@ -173,6 +173,16 @@ class Release:
     @property
     def nft_chain_user_del(self) -> bool:
         """1.8.7 nft: ``-X`` of a busy chain says ``CHAIN_USER_DEL failed``."""
+        return self.vt < (1, 8, 8)
+
+    @property
+    def nft_refuses_builtin_delete(self) -> bool:
+        """1.8.7 nft: ``-X`` of a created built-in chain: ``Can't delete built-in chain``."""
+        return self.vt < (1, 8, 8)
+
+    @property
+    def nft_zero_keeps_rule_counters(self) -> bool:
+        """1.8.7 nft: ``-Z [CHAIN]`` zeroes the policy counters, not the rules'."""
         return self.vt < (1, 8, 8)
 
     @property
@@ -212,7 +222,8 @@ class Release:
 
     @property
     def long_option_names(self) -> bool:
-        """1.8.11: messages name options by their long name (``--source``)."""
+        """1.8.11: messages name options by their long name (``--source``), and say
+        "shorter than 16 characters" of an interface name."""
         return self.vt >= (1, 8, 11)
 
     @property

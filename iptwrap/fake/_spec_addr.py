@@ -200,7 +200,6 @@ _BUILTIN_PROTO_NAMES: Dict[int, str] = {
     135: "mobility-header",
     136: "udplite",
 }
-_BUILTIN_NAMES_FROM = (1, 8, 11)
 _BUILTIN_NUM_BY_NAME = {n: v for v, n in _BUILTIN_PROTO_NAMES.items()}
 
 
@@ -211,7 +210,7 @@ def release(version: str) -> Tuple[int, ...]:
 
 def names_builtin_protocols_only(version: str) -> bool:
     """Does this release print protocols by number unless they are in its own table?"""
-    return release(version) >= _BUILTIN_NAMES_FROM
+    return release_of(version).saves_builtin_proto_names_only
 
 
 def proto_list_name(num: int, version: str) -> str:
@@ -272,7 +271,7 @@ def parse_iface(arg: str, warnings: List[str], version: str = "1.8.9") -> str:
     if not arg:
         raise ParameterProblem("Empty interface is likely to be undesired")
     if len(arg.encode("utf-8", "surrogateescape")) + 1 > 16:
-        if release(version) >= _BUILTIN_NAMES_FROM:
+        if release_of(version).long_option_names:  # 1.8.11's wording
             raise ParameterProblem(f"interface name `{arg}' must be shorter than 16 characters")
         raise ParameterProblem(f"interface name `{arg}' must be shorter than IFNAMSIZ (15)")
     if "/" in arg or " " in arg:
