@@ -824,8 +824,9 @@ class Kernel:
             raise KernelRefused(last, op=self._chain_del_op, what=f"chain {first_nft}")
         for c in order:
             del t.chains[c.name]
-        if not self.legacy:
-            # iptables-nft also removes the built-in chains nobody needs any more
+        if not self.legacy and not self.release.nft_delete_all_keeps_builtins:
+            # iptables-nft also removes the built-in chains nobody needs any more (from
+            # 1.8.9; 1.8.7 leaves them and their counters: measured)
             for c in t.builtin_chains():
                 if not c.rules and c.policy == "ACCEPT":
                     c.live = False

@@ -186,6 +186,11 @@ class Release:
         return self.vt < (1, 8, 8)
 
     @property
+    def nft_delete_all_keeps_builtins(self) -> bool:
+        """1.8.7 nft: ``-X`` (all) leaves the unused built-in chains and their counters."""
+        return self.vt < (1, 8, 8)
+
+    @property
     def nft_any_chain_name(self) -> bool:
         """1.8.7 nft: ``-N 'a b'`` is accepted."""
         return self.vt < (1, 8, 8)

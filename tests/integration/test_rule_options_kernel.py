@@ -17,7 +17,17 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from .netns import BACKENDS, FAMILIES, Namespace, namespace, require
+from .netns import (
+    BACKENDS,
+    FAMILIES,
+    HOST_RELEASE,
+    RELEASES,
+    Namespace,
+    namespace,
+    release_binary,
+    require,
+    require_release,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rule_options.jsonl"
 
@@ -58,8 +68,8 @@ SPELLINGS: List[tuple[List[str], bool]] = [
 ]
 
 
-def _prog(backend: str, family: int) -> str:
-    return f"{'ip6' if family == 6 else 'ip'}tables-{backend}"
+def _prog(backend: str, family: int, release: str = HOST_RELEASE) -> str:
+    return release_binary(release, backend, family)
 
 
 def _input_rules(ns: Namespace, prog: str, table: str) -> int:
@@ -67,8 +77,10 @@ def _input_rules(ns: Namespace, prog: str, table: str) -> int:
     return sum(1 for line in out.splitlines() if line.startswith("-A INPUT"))
 
 
-def measure(ns: Namespace, backend: str, family: int, args: List[str]) -> Dict[str, object]:
-    prog = _prog(backend, family)
+def measure(
+    ns: Namespace, backend: str, family: int, args: List[str], release: str = HOST_RELEASE
+) -> Dict[str, object]:
+    prog = _prog(backend, family, release)
     for table in ("filter", "nat"):
         ns.exec(prog, "-t", table, "-F", "INPUT")
     res = ns.exec(prog, "-t", "filter", "-A", "INPUT", *args)
@@ -85,14 +97,17 @@ def recorded() -> List[Dict[str, object]]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("family", FAMILIES)
-def test_the_binaries_still_do_what_was_recorded(backend: str, family: int) -> None:
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_binaries_still_do_what_was_recorded(release: str, backend: str, family: int) -> None:
+    """Recorded on 1.8.9; 1.8.7 and 1.8.11 do the same with every spelling (measured)."""
     require(backend)
+    require_release(release, backend)
     rows = [r for r in recorded() if r["backend"] == backend and r["family"] == family]
     assert len(rows) == len(SPELLINGS)
     for ns in namespace():
         for row in rows:
             assert isinstance(row["args"], list)
-            got = measure(ns, backend, family, row["args"])
+            got = measure(ns, backend, family, row["args"], release)
             assert got == {"exit": row["exit"], "table": row["table"]}, row
 
 

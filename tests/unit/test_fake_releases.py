@@ -256,3 +256,14 @@ def test_nft_restore_zero_then_zero_rule_crashes_on_every_release(version: str) 
     )
     zero = b"*filter\n-Z INPUT\n-Z INPUT 1\nCOMMIT\n"
     assert host.run(["iptables-restore", "-c", "--noflush"], input=zero).returncode == -11
+
+
+def test_1_8_7_nft_delete_all_chains_keeps_the_builtin_chains() -> None:
+    # found by the differential test (seed 103): 1.8.9 drops the unused built-in
+    # chains, and their counters with them
+    payload = b"*filter\n:OUTPUT ACCEPT [9:0]\n:USR - [0:0]\nCOMMIT\n"
+    for version, kept in (("1.8.7", "[9:0]"), ("1.8.9", "[0:0]")):
+        host = _host("nft", version)
+        host.run(["iptables-restore", "-c"], input=payload)
+        host.run(["iptables", "-X"])
+        assert f":OUTPUT ACCEPT {kept}" in host.save_text(counters=True)
