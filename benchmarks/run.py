@@ -19,11 +19,12 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from iptwrap import IPTables, Jump, RulePosition, Syncer, parse_save  # noqa: E402
+from iptwrap import IPTables, Jump, RulePosition, SubprocessRunner, Syncer, parse_save  # noqa: E402
+from iptwrap._runner import Result  # noqa: E402
 from iptwrap.fake import FakeIPTables  # noqa: E402
 
 Row = Tuple[str, str, str, str, str]
@@ -253,8 +254,96 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
 
         bench_kube_sync(ipt, backend, repeat)
         bench_parse(ns, backend, repeat)
+        bench_single_calls(ns, backend, repeat)
     finally:
         ns.close()
+
+
+class _Recording:
+    """A SubprocessRunner that remembers the argv of its last call (the baseline's)."""
+
+    def __init__(self) -> None:
+        self.inner = SubprocessRunner()
+        self.last: List[str] = []
+
+    def run(
+        self, argv: Sequence[str], *, input: Optional[bytes] = None, timeout: Optional[float] = None
+    ) -> Result:
+        self.last = list(argv)
+        return self.inner.run(argv, input=input, timeout=timeout)
+
+
+def bench_single_calls(ns: Netns, backend: str, repeat: int) -> None:
+    """Run :func:`single_calls` inside the namespace, as an agent runs on its host: the
+    client calls the binaries directly, with no ``ip netns exec`` in front to hide the
+    cost of its own process handling."""
+    here = os.path.abspath(__file__)
+    out = ns.run([sys.executable, here, "--single-calls", backend, "--repeat", str(repeat)])
+    for line in out.decode().splitlines():
+        figure, ours, theirs, ratio = line.split("\t")
+        report(figure, backend, ours, theirs, ratio)
+
+
+def single_calls(backend: str, repeat: int, calls: int = 200) -> None:
+    """One rule call as most agents make it, against ``subprocess.run`` of the same argv.
+
+    The baseline runs exactly the argv the client ran, with no timeout: what a
+    hand-rolled wrapper costs. Alternated, median per call. Prints tab-separated rows.
+    """
+    rec = _Recording()
+    ipt = IPTables(mode=backend, runner=rec)
+    ipt.ensure_chain("filter", "SINGLE")
+    spec = rule(7)
+    env = {**os.environ, "LC_ALL": "C"}
+
+    def argv_of(call: Callable[[], object]) -> List[str]:
+        call()
+        return list(rec.last)
+
+    ipt.append_rule("filter", "SINGLE", *spec)
+    check = argv_of(lambda: ipt.ensure_rule(RulePosition.APPEND, "filter", "SINGLE", *spec))
+    delete = argv_of(lambda: ipt.delete_rule("filter", "SINGLE", *spec))
+    append = argv_of(lambda: ipt.append_rule("filter", "SINGLE", *spec))
+
+    def bare(argv: List[str]) -> None:
+        subprocess.run(argv, capture_output=True, env=env, check=False)
+
+    def many(fn: Callable[[], object]) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(calls):
+                fn()
+
+        return go
+
+    def present() -> None:
+        ipt.ensure_rule(RulePosition.APPEND, "filter", "SINGLE", *spec)
+
+    def cycle() -> None:
+        ipt.delete_rule("filter", "SINGLE", *spec)
+        ipt.append_rule("filter", "SINGLE", *spec)
+
+    def bare_cycle() -> None:
+        bare(delete)
+        bare(append)
+
+    got = paired_medians(
+        {
+            "ensure": many(present),
+            "bare_check": many(lambda: bare(check)),
+            "cycle": many(cycle),
+            "bare_cycle": many(bare_cycle),
+        },
+        2 * repeat + 1,
+    )
+    per = 1000.0 / calls
+    for figure, ours, theirs in (
+        ("one ensure_rule (present) vs subprocess.run of its argv", "ensure", "bare_check"),
+        ("one delete_rule + append_rule vs subprocess.run of theirs", "cycle", "bare_cycle"),
+    ):
+        print(
+            f"{figure}\t{got[ours] * per:.2f}ms\t{got[theirs] * per:.2f}ms\t"
+            f"{got[ours] / got[theirs]:.2f}x"
+        )
 
 
 def kube_rules(services: int, endpoints: int, changed: int = -1) -> Dict[str, List[List[str]]]:
@@ -476,7 +565,11 @@ def main() -> int:
         "--backend", choices=("nft", "legacy"), action="append", help="only this backend"
     )
     parser.add_argument("--no-fake", action="store_true", help="real-kernel figures only")
+    parser.add_argument("--single-calls", metavar="BACKEND", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.single_calls:  # run by bench_single_calls, inside the namespace
+        single_calls(args.single_calls, args.repeat)
+        return 0
     repeat = 1 if args.quick else args.repeat
     print(
         f"# machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, "

@@ -10,12 +10,13 @@ client noticing, in the way httpx's ``MockTransport`` stands in for the network.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 from typing_extensions import Protocol, runtime_checkable
+
+from ._watchdog import WATCHDOG, kill_group
 
 __all__ = ["Result", "Runner", "SubprocessRunner", "RunnerTimeout"]
 
@@ -121,24 +122,20 @@ class SubprocessRunner:
             close_fds=True,
             start_new_session=True,
         )
+        # the timeout is the watchdog's, not communicate()'s: communicate(timeout=...)
+        # polls the child's exit with sleeps, about 1 ms of every call (iptwrap._watchdog)
+        deadline = WATCHDOG.arm(proc, timeout) if timeout is not None else None
         try:
-            out, err = proc.communicate(input=input, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise RunnerTimeout(list(argv), timeout or 0.0, out or b"", err or b"") from None
+            out, err = proc.communicate(input=input)
         except BaseException:
-            _kill_group(proc)
+            kill_group(proc)
             proc.wait()
+            if deadline is not None:
+                WATCHDOG.disarm(deadline)
             raise
+        if deadline is not None and WATCHDOG.disarm(deadline):
+            raise RunnerTimeout(list(argv), timeout or 0.0, out or b"", err or b"")
         return Result(list(argv), proc.returncode, out or b"", err or b"")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
 
 
 def _check_netns_name(name: str) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import threading
 import time
+from typing import Dict, List
 
 import pytest
 
 import iptwrap
 from iptwrap import IPTables, SubprocessRunner
 from iptwrap._payload import chain_name, quote_token, restore_line, table_name
+from iptwrap._watchdog import WATCHDOG
 
 from .recording import RecordingRunner
 
@@ -128,6 +133,62 @@ def test_subprocess_runner_kills_on_timeout() -> None:
     with pytest.raises(iptwrap.RunnerTimeout):
         runner.run(["sh", "-c", "sleep 30 & sleep 30"], timeout=0.3)
     assert time.monotonic() - start < 5
+
+
+def test_subprocess_runner_timeout_keeps_what_the_child_wrote() -> None:
+    with pytest.raises(iptwrap.RunnerTimeout) as e:
+        SubprocessRunner().run(["sh", "-c", "echo partial; exec sleep 30"], timeout=0.3)
+    assert e.value.stdout == b"partial\n" and e.value.timeout == 0.3
+
+
+def test_subprocess_runner_deadlines_are_per_call() -> None:
+    """Concurrent calls: the short one times out, the others finish; nothing is left."""
+    runner = SubprocessRunner()
+    outcomes: Dict[str, str] = {}
+
+    def call(name: str, argv: List[str], timeout: float) -> None:
+        try:
+            outcomes[name] = runner.run(argv, timeout=timeout).stdout.decode().strip()
+        except iptwrap.RunnerTimeout:
+            outcomes[name] = "timeout"
+
+    threads = [
+        threading.Thread(target=call, args=("slow", ["sleep", "30"], 0.2)),
+        *(
+            threading.Thread(target=call, args=(f"ok{i}", ["sh", "-c", f"sleep 0.3; echo {i}"], 20))
+            for i in range(4)
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert outcomes == {"slow": "timeout", **{f"ok{i}": str(i) for i in range(4)}}
+    assert WATCHDOG.pending() == {"armed": 0}
+
+
+def test_a_deadline_firing_on_a_child_already_gone_is_not_a_timeout() -> None:
+    proc = subprocess.Popen(["true"], start_new_session=True)
+    proc.wait()
+    deadline = WATCHDOG.arm(proc, 0)
+    for _ in range(200):
+        if deadline.fired:
+            break
+        time.sleep(0.01)
+    assert deadline.fired and WATCHDOG.disarm(deadline) is False
+
+
+def test_subprocess_runner_timeout_in_a_forked_child() -> None:
+    SubprocessRunner().run(["true"], timeout=5)  # the parent's watchdog thread exists
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            SubprocessRunner().run(["sleep", "30"], timeout=0.2)
+        except iptwrap.RunnerTimeout:
+            os._exit(0)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_subprocess_runner_missing_binary() -> None:
