@@ -11,6 +11,7 @@ Arming and disarming a deadline costs a lock and a heap operation.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -28,10 +29,8 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already reaped
             proc.kill()
-        except ProcessLookupError:  # pragma: no cover - already reaped
-            pass
 
 
 class Deadline:
