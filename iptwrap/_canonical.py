@@ -57,9 +57,9 @@ def canonical_rule_text(
     if cached is not None:
         return cached
     # Imported here: the fake package imports the client, which imports this module.
-    from .fake._cmdline import parse_command
-    from .fake._errors import FakeError
-    from .fake._model import ParseContext
+    from ._rulespec.errors import FakeError
+    from ._rulespec.model import ParseContext
+    from ._rulespec.parser import parse_command
 
     exists = chain_exists or (lambda _t, _c: True)
     prog = "ip6tables" if family == 6 else "iptables"

@@ -20,24 +20,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from ._errors import (
+from .._rulespec.errors import (
     FakeError,
     KernelRefused,
     ParameterProblem,
     Raw,
     RuntimeProblem,
 )
-from ._kernel import (
-    BUILTIN_CHAINS,
-    MSG_NOCHAIN,
-    POLICIES,
-    Chain,
-    Kernel,
-    Rule,
-    Table,
-    _strerror,
-)
-from ._model import Command, ParseContext
+from .._rulespec.model import Command, ParseContext
+from ._kernel import Kernel
+from ._state import BUILTIN_CHAINS, MSG_NOCHAIN, POLICIES, Chain, Rule, Table, _strerror
 
 __all__ = ["RestoreOptions", "tokenize", "run_restore", "RestoreFailed"]
 
@@ -149,7 +141,7 @@ def _emit(out: List[str], param: str, quoted: bool, prog: str) -> None:
 def _target_names(family: int) -> frozenset[str]:
     names = {"ACCEPT", "DROP", "QUEUE", "RETURN"}
     try:
-        from ._cmdline import KNOWN_TARGETS
+        from .._rulespec.parser import KNOWN_TARGETS
     except ImportError:  # pragma: no cover - the parser ships with the fake
         return frozenset(names)
     return frozenset(names | set(KNOWN_TARGETS.get(family, ())))

@@ -17,8 +17,7 @@ import re
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .._runner import Result, RunnerTimeout
-from ._errors import (
+from .._rulespec.errors import (
     BadArgument,
     FakeError,
     KernelRefused,
@@ -27,17 +26,19 @@ from ._errors import (
     RuntimeProblem,
     VersionProblem,
 )
+from .._rulespec.model import Command, ParseContext
+from .._rulespec.release import release_of
+from .._runner import Result, RunnerTimeout
 from ._faults import Faults
-from ._kernel import BUILTIN_CHAINS, Kernel
-from ._model import Command, ParseContext
-from ._release import release_of
+from ._kernel import Kernel
 from ._restore import RestoreFailed, RestoreOptions, run_restore
 from ._save import save_output
+from ._state import BUILTIN_CHAINS
 
 __all__ = ["FakeRunner", "PARSER", "ParserFn"]
 
 ParserFn = Callable[[Sequence[str], ParseContext], Command]
-# Tests may point this at a stub; None means ``iptwrap.fake._cmdline.parse_command``.
+# Tests may point this at a stub; None means ``iptwrap._rulespec.parser.parse_command``.
 PARSER: Optional[ParserFn] = None
 
 _PROG_RE = re.compile(r"^(ip6?tables)(?:-(nft|legacy))?(?:-(save|restore))?$")
@@ -47,7 +48,7 @@ _LOCKFILE = "/run/xtables.lock"
 def _default_parser() -> ParserFn:
     if PARSER is not None:
         return PARSER
-    mod = importlib.import_module("iptwrap.fake._cmdline")
+    mod = importlib.import_module("iptwrap._rulespec.parser")
     fn: ParserFn = mod.parse_command
     return fn
 

@@ -14,9 +14,9 @@ import re
 import socket
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ._kernel import Chain, Rule, Table
-from ._model import Command, RuleSpec
-from ._spec_addr import proto_columns, proto_number
+from .._rulespec.model import Command, RuleSpec
+from .._rulespec.values import proto_columns, proto_number
+from ._state import Chain, Rule, Table
 
 __all__ = [
     "render_table",
@@ -224,7 +224,7 @@ _ICMP_RE = re.compile(r"\b(icmp|ipv6-icmp)( !)?type (\d+)(?: code (\d+)| codes (
 @functools.cache
 def _icmp_tables() -> Dict[str, Tuple[Tuple[str, int, int, int], ...]]:
     try:
-        from ._spec_matches import _ICMP4, _ICMP6
+        from .._rulespec.matches import _ICMP4, _ICMP6
     except ImportError:  # pragma: no cover - the parser ships with the fake
         return {}
     return {"icmp": tuple(_ICMP4), "ipv6-icmp": tuple(_ICMP6)}

@@ -3,7 +3,7 @@
 Each case runs its ``pre`` commands, then ``cmd`` with ``stdin``; exit code and stderr
 must be byte-identical to what real iptables 1.8.9 printed, stdout too where recorded
 (save comment lines dropped), and ``after`` must match the fake's state afterwards.
-Uses the real command-line parser (``iptwrap.fake._cmdline``).
+Uses the real command-line parser (``iptwrap._rulespec.parser``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def _id(case: Dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
 def test_vector(case: Dict[str, Any]) -> None:
-    pytest.importorskip("iptwrap.fake._cmdline", reason="the command-line parser is not there yet")
+    pytest.importorskip(
+        "iptwrap._rulespec.parser", reason="the command-line parser is not there yet"
+    )
     backend = case["backend"]
     r = FakeRunner(mode=backend, version=case["release"])
     cmd: List[str] = list(case["cmd"])

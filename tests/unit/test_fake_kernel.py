@@ -11,11 +11,11 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import pytest
 
+from iptwrap._rulespec.errors import ParameterProblem
+from iptwrap._rulespec.model import Command, ParseContext, RuleSpec
 from iptwrap._runner import RunnerTimeout
 from iptwrap.fake import _runner as runner_mod
-from iptwrap.fake._errors import ParameterProblem
 from iptwrap.fake._kernel import Kernel
-from iptwrap.fake._model import Command, ParseContext, RuleSpec
 from iptwrap.fake._runner import FakeRunner
 
 # ---- the stub parser ------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from typing import Any, Optional, Tuple
 
 import pytest
 
+from iptwrap._rulespec.errors import ParameterProblem
 from iptwrap.fake import _runner as runner_mod
-from iptwrap.fake._errors import ParameterProblem
 from iptwrap.fake._restore import tokenize
 from iptwrap.fake._runner import FakeRunner
 

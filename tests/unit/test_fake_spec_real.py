@@ -15,15 +15,15 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from iptwrap.fake._cmdline import format_listing_line, parse_command
-from iptwrap.fake._errors import (
+from iptwrap._rulespec.errors import (
     BadArgument,
     FakeError,
     ParameterProblem,
     Raw,
     VersionProblem,
 )
-from iptwrap.fake._model import Command, ParseContext, RuleSpec
+from iptwrap._rulespec.model import Command, ParseContext, RuleSpec
+from iptwrap._rulespec.parser import format_listing_line, parse_command
 
 BUILTIN = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
 

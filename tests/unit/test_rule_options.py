@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 import iptwrap
 from iptwrap import IPTables, Jump, RulePosition
 from iptwrap._ruleargs import refused_option
-from iptwrap.fake._cmdline import parse_command
-from iptwrap.fake._errors import FakeError
-from iptwrap.fake._model import ParseContext
+from iptwrap._rulespec.errors import FakeError
+from iptwrap._rulespec.model import ParseContext
+from iptwrap._rulespec.parser import parse_command
 
 from .recording import RecordingRunner
 

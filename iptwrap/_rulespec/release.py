@@ -226,6 +226,15 @@ class Release:
         return self.vt >= (1, 8, 11)
 
     @property
+    def v6_legacy_check_ignores_data(self) -> bool:
+        """ip6tables-legacy 1.8.8 to 1.8.10: ``-C`` compares no match or target data.
+
+        Measured: 1.8.9 wrong, 1.8.7 and 1.8.11 right (the client's gate is
+        ``iptwrap._version.V6_LEGACY_CHECK_IGNORES_DATA``, the same range).
+        """
+        return (1, 8, 8) <= self.vt < (1, 8, 11)
+
+    @property
     def long_option_names(self) -> bool:
         """1.8.11: messages name options by their long name (``--source``), and say
         "shorter than 16 characters" of an interface name."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from ._errors import ParameterProblem
-from ._model import ParseContext
+from .errors import ParameterProblem
+from .model import ParseContext
 
 __all__ = [
     "Ext",
@@ -147,7 +147,7 @@ class Ext:
         return ParameterProblem(f'{self.name}: Bad value for "--{opt}" option: "{arg}"')
 
     def uint(self, opt: str, arg: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
-        from ._spec_addr import strtoui
+        from .values import strtoui
 
         v = strtoui(arg, lo, hi)
         if v is None:

@@ -12,8 +12,8 @@ import re
 import socket
 from typing import Dict, List, Optional, Tuple
 
-from ._errors import ParameterProblem
-from ._release import release_of
+from .errors import ParameterProblem
+from .release import release_of
 
 __all__ = [
     "strtoui",

@@ -33,14 +33,14 @@ import bisect
 import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from .._ruleargs import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
-from .._version import V6_LEGACY_CHECK_IGNORES_DATA
-from . import _spec_matches as _m  # noqa: F401  (registers the match modules)
-from . import _spec_targets as _t  # noqa: F401  (registers the target modules)
-from ._errors import BadArgument, ParameterProblem, Raw, VersionProblem
-from ._model import Command, ParseContext, RuleSpec
-from ._release import release_of
-from ._spec_addr import (
+from . import matches as _m  # noqa: F401  (registers the match modules)
+from . import targets as _t  # noqa: F401  (registers the target modules)
+from .errors import BadArgument, ParameterProblem, Raw, VersionProblem
+from .ext import MATCHES, TARGETS, Cursor, Ext, ExtInst, RuleBuild
+from .model import Command, ParseContext, RuleSpec
+from .options import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
+from .release import release_of
+from .values import (
     format_addr,
     parse_addresses,
     parse_iface,
@@ -50,10 +50,8 @@ from ._spec_addr import (
     proto_match_name,
     proto_number,
     proto_save_name,
-    release,
     strtoui,
 )
-from ._spec_ext import MATCHES, TARGETS, Cursor, Ext, ExtInst, RuleBuild
 
 __all__ = ["parse_command", "format_listing_line", "TABLES", "KNOWN_TARGETS", "KNOWN_MATCHES"]
 
@@ -999,14 +997,7 @@ def _build_rules(
     # ip6t_entry (fixed in 1.8.10), so the mask it applies is shifted 128 bytes: the data
     # of most matches and of every target is not compared (measured in a namespace;
     # -D builds its mask right)
-    first, end = V6_LEGACY_CHECK_IGNORES_DATA
-    legacy6 = (
-        ctx.backend == "legacy"
-        and fam == 6
-        and (first.major, first.minor, first.patch)
-        <= release(ctx.version)
-        < (end.major, end.minor, end.patch)
-    )
+    legacy6 = ctx.backend == "legacy" and fam == 6 and rel.v6_legacy_check_ignores_data
     nft6 = ctx.backend == "nft" and fam == 6
     cmp_tail = ""
     names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]

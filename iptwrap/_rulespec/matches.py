@@ -8,9 +8,19 @@ import pwd
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._errors import ParameterProblem
-from ._release import release_of
-from ._spec_addr import (
+from .errors import ParameterProblem
+from .ext import (
+    ALL_HOOKS,
+    NO_RESTRICTION,
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    hooks,
+    register_match,
+)
+from .release import release_of
+from .values import (
     format_addr,
     ipv4_to_str,
     ipv6_to_str,
@@ -22,16 +32,6 @@ from ._spec_addr import (
     parse_port_range,
     save_string,
     strtoui,
-)
-from ._spec_ext import (
-    ALL_HOOKS,
-    NO_RESTRICTION,
-    Cursor,
-    Ext,
-    Restriction,
-    RuleBuild,
-    hooks,
-    register_match,
 )
 
 __all__: List[str] = []
@@ -554,7 +554,7 @@ class ConntrackMatch(Ext):
         elif oid == "ctstatus":
             v = _state_txt(_states(arg, _CTSTATUS, "ctstatus"), _CTSTATUS)
         elif oid == "ctproto":
-            from ._spec_addr import parse_protocol
+            from .values import parse_protocol
 
             p = parse_protocol(arg)
             v = str(p)
@@ -1038,7 +1038,7 @@ class PhysdevMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("in", "out"):
-            from ._spec_addr import parse_iface
+            from .values import parse_iface
 
             st[oid] = (parse_iface(arg, rb.warnings), inv)
         else:
@@ -1737,7 +1737,7 @@ def _parse_daytime(arg: str) -> Optional[int]:
 
 def _c_strtoumax_prefix(s: str) -> Tuple[Optional[int], str]:
     """strtoul(s, &end, 0) on a day segment: (value or None, rest)."""
-    from ._spec_addr import _c_strtoumax
+    from .values import _c_strtoumax
 
     return _c_strtoumax(s)
 
@@ -2048,7 +2048,7 @@ class PolicyMatch(Ext):
                     raise self.bad(oid, arg)
                 ent[oid] = (str(v) if oid == "reqid" else f"0x{v:x}", inv)
             elif oid == "proto":
-                from ._spec_addr import parse_protocol, proto_save_name
+                from .values import parse_protocol, proto_save_name
 
                 p = parse_protocol(arg)
                 if p not in (50, 51, 108):

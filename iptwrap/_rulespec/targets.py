@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._errors import ParameterProblem
-from ._release import release_of
-from ._spec_addr import (
+from .errors import ParameterProblem
+from .ext import (
+    ALL_HOOKS,
+    NO_RESTRICTION,
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    hooks,
+    register_target,
+)
+from .matches import _dscp, _parse_markmask, _parse_tos
+from .release import release_of
+from .values import (
     format_addr,
     ipv4_to_str,
     ipv6_to_str,
@@ -17,17 +28,6 @@ from ._spec_addr import (
     save_string,
     strtoui,
 )
-from ._spec_ext import (
-    ALL_HOOKS,
-    NO_RESTRICTION,
-    Cursor,
-    Ext,
-    Restriction,
-    RuleBuild,
-    hooks,
-    register_target,
-)
-from ._spec_matches import _dscp, _parse_markmask, _parse_tos
 
 __all__: List[str] = []
 
@@ -871,7 +871,7 @@ class TproxyTarget(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "port":
-            from ._spec_addr import parse_port
+            from .values import parse_port
 
             st["port"] = parse_port(arg, "tcp")
         elif oid == "ip":
