@@ -15,7 +15,7 @@ from .ext import (
     hooks,
     register_target,
 )
-from .matches import _dscp, _parse_markmask, _parse_tos
+from .matches.marks import parse_dscp, parse_markmask, parse_tos
 from .release import release_of
 from .values import (
     format_addr,
@@ -328,10 +328,10 @@ def _mark_operation(ext: Ext, oid: str, arg: str) -> Tuple[int, int]:
     """MARK/CONNMARK ``--{set,and,or,xor}-mark`` and ``--set-xmark`` as (value, mask),
     the pair the kernel stores and iptables-save prints as ``--set-xmark v/m``."""
     if oid == "set-mark":
-        v, m = _parse_markmask(ext.name, oid, arg)
+        v, m = parse_markmask(ext.name, oid, arg)
         return (v, v | m)
     if oid == "set-xmark":
-        return _parse_markmask(ext.name, oid, arg)
+        return parse_markmask(ext.name, oid, arg)
     if oid == "and-mark":
         return (0, (~_u32(ext, oid, arg)) & 0xFFFFFFFF)
     if oid == "or-mark":
@@ -818,7 +818,7 @@ class TosTarget(Ext):
         if "vm" in st:
             raise ParameterProblem("TOS: Only one action may be specified")
         if oid == "set":
-            st["vm"] = _parse_tos(self, "set-tos", arg)
+            st["vm"] = parse_tos(self, "set-tos", arg)
         else:
             v = self.uint(f"{oid}-tos", arg, 0, 255)
             st["vm"] = {"and": (0, (~v) & 0xFF), "or": (v, v), "xor": (v, 0)}[oid]
@@ -845,7 +845,7 @@ class DscpTarget(Ext):
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if "v" in st:
             raise ParameterProblem("DSCP target: Only use --set-dscp ONCE!")
-        st["v"] = _dscp(self, oid, oid, arg)
+        st["v"] = parse_dscp(self, oid, oid, arg)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "v" not in st:
@@ -880,7 +880,7 @@ class TproxyTarget(Ext):
                 raise ParameterProblem(f'Bad IP address "{arg}"')
             st["ip"] = v
         else:
-            st["mark"] = _parse_markmask(self.name, "tproxy-mark", arg)
+            st["mark"] = parse_markmask(self.name, "tproxy-mark", arg)
 
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         if "port" not in st:

@@ -224,10 +224,10 @@ _ICMP_RE = re.compile(r"\b(icmp|ipv6-icmp)( !)?type (\d+)(?: code (\d+)| codes (
 @functools.cache
 def _icmp_tables() -> Dict[str, Tuple[Tuple[str, int, int, int], ...]]:
     try:
-        from .._rulespec.matches import _ICMP4, _ICMP6
+        from .._rulespec.matches.icmp import ICMP4_TYPES, ICMP6_TYPES
     except ImportError:  # pragma: no cover - the parser ships with the fake
         return {}
-    return {"icmp": tuple(_ICMP4), "ipv6-icmp": tuple(_ICMP6)}
+    return {"icmp": tuple(ICMP4_TYPES), "ipv6-icmp": tuple(ICMP6_TYPES)}
 
 
 def _icmp_name(m: re.Match[str]) -> str:

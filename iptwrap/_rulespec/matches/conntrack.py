@@ -1,0 +1,261 @@
+"""Connection tracking: conntrack, state, connbytes, connlimit and helper."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    Cursor,
+    Ext,
+    RuleBuild,
+    register_match,
+)
+from ..values import (
+    format_addr,
+    parse_addresses,
+    save_string,
+    strtoui,
+)
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+
+# ---------------------------------------------------------------- conntrack / state
+
+_CTSTATES = (
+    ("INVALID", 1),
+    ("NEW", 2),
+    ("RELATED", 4),
+    ("ESTABLISHED", 8),
+    ("UNTRACKED", 16),
+    ("SNAT", 32),
+    ("DNAT", 64),
+)
+_CTSTATE_BY_NAME = {n: v for n, v in _CTSTATES}
+_CTSTATUS = (("NONE", 0), ("EXPECTED", 1), ("SEEN_REPLY", 2), ("ASSURED", 4), ("CONFIRMED", 8))
+_CTSTATUS_BY_NAME = {n: v for n, v in _CTSTATUS}
+
+
+def _states(arg: str, allowed: Tuple[Tuple[str, int], ...], what: str) -> int:
+    table = {n: v for n, v in allowed}
+    v = 0
+    for part in arg.split(","):
+        b = table.get(part.upper())
+        if b is None:
+            raise ParameterProblem(f'Bad {what} "{part}"')
+        v |= b
+    return v
+
+
+def _state_txt(v: int, allowed: Tuple[Tuple[str, int], ...]) -> str:
+    names = [n for n, b in allowed if b and v & b]
+    return ",".join(names) if names else "NONE"
+
+
+@register_match
+class ConntrackMatch(Ext):
+    name = "conntrack"
+    opts = {
+        "ctstate": ("ctstate", True, True),
+        "ctproto": ("ctproto", True, True),
+        "ctorigsrc": ("ctorigsrc", True, True),
+        "ctorigdst": ("ctorigdst", True, True),
+        "ctreplsrc": ("ctreplsrc", True, True),
+        "ctrepldst": ("ctrepldst", True, True),
+        "ctorigsrcport": ("ctorigsrcport", True, True),
+        "ctorigdstport": ("ctorigdstport", True, True),
+        "ctreplsrcport": ("ctreplsrcport", True, True),
+        "ctrepldstport": ("ctrepldstport", True, True),
+        "ctstatus": ("ctstatus", True, True),
+        "ctexpire": ("ctexpire", True, True),
+        "ctdir": ("ctdir", True, False),
+    }
+    _ORDER = (
+        "ctstate",
+        "ctproto",
+        "ctorigsrc",
+        "ctorigdst",
+        "ctreplsrc",
+        "ctrepldst",
+        "ctorigsrcport",
+        "ctorigdstport",
+        "ctreplsrcport",
+        "ctrepldstport",
+        "ctstatus",
+        "ctexpire",
+        "ctdir",
+    )
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "ctstate":
+            v: str = _state_txt(_states(arg, _CTSTATES, "ctstate"), _CTSTATES)
+        elif oid == "ctstatus":
+            v = _state_txt(_states(arg, _CTSTATUS, "ctstatus"), _CTSTATUS)
+        elif oid == "ctproto":
+            from ..values import parse_protocol
+
+            p = parse_protocol(arg)
+            v = str(p)
+        elif oid in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):
+            addrs = parse_addresses(arg, rb.family)
+            a, m = addrs[0]
+            v = format_addr(a, m, rb.family, True)
+        elif oid.endswith("port"):
+            lo, sep, hi = arg.partition(":")
+            pa = strtoui(lo, 0, 65535)
+            pb = strtoui(hi, 0, 65535) if sep else pa
+            if pa is None or pb is None:
+                raise self.bad(oid, arg)
+            v = str(pa) if pa == pb else f"{pa}:{pb}"
+        elif oid == "ctexpire":
+            lo, sep, hi = arg.partition(":")
+            ea = strtoui(lo)
+            eb = strtoui(hi) if sep else ea
+            if ea is None or eb is None:
+                raise self.bad(oid, arg)
+            v = str(ea) if ea == eb else f"{ea}:{eb}"
+        else:  # ctdir
+            u = arg.upper()
+            if u not in ("ORIGINAL", "REPLY"):
+                raise self.bad(oid, arg)
+            v = u
+        st[oid] = (v, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = ""
+        for k in self._ORDER:
+            if k not in st:
+                continue
+            v, inv = st[k]
+            s += f"{' !' if inv else ''} --{k} {v}"
+            lv = st.get(k + "_l", v)
+            lst += f"{' !' if inv else ''} {k} {lv}"
+        if not s:
+            raise ParameterProblem("conntrack: At least one option is required")
+        return s, lst
+
+
+@register_match
+class StateMatch(Ext):
+    name = "state"
+    opts = {"state": ("state", True, True)}
+    _ST = (("INVALID", 1), ("NEW", 2), ("RELATED", 4), ("ESTABLISHED", 8), ("UNTRACKED", 16))
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["v"] = _state_txt(_states(arg, self._ST, "state"), self._ST)
+        st["inv"] = inv
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "v" not in st:
+            raise self.mand("state")
+        i = st["inv"]
+        return f"{' !' if i else ''} --state {st['v']}", f"{' !' if i else ''} state {st['v']}"
+
+
+# ---------------------------------------------------------------- connbytes
+
+
+@register_match
+class ConnbytesMatch(Ext):
+    name = "connbytes"
+    opts = {
+        "connbytes": ("connbytes", True, True),
+        "connbytes-dir": ("dir", True, False),
+        "connbytes-mode": ("mode", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "connbytes":
+            lo, sep, hi = arg.partition(":")
+            a = strtoui(lo, 0, (1 << 64) - 1) if lo else 0
+            b = (strtoui(hi, 0, (1 << 64) - 1) if hi else (1 << 64) - 1) if sep else (1 << 64) - 1
+            if a is None or b is None:
+                raise ParameterProblem(
+                    'connbytes: bad value for option "--connbytes", or out of range.\n'
+                )
+            st["r"] = (a, b, inv)
+        elif oid == "dir":
+            if arg not in ("original", "reply", "both"):
+                raise ParameterProblem(f"Unknown --connbytes-dir `{arg}'")
+            st["dir"] = arg
+        else:
+            if arg not in ("packets", "bytes", "avgpkt"):
+                raise ParameterProblem(f"Unknown --connbytes-mode `{arg}'")
+            st["mode"] = arg
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        for k, o in (("r", "connbytes"), ("dir", "connbytes-dir"), ("mode", "connbytes-mode")):
+            if k not in st:
+                raise self.mand(o)
+        a, b, inv = st["r"]
+        ft = f"{'! ' if inv else ''}%s{a}" + (f":{b}" if b != (1 << 64) - 1 else "")
+        s = (
+            " "
+            + (ft % "--connbytes ")
+            + f" --connbytes-mode {st['mode']} --connbytes-dir {st['dir']}"
+        )
+        lst = (
+            " "
+            + (ft % "connbytes ")
+            + f" connbytes mode {st['mode']} connbytes direction {st['dir']}"
+        )
+        return s, lst
+
+
+@register_match
+class ConnlimitMatch(Ext):
+    name = "connlimit"
+    opts = {
+        "connlimit-upto": ("upto", True, False),
+        "connlimit-above": ("above", True, True),
+        "connlimit-mask": ("mask", True, False),
+        "connlimit-saddr": ("saddr", False, False),
+        "connlimit-daddr": ("daddr", False, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid in ("upto", "above"):
+            if "lim" in st:
+                raise ParameterProblem(
+                    'connlimit: option "--connlimit-above" cannot be used together with "--connlimit-upto".\n'
+                )
+            v = self.uint("connlimit-" + oid, arg)
+            st["lim"] = (v, (oid == "above") != inv)
+        elif oid == "mask":
+            st["mask"] = self.uint("connlimit-mask", arg, 0, 255)
+        else:
+            st["side"] = oid
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "lim" not in st:
+            raise ParameterProblem('You must specify "--connlimit-above" or "--connlimit-upto".')
+        v, above = st["lim"]
+        mask = st.get("mask", 32 if rb.family == 4 else 128)
+        side = st.get("side", "saddr")
+        s = f" --connlimit-{'above' if above else 'upto'} {v} --connlimit-mask {mask} --connlimit-{side}"
+        lst = f" #conn {'src' if side == 'saddr' else 'dst'}/{mask} {'>' if above else '<='} {v}"
+        return s, lst
+
+
+# ---------------------------------------------------------------- helper / quota / cgroup / socket / rpfilter
+
+
+@register_match
+class HelperMatch(Ext):
+    name = "helper"
+    opts = {"helper": ("helper", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["h"] = (arg[:29], inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "h" not in st:
+            raise self.mand("helper")
+        h, i = st["h"]
+        return f"{' !' if i else ''} --helper" + save_string(
+            h
+        ), f' helper match {"! " if i else ""}"{h}"'

@@ -1,0 +1,298 @@
+"""IPv6 headers: frag, esp, ah, ipv6header, rt, hbh, dst and mh."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    register_match,
+)
+from ..values import (
+    strtoui,
+)
+from ._common import _refuse_proto
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+
+# ---------------------------------------------------------------- frag (ip6)
+
+
+@register_match
+class FragMatch(Ext):
+    name = "frag"
+    families = (6,)
+    opts = {
+        "fragid": ("id", True, True),
+        "fraglen": ("len", True, True),
+        "fragres": ("res", False, False),
+        "fragfirst": ("first", False, False),
+        "fragmore": ("more", False, False),
+        "fraglast": ("last", False, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "id":
+            lo, sep, hi = arg.partition(":")
+            a = strtoui(lo) if lo else 0
+            b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
+            if a is None or b is None:
+                raise self.bad("fragid", arg)
+            st["id"] = (a, b, inv)
+        elif oid == "len":
+            st["len"] = (self.uint("fraglen", arg), inv)
+        else:
+            st[oid] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = " frag "
+        if "id" in st:
+            a, b, i = st["id"]
+            if not (a == 0 and b == 0xFFFFFFFF):
+                s += f"{' !' if i else ''} --fragid " + (str(a) if a == b else f"{a}:{b}")
+            if a != 0 or b != 0xFFFFFFFF or i:
+                lst += f"id:{'!' if i else ''}{a}" if a == b else f"ids:{'!' if i else ''}{a}:{b}"
+        if "len" in st:
+            v, i = st["len"]
+            s += f"{' !' if i else ''} --fraglen {v}"
+            lst += f" length:{'!' if i else ''}{v}"
+        for k, o, lab in (
+            ("res", "fragres", "reserved"),
+            ("first", "fragfirst", "first"),
+            ("more", "fragmore", "more"),
+            ("last", "fraglast", "last"),
+        ):
+            if k in st:
+                s += f" --{o}"
+                lst += f" {lab}"
+        return s, lst
+
+
+# ---------------------------------------------------------------- esp / ah
+
+
+@register_match
+class EspMatch(Ext):
+    name = "esp"
+    opts = {"espspi": ("spi", True, True)}
+    proto_num = 50
+    label = "esp"
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        lo, sep, hi = arg.partition(":")
+        a = strtoui(lo) if lo else 0
+        b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
+        if a is None or b is None:
+            raise ParameterProblem(f'{self.name}: Bad value for "--{self.name}spi" option: "{arg}"')
+        st["spi"] = (a, b, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.get("spi", (0, 0xFFFFFFFF, False))
+        s = ""
+        if not (a == 0 and b == 0xFFFFFFFF):
+            s = f"{' !' if inv else ''} --{self.name}spi " + (str(a) if a == b else f"{a}:{b}")
+        lst = f" {self.label}"
+        if a != 0 or b != 0xFFFFFFFF or inv:
+            i = "!" if inv else ""
+            lst += f" spi:{i}{a}" if a == b else f" spis:{i}{a}:{b}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, None, _refuse_proto(rb, self.proto_num)
+
+
+@register_match
+class AhMatch(EspMatch):
+    name = "ah"
+    families = (4,)
+    opts = {"ahspi": ("spi", True, True)}
+    proto_num = 51
+    label = "ah"
+
+
+# ---------------------------------------------------------------- IPv6 extension headers
+
+_V6HDRS = (
+    ("hop-by-hop", "hop", 0, 128),
+    ("ipv6-opts", "dst", 60, 64),
+    ("ipv6-route", "route", 43, 32),
+    ("ipv6-frag", "frag", 44, 16),
+    ("ah", "auth", 51, 8),
+    ("esp", "esp", 50, 4),
+    ("ipv6-nonxt", "none", 59, 2),
+    ("protocol", "prot", 255, 1),
+)
+
+
+@register_match
+class Ipv6headerMatch(Ext):
+    name = "ipv6header"
+    families = (6,)
+    opts = {"header": ("header", True, True), "soft": ("soft", False, False)}
+    mandatory = ("header",)
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "soft":
+            st["soft"] = True
+            return
+        bits = 0
+        for part in arg.split(","):
+            num = strtoui(part, 0, 255)
+            hit = [b for n, a, p, b in _V6HDRS if part in (n, a) or (num is not None and num == p)]
+            if not hit:
+                raise ParameterProblem(f"unknown header `{part}' specified")
+            bits |= hit[0]
+        st["bits"] = (bits, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        bits, inv = st.get("bits", (0, False))
+        names = ",".join(n for n, _a, _p, b in _V6HDRS if bits & b)
+        s = f"{' !' if inv else ''} --header {names}"
+        lst = f" ipv6header flags:{'!' if inv else ''}0x{bits:02X}"
+        if st.get("soft"):
+            s += " --soft"
+            lst += " soft"
+        return s, lst
+
+
+def _v6_range(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
+    lo, sep, hi = arg.partition(":")
+    a = strtoui(lo) if lo else 0
+    b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
+    if a is None or b is None:
+        raise ext.bad(opt, arg)
+    return a, b
+
+
+@register_match
+class RtMatch(Ext):
+    name = "rt"
+    families = (6,)
+    opts = {
+        "rt-type": ("type", True, True),
+        "rt-segsleft": ("segsleft", True, True),
+        "rt-len": ("len", True, True),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "segsleft":
+            st[oid] = (*_v6_range(self, "rt-segsleft", arg), inv)
+        else:
+            st[oid] = (self.uint("rt-" + oid, arg, 0, 255 if oid == "type" else 0xFFFFFFFF), inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = " rt"
+        if "type" in st:
+            v, i = st["type"]
+            s += f"{' !' if i else ''} --rt-type {v}"
+            lst += f" type:{'!' if i else ''}{v}"
+        if "segsleft" in st:
+            a, b, i = st["segsleft"]
+            if not (a == 0 and b == 0xFFFFFFFF):
+                s += f"{' !' if i else ''} --rt-segsleft " + (str(a) if a == b else f"{a}:{b}")
+            if a != 0 or b != 0xFFFFFFFF or i:
+                x = "!" if i else ""
+                lst += f" segsleft:{x}{a}" if a == b else f" segslefts:{x}{a}:{b}"
+        if "len" in st:
+            v, i = st["len"]
+            s += f"{' !' if i else ''} --rt-len {v}"
+            lst += f" length:{'!' if i else ''}{v}"
+        return s, lst
+
+
+@register_match
+class HbhMatch(Ext):
+    name = "hbh"
+    families = (6,)
+    opts = {"hbh-len": ("len", True, True), "hbh-opts": ("opts", True, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "len":
+            st["len"] = (self.uint(f"{self.name}-len", arg), inv)
+            return
+        items = []
+        for part in arg.split(","):
+            t, sep, ln = part.partition(":")
+            tv = strtoui(t, 0, 255)
+            lv = strtoui(ln, 0, 255) if sep else None
+            if tv is None or (sep and lv is None):
+                raise ParameterProblem(f"{self.name}: bad option `{part}'")
+            items.append(f"{tv}" + (f":{lv}" if lv is not None else ""))
+        st["opts"] = ",".join(items)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = ""
+        lst = f" {self.name}"
+        if "len" in st:
+            v, i = st["len"]
+            s += f"{' !' if i else ''} --{self.name}-len {v}"
+            lst += f" length:{'!' if i else ''}{v}"
+        if "opts" in st:
+            s += f" --{self.name}-opts {st['opts']}"
+            lst += f" opts {st['opts']}"
+        return s, lst
+
+
+@register_match
+class DstMatch(HbhMatch):
+    name = "dst"
+    opts = {"dst-len": ("len", True, True), "dst-opts": ("opts", True, False)}
+
+
+_MH_TYPES = (
+    ("binding-refresh-request", "brr"),
+    ("home-test-init", "hoti"),
+    ("careof-test-init", "coti"),
+    ("home-test", "hot"),
+    ("careof-test", "cot"),
+    ("binding-update", "bu"),
+    ("binding-acknowledgement", "ba"),
+    ("binding-error", "be"),
+)
+
+
+def _mh_type(s: str) -> Optional[int]:
+    v = strtoui(s, 0, 255)
+    if v is not None:
+        return v
+    for i, (n, a) in enumerate(_MH_TYPES):
+        if s in (n, a):
+            return i
+    return None
+
+
+@register_match
+class MhMatch(Ext):
+    name = "mh"
+    families = (6,)
+    opts = {"mh-type": ("type", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        lo, sep, hi = arg.partition(":")
+        a = _mh_type(lo) if lo else 0
+        b = (_mh_type(hi) if hi else 0xFF) if sep else a
+        if a is None or b is None:
+            raise ParameterProblem(f"Invalid MH type `{arg}'")
+        st["t"] = (a, b, inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.get("t", (0, 0xFF, False))
+        s = ""
+        lst = " mh"
+        if not (a == 0 and b == 0xFF):
+            txt = str(a) if a == b else f"{a}:{b}"
+            s = f"{' !' if inv else ''} --mh-type {txt}"
+            lst += f" {'!' if inv else ''}{txt}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, None, _refuse_proto(rb, 135)

@@ -1,0 +1,205 @@
+"""Packet fields set by others: mark, connmark, dscp, tos, ttl and hl (their value parsers are shared with the targets)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    Cursor,
+    Ext,
+    RuleBuild,
+    register_match,
+)
+from ..values import (
+    strtoui,
+)
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+
+# ---------------------------------------------------------------- mark / connmark
+
+
+def parse_markmask(ext: str, opt: str, arg: str) -> Tuple[int, int]:
+    v, sep, m = arg.partition("/")
+    a = strtoui(v)
+    b = strtoui(m) if sep else 0xFFFFFFFF
+    if a is None or b is None:
+        raise ParameterProblem(f'{ext}: bad integer value for option "--{opt}", or out of range.\n')
+    return a, b
+
+
+def _mark_txt(v: int, m: int) -> str:
+    return f"0x{v:x}" if m == 0xFFFFFFFF else f"0x{v:x}/0x{m:x}"
+
+
+@register_match
+class MarkMatch(Ext):
+    name = "mark"
+    opts = {"mark": ("mark", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["vm"] = parse_markmask(self.name, oid, arg)
+        st["inv"] = inv
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "vm" not in st:
+            raise self.mand("mark")
+        t = _mark_txt(*st["vm"])
+        i = st["inv"]
+        return f"{' !' if i else ''} --mark {t}", f" mark match{' !' if i else ''} {t}"
+
+
+@register_match
+class ConnmarkMatch(MarkMatch):
+    name = "connmark"
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "vm" not in st:
+            raise self.mand("mark")
+        t = _mark_txt(*st["vm"])
+        i = st["inv"]
+        return f"{' !' if i else ''} --mark {t}", f" connmark match {'!' if i else ''} {t}"
+
+
+# ---------------------------------------------------------------- dscp / tos / ttl / hl
+
+_DSCP_CLASSES = {
+    "CS0": 0x00,
+    "CS1": 0x08,
+    "CS2": 0x10,
+    "CS3": 0x18,
+    "CS4": 0x20,
+    "CS5": 0x28,
+    "CS6": 0x30,
+    "CS7": 0x38,
+    "BE": 0x00,
+    "AF11": 0x0A,
+    "AF12": 0x0C,
+    "AF13": 0x0E,
+    "AF21": 0x12,
+    "AF22": 0x14,
+    "AF23": 0x16,
+    "AF31": 0x1A,
+    "AF32": 0x1C,
+    "AF33": 0x1E,
+    "AF41": 0x22,
+    "AF42": 0x24,
+    "AF43": 0x26,
+    "EF": 0x2E,
+}
+
+
+def parse_dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
+    if oid.endswith("class"):
+        v = _DSCP_CLASSES.get(arg.upper())
+        if v is None:
+            raise ParameterProblem(f"Invalid DSCP value `{arg}'")
+        return v
+    return ext.uint(opt, arg, 0, 63)
+
+
+@register_match
+class DscpMatch(Ext):
+    name = "dscp"
+    excl = {"dscp": ("dscp-class",), "dscp-class": ("dscp",)}
+    opts = {"dscp": ("dscp", True, True), "dscp-class": ("dscp-class", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["v"] = parse_dscp(self, oid, oid, arg)
+        st["inv"] = inv
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "v" not in st:
+            raise ParameterProblem("DSCP match: Parameter --dscp is required")
+        i = st["inv"]
+        return (
+            f"{' !' if i else ''} --dscp 0x{st['v']:02x}",
+            f" DSCP match {'!' if i else ''}0x{st['v']:02x}",
+        )
+
+
+_TOS_NAMES = {
+    "minimize-delay": 0x10,
+    "maximize-throughput": 0x08,
+    "maximize-reliability": 0x04,
+    "minimize-cost": 0x02,
+    "normal-service": 0x00,
+}
+
+
+def parse_tos(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
+    sym = _TOS_NAMES.get(arg.lower())
+    if sym is not None:
+        return sym, 0x3F
+    v, sep, m = arg.partition("/")
+    a = strtoui(v, 0, 255)
+    b = strtoui(m, 0, 255) if sep else 0xFF
+    if a is None or b is None:
+        raise ParameterProblem(f'Symbolic name "{arg}" is unknown')
+    return a, b
+
+
+@register_match
+class TosMatch(Ext):
+    name = "tos"
+    opts = {"tos": ("tos", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["vm"] = parse_tos(self, "tos", arg)
+        st["inv"] = inv
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "vm" not in st:
+            raise self.mand("tos")
+        v, m = st["vm"]
+        i = st["inv"]
+        return (
+            f"{' !' if i else ''} --tos 0x{v:02x}/0x{m:02x}",
+            f" tos match{'!' if i else ''}0x{v:02x}/0x{m:02x}",
+        )
+
+
+@register_match
+class TtlMatch(Ext):
+    name = "ttl"
+    excl = {"eq": ("lt", "gt"), "lt": ("eq", "gt"), "gt": ("eq", "lt")}
+    families = (4,)
+    opts = {
+        "ttl-eq": ("eq", True, True),
+        "ttl-lt": ("lt", True, False),
+        "ttl-gt": ("gt", True, False),
+    }
+    label = "TTL"
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["op"] = "ne" if (oid == "eq" and inv) else oid
+        st["v"] = self.uint(f"{self.name}-{oid}", arg, 0, 255)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "op" not in st:
+            raise ParameterProblem(
+                f"{self.label} match: You must specify one of "
+                f"`--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt"
+            )
+        op, v = st["op"], st["v"]
+        n = self.name
+        save = {
+            "eq": f" --{n}-eq {v}",
+            "ne": f" ! --{n}-eq {v}",
+            "lt": f" --{n}-lt {v}",
+            "gt": f" --{n}-gt {v}",
+        }[op]
+        sym = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">"}[op]
+        return save, f" {self.label} match {self.label} {sym} {v}"
+
+
+@register_match
+class HlMatch(TtlMatch):
+    name = "hl"
+    families = (6,)
+    opts = {"hl-eq": ("eq", True, True), "hl-lt": ("lt", True, False), "hl-gt": ("gt", True, False)}
+    label = "HL"

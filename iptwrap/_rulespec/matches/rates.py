@@ -1,0 +1,351 @@
+"""Rates and counts: statistic, limit, hashlimit, recent and quota."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    NO_RESTRICTION,
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    register_match,
+)
+from ..values import (
+    ipv4_to_str,
+    ipv6_to_str,
+    parse_ipv4,
+    parse_ipv6,
+)
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+
+# ---------------------------------------------------------------- statistic
+
+
+@register_match
+class StatisticMatch(Ext):
+    name = "statistic"
+    mandatory = ("mode",)
+    also = {"every": ("packet",)}
+    opts = {
+        "mode": ("mode", True, False),
+        "probability": ("probability", True, True),
+        "every": ("every", True, True),
+        "packet": ("packet", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "mode":
+            if arg not in ("random", "nth"):
+                raise ParameterProblem(f'Bad mode "{arg}"')
+            st["mode"] = arg
+        elif oid == "probability":
+            try:
+                p = float(arg)
+            except ValueError:
+                p = -1.0
+            if not 0.0 <= p <= 1.0:
+                raise ParameterProblem(
+                    'statistic: bad value for option "--probability", or out of range (0-1).\n'
+                )
+            st["prob"] = int(p * 0x80000000 + 0.5)
+            st["inv"] = inv
+        elif oid == "every":
+            v = self.uint(oid, arg, 1, 0xFFFFFFFF)
+            st["every"] = v - 1
+            st["inv"] = inv
+        else:
+            st["packet"] = self.uint(oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        mode = st.get("mode", "random")
+        if mode == "random" and "prob" not in st:
+            raise ParameterProblem("--probability must be specified when using random mode")
+        if "prob" in st and mode != "random":
+            raise ParameterProblem("--probability can only be used in random mode")
+        if "every" in st and mode != "nth":
+            raise ParameterProblem("--every can only be used in nth mode")
+        if "packet" in st and mode != "nth":
+            raise ParameterProblem("--packet can only be used in nth mode")
+        inv = " !" if st.get("inv") else ""
+        if mode == "random":
+            pr = f"{st.get('prob', 0) / 0x80000000:.11f}"
+            return (
+                f" --mode random{inv} --probability {pr}",
+                f" statistic mode random{inv} probability {pr}",
+            )
+        every = st.get("every", 0)
+        pkt = st.get("packet", 0)
+        if pkt > every:
+            raise ParameterProblem("the --packet p must be 0 <= p <= n-1")
+        lst = f" statistic mode nth{inv} every {every + 1}"
+        if pkt:
+            lst += f" packet {pkt}"
+        return f" --mode nth{inv} --every {every + 1} --packet {pkt}", lst
+
+
+# ---------------------------------------------------------------- limit / hashlimit
+
+_RATES = (("day", 24 * 60 * 60), ("hour", 60 * 60), ("min", 60), ("sec", 1))
+
+
+def _parse_rate(arg: str, scale: int) -> Optional[int]:
+    num, sep, unit = arg.partition("/")
+    mult = 1
+    if sep:
+        u = unit.lower()
+        if not u:
+            return None
+        if "second".startswith(u):
+            mult = 1
+        elif "minute".startswith(u):
+            mult = 60
+        elif "hour".startswith(u):
+            mult = 3600
+        elif "day".startswith(u):
+            mult = 86400
+        else:
+            return None
+    digits = ""
+    for ch in num.lstrip():
+        if ch.isdigit() and ch.isascii():
+            digits += ch
+        else:
+            break
+    r = int(digits) if digits else 0
+    if not r:
+        return None
+    val = scale * mult // r
+    if val == 0:
+        raise ParameterProblem(f'Rate too fast "{arg}"')
+    return val
+
+
+def _print_rate(period: int, scale: int) -> str:
+    if period == 0:
+        return "inf"
+    i = 1
+    while i < len(_RATES):
+        mult = _RATES[i][1] * scale
+        if period > mult or mult // period < mult % period:
+            break
+        i += 1
+    name, m = _RATES[i - 1]
+    return f"{m * scale // period}/{name}"
+
+
+@register_match
+class LimitMatch(Ext):
+    name = "limit"
+    opts = {"limit": ("limit", True, False), "limit-burst": ("burst", True, False)}
+
+    def init(self, st: St, rb: RuleBuild) -> None:
+        st["avg"] = 10000 * 3600 // 3
+        st["burst"] = 5
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "limit":
+            v = _parse_rate(arg, 10000)
+            if v is None or v > 0xFFFFFFFF:
+                raise ParameterProblem(f'bad rate "{arg}"\'')
+            st["avg"] = v
+        else:
+            st["burst"] = self.uint("limit-burst", arg, 0, 10000)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        r = _print_rate(st["avg"], 10000)
+        s = f" --limit {r}"
+        if st["burst"] != 5:
+            s += f" --limit-burst {st['burst']}"
+        return s, f" limit: avg {r} burst {st['burst']}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        if rb.backend == "legacy":
+            avg, burst = st["avg"], st["burst"]
+            if burst == 0 or ((avg * burst) & 0xFFFFFFFF) < avg:
+                return None, None, "Numerical result out of range"
+        return NO_RESTRICTION
+
+
+@register_match
+class HashlimitMatch(Ext):
+    name = "hashlimit"
+    excl = {"upto": ("above",), "above": ("upto",)}
+    opts = {
+        "hashlimit-upto": ("upto", True, False),
+        "hashlimit-above": ("above", True, False),
+        "hashlimit-burst": ("burst", True, False),
+        "hashlimit-mode": ("mode", True, False),
+        "hashlimit-name": ("name", True, False),
+        "hashlimit-srcmask": ("srcmask", True, False),
+        "hashlimit-dstmask": ("dstmask", True, False),
+        "hashlimit-htable-size": ("size", True, False),
+        "hashlimit-htable-max": ("max", True, False),
+        "hashlimit-htable-gcinterval": ("gc", True, False),
+        "hashlimit-htable-expire": ("expire", True, False),
+    }
+    _MODES = ("srcip", "srcport", "dstip", "dstport")
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid in ("upto", "above"):
+            if "b" in arg.lower():
+                raise ParameterProblem(f"fake: hashlimit byte rate `{arg}' is not emulated")
+            v = _parse_rate(arg, 1000000)
+            if v is None:
+                raise ParameterProblem(f'bad rate "{arg}"\'')
+            st["rate"] = v
+            st["above"] = oid == "above"
+        elif oid == "burst":
+            st["burst"] = self.uint("hashlimit-burst", arg, 0, 0xFFFFFFFF)
+        elif oid == "mode":
+            bits = set()
+            for part in arg.split(","):
+                if part not in self._MODES:
+                    raise self.bad("hashlimit-mode", arg)
+                bits.add(part)
+            st["mode"] = [m for m in self._MODES if m in bits]
+        elif oid == "name":
+            if len(arg) > 254 or not arg:
+                raise ParameterProblem("hashlimit: name too long")
+            st["name"] = arg
+        elif oid in ("srcmask", "dstmask"):
+            st[oid] = self.uint("hashlimit-" + oid, arg, 0, 32 if rb.family == 4 else 128)
+        else:
+            st[oid] = self.uint(oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "rate" not in st:
+            raise ParameterProblem("You have to specify --hashlimit")
+        if "name" not in st:
+            raise self.mand("hashlimit-name")
+        r = _print_rate(st["rate"], 1000000)
+        burst = st.get("burst", 5)
+        above = st["above"]
+        s = f" --hashlimit-{'above' if above else 'upto'} {r} --hashlimit-burst {burst}"
+        lst = f" limit: {'above' if above else 'up to'} {r} burst {burst}"
+        if st.get("mode"):
+            s += " --hashlimit-mode " + ",".join(st["mode"])
+            lst += " mode " + "-".join(st["mode"])
+        s += f" --hashlimit-name {st['name']}"
+        for k, opt, lab in (
+            ("size", "htable-size", "htable-size"),
+            ("max", "htable-max", "htable-max"),
+            ("gc", "htable-gcinterval", "htable-gcinterval"),
+            ("expire", "htable-expire", "htable-expire"),
+        ):
+            if k in st:
+                s += f" --hashlimit-{opt} {st[k]}"
+                lst += f" {lab} {st[k]}"
+        full = 32 if rb.family == 4 else 128
+        for k in ("srcmask", "dstmask"):
+            if k in st and st[k] != full:
+                s += f" --hashlimit-{k} {st[k]}"
+                lst += f" {k} {st[k]}"
+        return s, lst
+
+
+# ---------------------------------------------------------------- recent
+
+
+@register_match
+class RecentMatch(Ext):
+    name = "recent"
+    excl = {
+        "set": ("rcheck", "update", "remove"),
+        "rcheck": ("set", "update", "remove"),
+        "update": ("set", "rcheck", "remove"),
+        "remove": ("set", "rcheck", "update"),
+        "rsource": ("rdest",),
+        "rdest": ("rsource",),
+    }
+    also = {"reap": ("seconds",)}
+    opts = {
+        "set": ("set", False, True),
+        "rcheck": ("rcheck", False, True),
+        "update": ("update", False, True),
+        "remove": ("remove", False, True),
+        "seconds": ("seconds", True, False),
+        "reap": ("reap", False, False),
+        "hitcount": ("hitcount", True, False),
+        "rttl": ("rttl", False, False),
+        "name": ("name", True, False),
+        "rsource": ("rsource", False, False),
+        "rdest": ("rdest", False, False),
+        "mask": ("mask", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid in ("set", "rcheck", "update", "remove"):
+            st["cmd"] = oid
+            st["inv"] = inv
+        elif oid in ("seconds", "hitcount"):
+            st[oid] = self.uint(oid, arg)
+        elif oid == "name":
+            st["name"] = arg
+        elif oid == "mask":
+            v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
+            if v is None:
+                raise ParameterProblem("getaddrinfo: Temporary failure in name resolution\n")
+            st["mask"] = v
+        elif oid in ("rsource", "rdest"):
+            st["side"] = oid
+        else:
+            st[oid] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "cmd" not in st:
+            raise ParameterProblem(
+                "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"
+            )
+        inv = " !" if st["inv"] else ""
+        cmd = st["cmd"]
+        s = f"{inv} --{cmd}"
+        lst = f"{inv} recent: {'SET' if cmd == 'set' else 'CHECK' if cmd == 'rcheck' else cmd.upper()}"
+        if st.get("seconds"):
+            s += f" --seconds {st['seconds']}"
+            lst += f" seconds: {st['seconds']}"
+        if "reap" in st:
+            s += " --reap"
+            lst += " reap"
+        if st.get("hitcount"):
+            s += f" --hitcount {st['hitcount']}"
+            lst += f" hit_count: {st['hitcount']}"
+        if "rttl" in st:
+            s += " --rttl"
+            lst += " TTL-Match"
+        name = st.get("name", "DEFAULT")
+        s += f" --name {name}"
+        lst += f" name: {name}"
+        if rb.family == 4:
+            mask = ipv4_to_str(st.get("mask", 0xFFFFFFFF))
+        else:
+            mask = ipv6_to_str(st.get("mask", (1 << 128) - 1))
+        side = st.get("side", "rsource")
+        lst += " side: source" if side == "rsource" else " side: dest"
+        lst += f" mask: {mask}"
+        s += f" --mask {mask} --{side}"
+        return s, lst
+
+
+@register_match
+class QuotaMatch(Ext):
+    name = "quota"
+    opts = {"quota": ("quota", True, True)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["q"] = (self.uint("quota", arg, 0, (1 << 64) - 1), inv)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "q" not in st:
+            raise self.mand("quota")
+        q, i = st["q"]
+        return (
+            f"{' !' if i else ''} --quota {q}",
+            f" quota: {q} bytes",
+        )
