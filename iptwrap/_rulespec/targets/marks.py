@@ -1,0 +1,472 @@
+"""Packet fields: MARK, CONNMARK, TCPMSS, TTL, HL, TOS, DSCP, TPROXY, CHECKSUM, CLASSIFY and HMARK."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    ALL_HOOKS,
+    NO_RESTRICTION,
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    hooks,
+    register_target,
+)
+from ..matches.marks import parse_dscp, parse_markmask, parse_tos
+from ..values import (
+    ipv4_to_str,
+    ipv6_to_str,
+    parse_ipv4,
+    parse_ipv6,
+    strtoui,
+)
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
+
+
+# ---------------------------------------------------------------- MARK / CONNMARK
+
+
+def _mark_print(prefix: str, v: int, m: int) -> str:
+    if v == 0:
+        return f" {prefix} and 0x{(~m) & 0xFFFFFFFF:x}"
+    if v == m:
+        return f" {prefix} or 0x{v:x}"
+    if m == 0:
+        return f" {prefix} xor 0x{v:x}"
+    if m == 0xFFFFFFFF:
+        return f" {prefix} set 0x{v:x}"
+    return f" {prefix} xset 0x{v:x}/0x{m:x}"
+
+
+def _u32(ext: Ext, opt: str, arg: str) -> int:
+    v = strtoui(arg)
+    if v is None:
+        raise ParameterProblem(
+            f'{ext.name}: bad integer value for option "--{opt}", or out of range.\n'
+        )
+    return v
+
+
+def _mark_operation(ext: Ext, oid: str, arg: str) -> Tuple[int, int]:
+    """MARK/CONNMARK ``--{set,and,or,xor}-mark`` and ``--set-xmark`` as (value, mask),
+    the pair the kernel stores and iptables-save prints as ``--set-xmark v/m``."""
+    if oid == "set-mark":
+        v, m = parse_markmask(ext.name, oid, arg)
+        return (v, v | m)
+    if oid == "set-xmark":
+        return parse_markmask(ext.name, oid, arg)
+    if oid == "and-mark":
+        return (0, (~_u32(ext, oid, arg)) & 0xFFFFFFFF)
+    if oid == "or-mark":
+        v = _u32(ext, oid, arg)
+        return (v, v)
+    return (_u32(ext, oid, arg), 0)
+
+
+@register_target
+class MarkTarget(Ext):
+    name = "MARK"
+    excl = {
+        k: tuple(o for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark") if o != k)
+        for k in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark")
+    }
+    is_target = True
+    opts = {
+        "set-mark": ("set-mark", True, False),
+        "set-xmark": ("set-xmark", True, False),
+        "and-mark": ("and-mark", True, False),
+        "or-mark": ("or-mark", True, False),
+        "xor-mark": ("xor-mark", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["vm"] = _mark_operation(self, oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "vm" not in st:
+            raise ParameterProblem(
+                "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required"
+            )
+        v, m = st["vm"]
+        return f" --set-xmark 0x{v:x}/0x{m:x}", _mark_print("MARK", v, m)
+
+
+@register_target
+class ConnmarkTarget(Ext):
+    name = "CONNMARK"
+    excl = {
+        k: tuple(
+            o
+            for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark", "save", "restore")
+            if o != k
+        )
+        for k in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark", "save", "restore")
+    }
+    is_target = True
+    opts = {
+        "set-mark": ("set-mark", True, False),
+        "set-xmark": ("set-xmark", True, False),
+        "and-mark": ("and-mark", True, False),
+        "or-mark": ("or-mark", True, False),
+        "xor-mark": ("xor-mark", True, False),
+        "save-mark": ("save", False, False),
+        "restore-mark": ("restore", False, False),
+        "mask": ("mask", True, False),
+        "nfmask": ("nfmask", True, False),
+        "ctmask": ("ctmask", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid in ("mask", "nfmask", "ctmask"):
+            v = _u32(self, oid, arg)
+            if oid in ("mask", "nfmask"):
+                st["nfmask"] = v
+            if oid in ("mask", "ctmask"):
+                st["ctmask"] = v
+            return
+        if oid in ("save", "restore"):
+            st["mode"] = oid
+            return
+        st["mode"] = "set"
+        st["vm"] = _mark_operation(self, oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        mode = st.get("mode")
+        if mode is None:
+            raise ParameterProblem("CONNMARK target: No operation specified")
+        if mode == "set":
+            v, m = st["vm"]
+            return f" --set-xmark 0x{v:x}/0x{m:x}", _mark_print("CONNMARK", v, m)
+        nf = st.get("nfmask", 0xFFFFFFFF)
+        ct = st.get("ctmask", 0xFFFFFFFF)
+        s = f" --{mode}-mark --nfmask 0x{nf:x} --ctmask 0x{ct:x}"
+        if nf == 0xFFFFFFFF and ct == 0xFFFFFFFF:
+            lst = f" CONNMARK {mode}"
+        elif nf == ct:
+            lst = f" CONNMARK {mode} mask 0x{nf:x}"
+        elif mode == "save":
+            lst = f" CONNMARK save nfmask 0x{nf:x} ctmask ~0x{ct:x}"
+        else:
+            lst = f" CONNMARK restore ctmask 0x{ct:x} nfmask ~0x{nf:x}"
+        return s, lst
+
+
+# ---------------------------------------------------------------- TCPMSS / TTL / HL / TOS / DSCP
+
+
+def _has_syn_match(rb: RuleBuild) -> bool:
+    for m in rb.matches:
+        if m.ext.name == "tcp":
+            f = m.st.get("flags")
+            if f is not None and f[1] & 0x02 and not m.st.get("finv"):
+                return True
+    return False
+
+
+@register_target
+class TcpmssTarget(Ext):
+    name = "TCPMSS"
+    is_target = True
+    opts = {"set-mss": ("set", True, False), "clamp-mss-to-pmtu": ("clamp", False, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if "v" in st:
+            st["both"] = True
+        if oid == "set":
+            hi = 65535 - (40 if rb.family == 4 else 60)
+            st["v"] = self.uint("set-mss", arg, 0, hi)
+        else:
+            st["v"] = None
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "v" not in st:
+            raise ParameterProblem("TCPMSS target: At least one parameter is required")
+        if st["v"] is None:
+            return " --clamp-mss-to-pmtu", " TCPMSS clamp to PMTU"
+        return f" --set-mss {st['v']}", f" TCPMSS set {st['v']}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        refusal = None
+        if rb.proto != 6 or rb.proto_inv or rb.backend == "legacy" and not _has_syn_match(rb):
+            refusal = "Invalid argument"
+        if st.get("v", 0) is None:
+            return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
+        return None, None, refusal
+
+
+@register_target
+class TtlTarget(Ext):
+    name = "TTL"
+    is_target = True
+    families = (4,)
+    opts = {
+        "ttl-set": ("set", True, False),
+        "ttl-dec": ("dec", True, False),
+        "ttl-inc": ("inc", True, False),
+    }
+    label = "TTL"
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if "op" in st:
+            raise ParameterProblem(f"{self.name}: You must specify only one action")
+        lo = 1 if oid != "set" else 0
+        st["op"] = oid
+        st["v"] = self.uint(f"{self.name.lower()}-{oid}", arg, lo, 255)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "op" not in st:
+            raise ParameterProblem(f"{self.name}: You must specify an action")
+        op, v = st["op"], st["v"]
+        n = self.name.lower()
+        word = {"set": "set to", "dec": "decrement by", "inc": "increment by"}[op]
+        return f" --{n}-{op} {v}", f" {self.label} {word} {v}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, frozenset({"mangle"}), None
+
+
+@register_target
+class HlTarget(TtlTarget):
+    name = "HL"
+    families = (6,)
+    opts = {
+        "hl-set": ("set", True, False),
+        "hl-dec": ("dec", True, False),
+        "hl-inc": ("inc", True, False),
+    }
+    label = "HL"
+
+
+@register_target
+class TosTarget(Ext):
+    name = "TOS"
+    is_target = True
+    opts = {
+        "set-tos": ("set", True, False),
+        "and-tos": ("and", True, False),
+        "or-tos": ("or", True, False),
+        "xor-tos": ("xor", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if "vm" in st:
+            raise ParameterProblem("TOS: Only one action may be specified")
+        if oid == "set":
+            st["vm"] = parse_tos(self, "set-tos", arg)
+        else:
+            v = self.uint(f"{oid}-tos", arg, 0, 255)
+            st["vm"] = {"and": (0, (~v) & 0xFF), "or": (v, v), "xor": (v, 0)}[oid]
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "vm" not in st:
+            raise ParameterProblem("TOS: An action is required")
+        v, m = st["vm"]
+        return f" --set-tos 0x{v:02x}/0x{m:02x}", f" TOS set 0x{v:02x}/0x{m:02x}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, frozenset({"mangle"}), None
+
+
+@register_target
+class DscpTarget(Ext):
+    name = "DSCP"
+    is_target = True
+    opts = {
+        "set-dscp": ("set-dscp", True, False),
+        "set-dscp-class": ("set-dscp-class", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if "v" in st:
+            raise ParameterProblem("DSCP target: Only use --set-dscp ONCE!")
+        st["v"] = parse_dscp(self, oid, oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "v" not in st:
+            raise ParameterProblem("DSCP target: Parameter --set-dscp is required")
+        return f" --set-dscp 0x{st['v']:02x}", f" DSCP set 0x{st['v']:02x}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, frozenset({"mangle"}), None
+
+
+# ---------------------------------------------------------------- TPROXY / CHECKSUM / CLASSIFY / HMARK
+
+
+@register_target
+class TproxyTarget(Ext):
+    name = "TPROXY"
+    is_target = True
+    opts = {
+        "on-port": ("port", True, False),
+        "on-ip": ("ip", True, False),
+        "tproxy-mark": ("mark", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "port":
+            from ..values import parse_port
+
+            st["port"] = parse_port(arg, "tcp")
+        elif oid == "ip":
+            v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
+            if v is None:
+                raise ParameterProblem(f'Bad IP address "{arg}"')
+            st["ip"] = v
+        else:
+            st["mark"] = parse_markmask(self.name, "tproxy-mark", arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "port" not in st:
+            raise self.mand("on-port")
+        ip = st.get("ip", 0)
+        ips = ipv4_to_str(ip) if rb.family == 4 else ipv6_to_str(ip)
+        v, m = st.get("mark", (0, 0))
+        s = f" --on-port {st['port']} --on-ip {ips} --tproxy-mark 0x{v:x}/0x{m:x}"
+        lst = f" TPROXY redirect {ips}:{st['port']} mark 0x{v:x}/0x{m:x}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        refusal = None if (rb.proto in (6, 17) and not rb.proto_inv) else "Invalid argument"
+        return hooks("PREROUTING"), frozenset({"mangle"}), refusal
+
+
+@register_target
+class ChecksumTarget(Ext):
+    name = "CHECKSUM"
+    is_target = True
+    opts = {"checksum-fill": ("fill", False, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        st["fill"] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "fill" not in st:
+            raise self.mand("checksum-fill")
+        return " --checksum-fill", " CHECKSUM fill"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, frozenset({"mangle"}), None
+
+
+@register_target
+class ClassifyTarget(Ext):
+    name = "CLASSIFY"
+    is_target = True
+    opts = {"set-class": ("class", True, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        a, sep, b = arg.partition(":")
+        try:
+            hi = int(a, 16) if sep else -1
+            lo = int(b, 16) if sep else -1
+        except ValueError:
+            hi = lo = -1
+        if not (0 <= hi <= 0xFFFF and 0 <= lo <= 0xFFFF):
+            raise ParameterProblem(f'Bad class value "{arg}"')
+        st["c"] = (hi, lo)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "c" not in st:
+            raise self.mand("set-class")
+        hi, lo = st["c"]
+        return f" --set-class {hi:04x}:{lo:04x}", f" CLASSIFY set {hi:x}:{lo:x}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, None
+
+
+@register_target
+class HmarkTarget(Ext):
+    name = "HMARK"
+    is_target = True
+    opts = {
+        "hmark-tuple": ("tuple", True, False),
+        "hmark-src-prefix": ("src-prefix", True, False),
+        "hmark-dst-prefix": ("dst-prefix", True, False),
+        "hmark-sport-mask": ("sport-mask", True, False),
+        "hmark-dport-mask": ("dport-mask", True, False),
+        "hmark-spi-mask": ("spi-mask", True, False),
+        "hmark-proto-mask": ("proto-mask", True, False),
+        "hmark-rnd": ("rnd", True, False),
+        "hmark-mod": ("mod", True, False),
+        "hmark-offset": ("offset", True, False),
+    }
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        full = 32 if rb.family == 4 else 128
+        by_tuple = st.setdefault("by_tuple", set())
+        if oid in by_tuple:
+            raise ParameterProblem(f'HMARK: option "--hmark-{oid}" can only be used once.\n')
+        if oid == "tuple":
+            names = {
+                "src": "src-prefix",
+                "dst": "dst-prefix",
+                "sport": "sport-mask",
+                "dport": "dport-mask",
+                "spi": "spi-mask",
+            }
+            by_tuple.update(names[t] for t in arg.split(",") if t in names)
+            for t in arg.split(","):
+                if t == "src":
+                    st["src-prefix"] = full
+                elif t == "dst":
+                    st["dst-prefix"] = full
+                elif t == "sport":
+                    st["sport-mask"] = 0xFFFF
+                elif t == "dport":
+                    st["dport-mask"] = 0xFFFF
+                elif t == "spi":
+                    st["spi-mask"] = 0xFFFFFFFF
+                elif t == "ct":
+                    st["ct"] = True
+                else:
+                    raise ParameterProblem(f'Bad type "{t}"')
+        elif oid in ("src-prefix", "dst-prefix"):
+            st[oid] = self.uint("hmark-" + oid, arg, 0, full)
+        elif oid == "mod":
+            st["mod"] = self.uint("hmark-mod", arg, 1, 0xFFFFFFFF)
+        else:
+            st[oid] = self.uint("hmark-" + oid, arg)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "mod" not in st:
+            raise ParameterProblem("--hmark-mod is mandatory")
+        if "rnd" not in st:
+            raise ParameterProblem("--hmark-rnd is mandatory")
+        s = ""
+        lst = " HMARK "
+        if "mod" in st:
+            lst += f"mod {st['mod']} "
+        if "offset" in st:
+            lst += f"+ 0x{st['offset']:x} "
+        if st.get("ct"):
+            lst += "ct, "
+        for k in ("src-prefix", "dst-prefix"):
+            if k in st:
+                s += f" --hmark-{k} {st[k]}"
+                lst += f"{k} {st[k]} "
+        for k, w in (("sport-mask", 4), ("dport-mask", 4), ("spi-mask", 8), ("proto-mask", 2)):
+            if k in st:
+                s += f" --hmark-{k} 0x{st[k]:0{w}x}"
+                lst += f"{k} 0x{st[k]:x} "
+        if "rnd" in st:
+            s += f" --hmark-rnd 0x{st['rnd']:08x}"
+            lst += f"rnd 0x{st['rnd']:x} "
+        s += f" --hmark-mod {st['mod']}"
+        if "offset" in st:
+            s += f" --hmark-offset {st['offset']}"
+        if st.get("ct"):
+            s += " --hmark-tuple ct"
+        return s, lst
+
+
+_ = (ALL_HOOKS, NO_RESTRICTION, Optional)

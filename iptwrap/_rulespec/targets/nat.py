@@ -1,0 +1,247 @@
+"""Address translation: DNAT, SNAT, MASQUERADE, REDIRECT and NETMAP."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..errors import ParameterProblem
+from ..ext import (
+    Cursor,
+    Ext,
+    Restriction,
+    RuleBuild,
+    hooks,
+    register_target,
+)
+from ..values import (
+    format_addr,
+    ipv4_to_str,
+    ipv6_to_str,
+    numeric_to_ipaddr,
+    parse_addresses,
+    parse_ipv4,
+    parse_ipv6,
+    strtoui,
+)
+
+__all__: List[str] = []
+
+St = Dict[str, Any]
+
+STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
+
+
+# ---------------------------------------------------------------- NAT
+
+_NAT_PROTOS = (6, 17, 132, 33, 136)
+
+
+def _need_port_proto(rb: RuleBuild) -> None:
+    if rb.proto not in _NAT_PROTOS or rb.proto_inv:
+        raise ParameterProblem("Need TCP, UDP, SCTP or DCCP with port specification")
+
+
+def _port_range(arg: str) -> str:
+    lo, sep, hi = arg.partition("-")
+    a = strtoui(lo, 0, 65535)
+    if a is None:
+        a, rest = _uint_prefix(arg, 65535)
+        if a is None:
+            raise ParameterProblem(f"Port `{arg}' not valid")
+        if rest.startswith(":"):
+            raise ParameterProblem("Invalid port:port syntax - use dash")
+        if not rest.startswith("-"):
+            raise ParameterProblem(f"Garbage after port value: `{rest}'")
+        hi = rest[1:]
+    if not sep and hi == "":
+        return str(a)
+    b, rest2 = _uint_prefix(hi, 65535)
+    if b is None:
+        raise ParameterProblem(f"Port `{hi}' not valid")
+    if b < a:
+        raise ParameterProblem(f"Port range `{hi}' funky")
+    if rest2:
+        raise ParameterProblem(f"fake: NAT port offset `{rest2}' is not emulated")
+    return str(a) if a == b else f"{a}-{b}"
+
+
+def _uint_prefix(s: str, hi: int) -> Tuple[Optional[int], str]:
+    """xtables_strtoui(s, &end, ...): a number prefix and the rest."""
+    j = 0
+    while j < len(s) and s[j].isdigit() and s[j].isascii():
+        j += 1
+    if j == 0:
+        return None, s
+    v = strtoui(s[:j], 0, hi)
+    return v, s[j:]
+
+
+def _nat_addr_range(addrs: str, conv: Callable[[str], Any], fmt: Callable[[Any], str]) -> str:
+    """ip[-ip] -> canonical text; a range whose ends are equal prints as one address."""
+    lo, sep, hi = addrs.partition("-")
+    a1 = conv(lo)
+    if a1 is None:
+        raise ParameterProblem(f'Bad IP address "{lo}"')
+    out: str = fmt(a1)
+    if sep:
+        a2 = conv(hi)
+        if a2 is None:
+            raise ParameterProblem(f'Bad IP address "{hi}"')
+        if a2 != a1:
+            out += "-" + fmt(a2)
+    return out
+
+
+def _nat_range(arg: str, rb: RuleBuild) -> str:
+    """ip[-ip][:port[-port]] (IPv6: [ip]:port) -> canonical text."""
+    ports: Optional[str] = None
+    addrs = arg
+    if rb.family == 6:
+        if arg.startswith("["):
+            end = arg.find("]")
+            if end < 0:
+                raise ParameterProblem("Invalid address format")
+            addrs = arg[1:end]
+            rest = arg[end + 1 :]
+            c = rest.find(":")
+            if c >= 0:
+                ports = rest[c + 1 :]
+        else:
+            c = arg.find(":")
+            if c >= 0 and ":" not in arg[c + 1 :]:
+                addrs, ports = arg[:c], arg[c + 1 :]
+    else:
+        addrs, sep, p = arg.partition(":")
+        ports = p if sep else None
+    if ports is not None:
+        _need_port_proto(rb)
+        ports = _port_range(ports)
+        if not addrs:
+            return ":" + ports
+    if rb.family == 6:
+        out = _nat_addr_range(addrs, parse_ipv6, ipv6_to_str)
+        return out if ports is None else f"[{out}]:{ports}"
+    out = _nat_addr_range(addrs, numeric_to_ipaddr, ipv4_to_str)
+    return out if ports is None else f"{out}:{ports}"
+
+
+class _NatTarget(Ext):
+    is_target = True
+    to_opt = ""
+    flags: Tuple[str, ...] = ()
+    valid: frozenset = frozenset()  # type: ignore[type-arg]
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "to":
+            st["to"] = _nat_range(arg, rb)
+        else:
+            st[oid] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "to" not in st:
+            raise self.mand(self.to_opt)
+        s = f" --{self.to_opt} {st['to']}"
+        lst = f" to:{st['to']}"
+        for f in self.flags:
+            if f in st:
+                s += f" --{f}"
+                lst += f" {f}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return self.valid, frozenset({"nat"}), None
+
+
+@register_target
+class DnatTarget(_NatTarget):
+    name = "DNAT"
+    to_opt = "to-destination"
+    opts = {
+        "to-destination": ("to", True, False),
+        "random": ("random", False, False),
+        "persistent": ("persistent", False, False),
+    }
+    flags = ("random", "persistent")
+    valid = hooks("PREROUTING", "OUTPUT")
+
+
+@register_target
+class SnatTarget(_NatTarget):
+    name = "SNAT"
+    to_opt = "to-source"
+    opts = {
+        "to-source": ("to", True, False),
+        "random": ("random", False, False),
+        "random-fully": ("random-fully", False, False),
+        "persistent": ("persistent", False, False),
+    }
+    flags = ("random", "random-fully", "persistent")
+    valid = hooks("POSTROUTING", "INPUT")
+
+
+@register_target
+class MasqueradeTarget(Ext):
+    name = "MASQUERADE"
+    is_target = True
+    opts = {
+        "to-ports": ("ports", True, False),
+        "random": ("random", False, False),
+        "random-fully": ("random-fully", False, False),
+    }
+    label = "masq ports:"
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        if oid == "ports":
+            _need_port_proto(rb)
+            st["ports"] = _port_range(arg)
+        else:
+            st[oid] = True
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        s = lst = ""
+        if "ports" in st:
+            s += f" --to-ports {st['ports']}"
+            lst += f" {self.label} {st['ports']}"
+        for f in ("random", "random-fully"):
+            if f in st:
+                s += f" --{f}"
+                lst += f" {f}"
+        return s, lst
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return hooks("POSTROUTING"), frozenset({"nat"}), None
+
+
+@register_target
+class RedirectTarget(MasqueradeTarget):
+    name = "REDIRECT"
+    opts = {"to-ports": ("ports", True, False), "random": ("random", False, False)}
+    label = "redir ports"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return hooks("PREROUTING", "OUTPUT"), frozenset({"nat"}), None
+
+
+@register_target
+class NetmapTarget(Ext):
+    name = "NETMAP"
+    is_target = True
+    opts = {"to": ("to", True, False)}
+
+    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+        host = arg.rpartition("/")[0] or arg
+        ok = (parse_ipv4 if rb.family == 4 else parse_ipv6)(host) is not None
+        if not ok:
+            if rb.family == 6 and parse_ipv4(host) is not None:
+                raise ParameterProblem("getaddrinfo: Address family for hostname not supported\n")
+            raise ParameterProblem("getaddrinfo: Temporary failure in name resolution\n")
+        (a, m), *_rest = parse_addresses(arg.split(",")[0], rb.family)
+        st["to"] = format_addr(a, m, rb.family, False)
+
+    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+        if "to" not in st:
+            raise self.mand("to")
+        return f" --to {st['to']}", f" to:{st['to']}"
+
+    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+        return None, frozenset({"nat"}), None
