@@ -1,12 +1,11 @@
-"""The fake's command-line parser: iptables 1.8.9 argv -> :class:`Command`.
+"""The getopt emulation: an iptables argv (or one restore line) -> :class:`Command`.
 
-Emulates ``do_parse`` of iptables 1.8.9 (xshared.c): getopt_long in RETURN_IN_ORDER
+Emulates ``do_parse`` of iptables (xshared.c): getopt_long in RETURN_IN_ORDER
 mode over the core options merged with the options of every loaded extension (newest
-first, abbreviations allowed), implicit protocol matches, ``!`` handling, the
-post-parse checks, and the canonical ``iptables-save`` / ``iptables -L -n -v`` text of
-the rule for the backend (nft/legacy) and family of the :class:`ParseContext`.
+first, abbreviations allowed), implicit protocol matches, ``!`` handling and the
+post-parse checks. The rule it parsed becomes a :class:`RuleSpec` in ``build``.
 
-Public entry points: :func:`parse_command` and :func:`format_listing_line`.
+The entry point is :func:`parse_command`; ``listing.format_listing_line`` prints a rule.
 
 ``Command.extra`` items:
 
@@ -35,126 +34,22 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from . import matches as _m  # noqa: F401  (registers the match modules)
 from . import targets as _t  # noqa: F401  (registers the target modules)
+from .build import build_rules
 from .errors import BadArgument, ParameterProblem, Raw, VersionProblem
 from .ext import MATCHES, TARGETS, Cursor, Ext, ExtInst, RuleBuild
 from .model import Command, ParseContext, RuleSpec
+from .names import KNOWN_MATCHES, KNOWN_TARGETS, TABLES, VERDICTS
 from .options import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
 from .release import release_of
 from .values import (
-    format_addr,
     parse_addresses,
     parse_iface,
     parse_protocol,
-    proto_columns,
-    proto_list_name,
     proto_match_name,
-    proto_number,
-    proto_save_name,
     strtoui,
 )
 
-__all__ = ["parse_command", "format_listing_line", "TABLES", "KNOWN_TARGETS", "KNOWN_MATCHES"]
-
-TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
-
-# Extensions shipped with iptables 1.8.9 (Debian 12); the fake emulates a subset.
-_COMMON_TARGETS = [
-    "AUDIT",
-    "CHECKSUM",
-    "CLASSIFY",
-    "CONNMARK",
-    "CONNSECMARK",
-    "CT",
-    "DNAT",
-    "DSCP",
-    "HMARK",
-    "IDLETIMER",
-    "LED",
-    "LOG",
-    "MARK",
-    "MASQUERADE",
-    "NETMAP",
-    "NFLOG",
-    "NFQUEUE",
-    "NOTRACK",
-    "RATEEST",
-    "REDIRECT",
-    "REJECT",
-    "SECMARK",
-    "SET",
-    "SNAT",
-    "SYNPROXY",
-    "TCPMSS",
-    "TCPOPTSTRIP",
-    "TEE",
-    "TOS",
-    "TPROXY",
-    "TRACE",
-    "standard",
-]
-KNOWN_TARGETS: Dict[int, FrozenSet[str]] = {
-    4: frozenset(_COMMON_TARGETS + ["CLUSTERIP", "ECN", "TTL", "ULOG"]),
-    6: frozenset(_COMMON_TARGETS + ["DNPT", "SNPT", "HL"]),
-}
-_COMMON_MATCHES = [
-    "addrtype",
-    "ah",
-    "bpf",
-    "cgroup",
-    "cluster",
-    "comment",
-    "connbytes",
-    "connlabel",
-    "connlimit",
-    "connmark",
-    "conntrack",
-    "cpu",
-    "dccp",
-    "devgroup",
-    "dscp",
-    "ecn",
-    "esp",
-    "hashlimit",
-    "helper",
-    "iprange",
-    "ipcomp",
-    "ipvs",
-    "length",
-    "limit",
-    "mac",
-    "mark",
-    "multiport",
-    "nfacct",
-    "osf",
-    "owner",
-    "physdev",
-    "pkttype",
-    "policy",
-    "quota",
-    "rateest",
-    "recent",
-    "rpfilter",
-    "sctp",
-    "set",
-    "socket",
-    "state",
-    "statistic",
-    "string",
-    "tcp",
-    "tcpmss",
-    "time",
-    "tos",
-    "u32",
-    "udp",
-]
-KNOWN_MATCHES: Dict[int, FrozenSet[str]] = {
-    4: frozenset(_COMMON_MATCHES + ["icmp", "realm", "ttl"]),
-    6: frozenset(
-        _COMMON_MATCHES
-        + ["dst", "eui64", "frag", "hbh", "hl", "icmp6", "ipv6header", "mh", "rt", "srh"]
-    ),
-}
-_VERDICTS = frozenset({"ACCEPT", "DROP", "RETURN", "QUEUE"})
+__all__ = ["parse_command"]
 
 # the core options: letter -> has_arg (0 none / 1 required / 2 optional), and long name
 # -> (letter, has_arg); one table with the production check of rule arguments
@@ -706,7 +601,7 @@ def _check_new_chain(name: str, ctx: ParseContext) -> None:
         raise ParameterProblem(f"chain name `{name}' too long (must be under 29 chars)")
     if name[:1] in ("-", "!"):
         raise ParameterProblem(f"chain name not allowed to start with `{name[0]}'")
-    if name == "" or name in _VERDICTS or name in KNOWN_TARGETS[4] | KNOWN_TARGETS[6]:
+    if name == "" or name in VERDICTS or name in KNOWN_TARGETS[4] | KNOWN_TARGETS[6]:
         raise ParameterProblem("chain name may not clash with target name")
     if any(ch.isspace() for ch in name) and not (
         ctx.backend == "nft" and release_of(ctx.version).nft_any_chain_name
@@ -854,7 +749,7 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
         jump_chain: Optional[str] = None
         if p.jumpto is not None and (p.goto or rb.target is None):
             name = p.jumpto
-            if p.goto or name not in _VERDICTS:
+            if p.goto or name not in VERDICTS:
                 if not ctx.chain_exists(p.table, name):
                     if ctx.backend == "nft":
                         raise ParameterProblem(f"Chain '{name}' does not exist")
@@ -864,7 +759,7 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
                         f"Couldn't load target `{name}':No such file or directory\n"
                     )
                 jump_chain = name
-        rules = _build_rules(p, finals, tfinal, saddrs, daddrs, jump_chain)
+        rules = build_rules(p, finals, tfinal, saddrs, daddrs, jump_chain)
 
     return Command(
         op=cmd,
@@ -884,297 +779,3 @@ def _parse(p: _Parser, ctx: ParseContext) -> Command:
         extra=tuple(extra),
         rules=rules,
     )
-
-
-def _merge_nft_ports(
-    finals: List[Tuple[ExtInst, str, str]], rb: RuleBuild
-) -> Tuple[List[Tuple[ExtInst, str, str]], bool]:
-    """nft turns port-only tcp/udp matches into payload expressions and reads them back
-    as one match per protocol. Also says whether two matches became one."""
-    out: List[Tuple[ExtInst, str, str]] = []
-    first: Dict[str, ExtInst] = {}
-    changed = merged = False
-    for inst, s, lst in finals:
-        name = inst.ext.name
-        ext = inst.ext
-        st = inst.st
-        if (
-            name in ("tcp", "udp")
-            and ext.ports_only(st)  # type: ignore[attr-defined]
-            and not ext.has_ports(st)  # type: ignore[attr-defined]
-            and (st["sinv"] or st["dinv"])
-        ):
-            # "! --dport 0:65535": a payload expression that reads back as nothing
-            changed = True
-            continue
-        if name in ("tcp", "udp") and ext.ports_only(st) and ext.has_ports(st):  # type: ignore[attr-defined]
-            prev = first.get(name)
-            if prev is None:
-                first[name] = inst
-            else:
-                for k, ik in (("spts", "sinv"), ("dpts", "dinv")):
-                    if inst.st[k] != (0, 0xFFFF):
-                        prev.st[k] = inst.st[k]
-                        prev.st[ik] = inst.st[ik]
-                changed = merged = True
-                continue
-        out.append((inst, s, lst))
-    if not changed:
-        return finals, False
-    return [
-        (inst, *inst.ext.final(inst.st, rb)) if inst in first.values() else (inst, s, lst)
-        for inst, s, lst in out
-    ], merged
-
-
-def _build_rules(
-    p: _Parser,
-    finals: List[Tuple[ExtInst, str, str]],
-    tfinal: Tuple[str, str],
-    saddrs: Optional[List[Tuple[int, int]]],
-    daddrs: Optional[List[Tuple[int, int]]],
-    jump_chain: Optional[str],
-) -> Tuple[RuleSpec, ...]:
-    ctx = p.ctx
-    rb = p.rb
-    fam = ctx.family
-    merged_ports = False
-    rel = release_of(ctx.version)
-    if ctx.backend == "nft" and rel.nft_merges_port_matches:
-        finals, merged_ports = _merge_nft_ports(finals, rb)
-
-    # restrictions
-    vh: Optional[FrozenSet[str]] = None
-    vt: Optional[FrozenSet[str]] = None
-    refusal: Optional[str] = None
-    insts = [f[0] for f in finals]
-    if rb.target is not None:
-        insts.append(rb.target)
-    mh: Optional[FrozenSet[str]] = None
-    for inst in insts:
-        h, t, r = inst.ext.restrict(inst.st, rb)
-        if h is not None:
-            vh = h if vh is None else vh & h
-            if inst is not rb.target:
-                mh = h if mh is None else mh & h
-        if t is not None:
-            vt = t if vt is None else vt & t
-        if refusal is None and r is not None:
-            refusal = r
-    if refusal is None and ctx.backend == "nft" and p.jumpto == "QUEUE" and not p.goto:
-        refusal = "No such file or directory"  # nf_tables has no QUEUE verdict
-    if ctx.backend == "nft" and rel.nft_mask_as_prefix:
-        saddrs, daddrs = _leading_ones(saddrs, fam), _leading_ones(daddrs, fam)
-        if refusal is None and any(
-            m and not _ones(m, fam) for _a, m in (saddrs or []) + (daddrs or [])
-        ):
-            refusal = "Invalid argument"  # a mask with no leading one: an empty prefix
-    if refusal is not None:
-        vt = frozenset()
-
-    # the parts after the addresses
-    mid = ""
-    inv = p.invflags
-    lin = lout = "*"
-    if p.iniface:
-        if p.iniface != "+" or (inv.get("i") and ctx.backend == "nft"):
-            mid += f"{' !' if inv.get('i') else ''} -i {p.iniface}"
-        if p.iniface != "+" or ctx.backend == "legacy" or inv.get("i"):
-            lin = ("!" if inv.get("i") else "") + p.iniface
-    if p.outiface:
-        if p.outiface != "+" or (inv.get("o") and ctx.backend == "nft"):
-            mid += f"{' !' if inv.get('o') else ''} -o {p.outiface}"
-        if p.outiface != "+" or ctx.backend == "legacy" or inv.get("o"):
-            lout = ("!" if inv.get("o") else "") + p.outiface
-    proto = rb.proto or 0
-    if proto:
-        mid += f"{' !' if rb.proto_inv else ''} -p {proto_save_name(proto, ctx.version)}"
-    if "f" in p.options:
-        mid += f"{' !' if inv.get('f') else ''} -f"
-    tail = ""
-    lextra = ""
-    # ip6tables-legacy 1.8.9 builds the -C comparison mask for an ipt_entry, not an
-    # ip6t_entry (fixed in 1.8.10), so the mask it applies is shifted 128 bytes: the data
-    # of most matches and of every target is not compared (measured in a namespace;
-    # -D builds its mask right)
-    legacy6 = ctx.backend == "legacy" and fam == 6 and rel.v6_legacy_check_ignores_data
-    nft6 = ctx.backend == "nft" and fam == 6
-    cmp_tail = ""
-    names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]
-    for i, (_inst, s, lst) in enumerate(finals):
-        tail += f" -m {names[i]}{s}"
-        lextra += lst
-        if legacy6:
-            compared = names[i] in _L6_COMPARED or (
-                i + 1 < len(names) and names[i + 1] in _L6_WIDE_MASK
-            )
-            cmp_tail += f" -m {names[i]}{s if compared else ''}"
-    target_name: Optional[str] = None
-    ltarget = ""
-    if p.jumpto is not None:
-        target_name = p.jumpto
-        ltarget = p.jumpto
-        if p.goto:
-            tail += f" -g {p.jumpto}"
-            cmp_tail += f" -g {p.jumpto}"
-        else:
-            tail += f" -j {p.jumpto}{tfinal[0]}"
-            cmp_tail += f" -j {p.jumpto}"
-            if rb.target is not None:
-                ltarget = rb.target.ext.list_name or p.jumpto
-        lextra += tfinal[1]
-    if p.goto:
-        lextra = "[goto] " + lextra
-    elif lextra.startswith(" "):
-        lextra = lextra[1:]
-    lprot = ("!" if rb.proto_inv else "") + proto_list_name(proto, ctx.version)
-    lopt = ("!" if inv.get("f") else "-") + ("f" if "f" in p.options else "-")
-    wide = rel.list_proto_names == "chain"
-    suffix = (
-        " "
-        if target_name is None and ctx.backend == "nft" and rel.nft_no_target_trailing_space
-        else ""
-    )
-    if wide and fam == 6:
-        lopt = "  "  # 1.8.7's ip6tables prints no fragment flags
-
-    any_addr = "0.0.0.0/0" if fam == 4 else "::/0"
-    srcs: List[Optional[Tuple[int, int]]] = list(saddrs) if saddrs else [None]
-    dsts: List[Optional[Tuple[int, int]]] = list(daddrs) if daddrs else [None]
-    out: List[RuleSpec] = []
-    for sa in srcs:
-        for da in dsts:
-            head = ""
-            ls = ld = any_addr
-            if sa is not None:
-                if sa[1]:
-                    head += (
-                        f"{' !' if inv.get('s') else ''} -s {format_addr(sa[0], sa[1], fam, False)}"
-                    )
-                ls = ("!" if inv.get("s") else "") + format_addr(sa[0], sa[1], fam, True)
-            if da is not None:
-                if da[1]:
-                    head += (
-                        f"{' !' if inv.get('d') else ''} -d {format_addr(da[0], da[1], fam, False)}"
-                    )
-                ld = ("!" if inv.get("d") else "") + format_addr(da[0], da[1], fam, True)
-            text = (head + mid + tail)[1:]
-            cmp_text = (head + mid + cmp_tail)[1:] if legacy6 else None
-            if nft6 and (sa is not None or da is not None):
-                # ip6tables-nft 1.8.9 -C/-D compare the (masked) addresses but not the
-                # prefix lengths: -s 2001:db8::5/64 finds -s 2001:db8::/32 (measured)
-                cmp_text = _NFT6_PREFIX.sub(r"\1", head)[1:] + mid + tail
-            out.append(
-                RuleSpec(
-                    text=text,
-                    target=target_name,
-                    goto=p.goto,
-                    jump_chain=jump_chain,
-                    valid_hooks=vh,
-                    match_hooks=mh,
-                    valid_tables=vt,
-                    listing=(ltarget, lprot, lopt, lin, lout, ls, ld, lextra),
-                    kernel_refusal=refusal,
-                    cmp_text=cmp_text if cmp_text != text else None,
-                    merged_ports=merged_ports,
-                    list_wide_proto=wide,
-                    save_suffix=suffix,
-                )
-            )
-    return tuple(out)
-
-
-_NFT6_PREFIX = re.compile(r"( -[sd] [0-9a-fA-F:.]+)/\d+")
-
-# Matches whose data ip6tables-legacy 1.8.9 -C still compares: their own mask is
-# wider than the 128-byte shift (or, for sctp, the data read lands in the next mask).
-_L6_WIDE_MASK = frozenset({"comment", "rt", "string", "u32", "hashlimit", "recent"})
-_L6_COMPARED = _L6_WIDE_MASK | {"sctp"}
-
-
-# ---------------------------------------------------------------- -L formatting
-
-
-def _num(v: int, exact: bool) -> str:
-    if exact:
-        return f"{v:8d} "
-    if v <= 99999:
-        return f"{v:5d} "
-    for suffix in ("K", "M", "G", "T"):
-        v = (v + 500) // 1000
-        if v <= 9999 or suffix == "T":
-            return f"{v:4d}{suffix} "
-    return f"{v:4d}T "  # pragma: no cover
-
-
-def _ones(mask: int, family: int) -> int:
-    """The number of leading one bits of a mask."""
-    bits = 32 if family == 4 else 128
-    n = 0
-    while n < bits and mask >> (bits - 1 - n) & 1:
-        n += 1
-    return n
-
-
-def _leading_ones(
-    addrs: Optional[List[Tuple[int, int]]], family: int
-) -> Optional[List[Tuple[int, int]]]:
-    """iptables-nft 1.8.7 kept only a mask's leading ones: ``/255.0.255.0`` is ``/8``.
-
-    A mask with no leading one but other bits keeps them (the kernel refuses it).
-    """
-    if not addrs:
-        return addrs
-    bits = 32 if family == 4 else 128
-    out = []
-    for a, m in addrs:
-        n = _ones(m, family)
-        out.append((a, ((1 << n) - 1) << (bits - n) if n else m))
-    return out
-
-
-def format_listing_line(
-    pkts: int,
-    bytes_: int,
-    rule: RuleSpec,
-    num: Optional[int] = None,
-    *,
-    verbose: bool = True,
-    exact: bool = True,
-    numeric: bool = True,
-) -> str:
-    """One rule line of ``iptables -L -n [-v] [-x] [--line-numbers]`` (no newline).
-
-    ``numeric=False`` only changes the prot column (names) and the any-address
-    (``anywhere``) / any-interface (``any``) forms; match texts stay numeric.
-    """
-    target, prot, opt, inn, outn, src, dst, extra = rule.listing
-    parts: List[str] = []
-    if num is not None:
-        parts.append(f"{num:<4d} ")
-    if verbose:
-        parts.append(_num(pkts, exact))
-        parts.append(_num(bytes_, exact))
-    parts.append(f"{target:<9s} ")
-    neg = prot.startswith("!")
-    pv = prot[1:] if neg else prot
-    pn = proto_number(pv) if pv.isdigit() or rule.list_wide_proto else None
-    if not numeric and pn is not None:
-        pv = "all" if pn == 0 else proto_save_name(pn)
-    parts.append(proto_columns(("!" if neg else "") + pv, opt, rule.list_wide_proto))
-    if verbose:
-        if not numeric:
-            inn = inn.replace("*", "any") if inn in ("*", "!*") else inn
-            outn = outn.replace("*", "any") if outn in ("*", "!*") else outn
-        parts.append(f" {inn:<6s} ")
-        parts.append(f"{outn:<6s} ")
-    for a in (src, dst):
-        if not numeric and a in ("0.0.0.0/0", "::/0"):
-            a = "anywhere"
-        if a.startswith("!"):
-            parts.append("!" + f"{a[1:]:<19s} ")
-        else:
-            parts.append(" " + f"{a:<19s} ")
-    if extra:
-        parts.append(extra if extra.startswith("[goto]") else " " + extra)
-    return "".join(parts)

@@ -141,7 +141,7 @@ def _emit(out: List[str], param: str, quoted: bool, prog: str) -> None:
 def _target_names(family: int) -> frozenset[str]:
     names = {"ACCEPT", "DROP", "QUEUE", "RETURN"}
     try:
-        from .._rulespec.parser import KNOWN_TARGETS
+        from .._rulespec.names import KNOWN_TARGETS
     except ImportError:  # pragma: no cover - the parser ships with the fake
         return frozenset(names)
     return frozenset(names | set(KNOWN_TARGETS.get(family, ())))

@@ -20,8 +20,9 @@ from iptwrap._rulespec.errors import (
     Raw,
     VersionProblem,
 )
+from iptwrap._rulespec.listing import format_listing_line
 from iptwrap._rulespec.model import Command, ParseContext, RuleSpec
-from iptwrap._rulespec.parser import format_listing_line, parse_command
+from iptwrap._rulespec.parser import parse_command
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BUILTIN = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
