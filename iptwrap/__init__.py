@@ -4,15 +4,7 @@ Import everything from here; ``iptwrap.fake`` is the one public submodule.
 """
 
 from ._batch import Batch, BatchError, BatchOp, BatchResult
-from ._client import (
-    DEFAULT_CALL_TIMEOUT,
-    DEFAULT_ENSURE_LOCK_FILE,
-    DEFAULT_LOCK_TIMEOUT,
-    ENSURE_LOCK_FILE_ENV,
-    Binaries,
-    IPTables,
-    RetryPolicy,
-)
+from ._client import IPTables
 from ._dump import Dump, SavedChain, SavedRule, SavedTable, SaveFormatError, parse_save
 from ._errors import (
     CLASSIFICATION,
@@ -43,6 +35,14 @@ from ._interface import Interface
 from ._listing import ChainPolicy, RuleCounters
 from ._payload import InvalidArgumentError
 from ._runner import Result, Runner, RunnerTimeout, SubprocessRunner
+from ._settings import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_ENSURE_LOCK_FILE,
+    DEFAULT_LOCK_TIMEOUT,
+    ENSURE_LOCK_FILE_ENV,
+    Binaries,
+    RetryPolicy,
+)
 from ._sync import Jump, Syncer, SyncResult
 from ._types import Chain, Mode, Protocol, RulePosition, Table
 from ._version import BinaryInfo, Version

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
@@ -25,12 +22,10 @@ from ._dump import chain_specs
 from ._errors import (
     AlreadyExistsError,
     BinaryNotFoundError,
-    CommandKilledError,
     CommandTimeoutError,
     IPTablesError,
     LockFileError,
     LockTimeoutError,
-    NamespaceNotFoundError,
     NotFoundError,
     RestoreError,
     TableNotFoundError,
@@ -57,98 +52,26 @@ from ._payload import (
     rule_tokens,
     table_name,
 )
+from ._retry import NOT_ABOUT_THE_PAYLOAD, Completed, StopAtDeadline, sleep_first
 from ._runner import Runner, RunnerTimeout, SubprocessRunner
+from ._settings import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_LOCK_TIMEOUT,
+    ENSURE_LOCK_FILE_ENV,
+    WAIT_INTERVAL_USEC,
+    ArgvBuilder,
+    Binaries,
+    BufferLike,
+    RetryPolicy,
+    ensure_lock,
+    ensure_lock_file_for,
+    held_files,
+)
 from ._sync import DesiredChains, Jump, SyncResult, sync_chains, teardown_chains
 from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
 from ._version import BinaryInfo, Version, parse_version_output
 
-__all__ = [
-    "IPTables",
-    "Binaries",
-    "RetryPolicy",
-    "DEFAULT_LOCK_TIMEOUT",
-    "DEFAULT_CALL_TIMEOUT",
-    "DEFAULT_ENSURE_LOCK_FILE",
-    "ENSURE_LOCK_FILE_ENV",
-]
-
-DEFAULT_LOCK_TIMEOUT = 5.0
-DEFAULT_CALL_TIMEOUT = 30.0
-# -W takes microseconds; the interval Kubernetes uses.
-_WAIT_INTERVAL_USEC = "100000"
-
-
-@dataclass(frozen=True)
-class Binaries:
-    """Paths (or names looked up on ``PATH``) of the three programs a client runs."""
-
-    iptables: str
-    save: str
-    restore: str
-
-    @classmethod
-    def for_mode(cls, protocol: Protocol, mode: Union[Mode, str, None]) -> Binaries:
-        base = "ip6tables" if protocol is Protocol.IPV6 else "iptables"
-        suffix = "" if mode in (None, "auto") else f"-{Mode(mode).value}"
-        return cls(f"{base}{suffix}", f"{base}{suffix}-save", f"{base}{suffix}-restore")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How lock contention is retried: jittered exponential backoff, bounded.
-
-    Only lock contention is retried (exit 4 *and* a lock message); every other
-    failure is raised at once. The whole call, waits included, never outlasts the
-    client's ``lock_timeout`` by more than one backoff step.
-    """
-
-    attempts: int = 5
-    initial_backoff: float = 0.05
-    max_backoff: float = 1.0
-
-    @classmethod
-    def never(cls) -> RetryPolicy:
-        return cls(attempts=1)
-
-
-BufferLike = Union[bytearray, IO[bytes]]
-# Builds the argv of one attempt from the seconds left before the lock deadline.
-_ArgvBuilder = Callable[[float], List[str]]
-
-#: The file default clients of the real binaries flock around every check-then-act, so
-#: that iptwrap processes on one host never both add a rule. Not the xtables lock: the
-#: binaries take that one for each command, and would wait on us.
-DEFAULT_ENSURE_LOCK_FILE = "/run/iptwrap.lock"
-#: Overrides :data:`DEFAULT_ENSURE_LOCK_FILE` for default-constructed clients.
-ENSURE_LOCK_FILE_ENV = "IPTWRAP_LOCK_FILE"
-
-# Process-wide re-entrant mutexes that serialise check-then-act per target (network
-# namespace or runner, family): a batch or sync and a single ensure_rule exclude each
-# other too. And the lock files this thread holds already (a nested guard reuses them).
-_ensure_locks: Dict[Tuple[object, ...], threading.RLock] = {}
-_ensure_locks_guard = threading.Lock()
-_held_files = threading.local()
-
-
-def _ensure_lock(key: Tuple[object, ...]) -> threading.RLock:
-    with _ensure_locks_guard:
-        lock = _ensure_locks.get(key)
-        if lock is None:
-            lock = _ensure_locks[key] = threading.RLock()
-        return lock
-
-
-def _ensure_lock_file(setting: Union[str, bool, None], own_runner: bool) -> Optional[str]:
-    """The cross-process lock file a client uses, from its ``ensure_lock_file`` setting."""
-    if setting is False:
-        return None
-    if isinstance(setting, str):
-        if not setting:
-            raise InvalidArgumentError("ensure_lock_file must be a path, True, False or None")
-        return setting
-    if setting is None and not own_runner:
-        return None  # the fake, or a runner of the caller's: serialised in-process only
-    return os.environ.get(ENSURE_LOCK_FILE_ENV) or DEFAULT_ENSURE_LOCK_FILE
+__all__ = ["IPTables"]
 
 
 class IPTables:
@@ -194,7 +117,7 @@ class IPTables:
                 "netns applies to the built-in SubprocessRunner; give it to your runner instead"
             )
         self._lock_file = lock_file or lock_path()
-        self._ensure_lock_file = _ensure_lock_file(ensure_lock_file, runner is None)
+        self._ensure_lock_file = ensure_lock_file_for(ensure_lock_file, runner is None)
         # ensure_rule is serialised per target: clients of the same namespace share a
         # key, whoever built their runner; a caller's own runner is its own target.
         target: object = ("netns", netns) if runner is None else ("runner", id(runner))
@@ -391,10 +314,10 @@ class IPTables:
         guarded, for readers; the guard covers the whole target.
         """
         path = self._ensure_lock_file
-        held = getattr(_held_files, "paths", None)
+        held = getattr(held_files, "paths", None)
         if held is None:
-            held = _held_files.paths = set()
-        with _ensure_lock(self._ensure_key_base):
+            held = held_files.paths = set()
+        with ensure_lock(self._ensure_key_base):
             if path is None or path in held:
                 yield
                 return
@@ -606,7 +529,7 @@ class IPTables:
         else:
             return []
         if info.has_wait_interval:
-            args += ["-W", _WAIT_INTERVAL_USEC]
+            args += ["-W", WAIT_INTERVAL_USEC]
         return args
 
     def _iptables(self, table: str, args: Sequence[str]) -> bytes:
@@ -741,11 +664,11 @@ class IPTables:
 
     def _with_retry(
         self,
-        build: _ArgvBuilder,
+        build: ArgvBuilder,
         payload: Optional[bytes],
         *,
         hold_lock: bool = False,
-    ) -> _Completed:
+    ) -> Completed:
         """Run until success, a non-lock failure, or the lock deadline passes."""
         deadline = time.monotonic() + self._lock_timeout
         policy = self._retry
@@ -759,11 +682,11 @@ class IPTables:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(LockTimeoutError),
             stop=tenacity.stop_after_attempt(max(1, policy.attempts - 1))
-            | _StopAtDeadline(deadline),
+            | StopAtDeadline(deadline),
             wait=tenacity.wait_random_exponential(
                 multiplier=policy.initial_backoff, max=policy.max_backoff
             ),
-            before=_sleep_first(policy),
+            before=sleep_first(policy),
             reraise=True,
         )
         for attempt in retrying:
@@ -774,7 +697,7 @@ class IPTables:
 
     def _once(
         self, argv: List[str], payload: Optional[bytes], remaining: float, hold_lock: bool
-    ) -> _Completed:
+    ) -> Completed:
         timeout = None if self._call_timeout is None else self._call_timeout + remaining
         if hold_lock:
             try:
@@ -790,7 +713,7 @@ class IPTables:
 
     def _call(
         self, argv: List[str], payload: Optional[bytes], timeout: Optional[float]
-    ) -> _Completed:
+    ) -> Completed:
         try:
             result = self._runner.run(argv, input=payload, timeout=timeout)
         except FileNotFoundError as exc:
@@ -801,13 +724,11 @@ class IPTables:
             raise CommandTimeoutError(
                 argv, None, exc.stdout, exc.stderr, message=f"killed after {exc.timeout:g}s"
             ) from None
-        return _Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
+        return Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
 
-    def _error(
-        self, argv: List[str], result: _Completed, payload: Optional[bytes]
-    ) -> IPTablesError:
+    def _error(self, argv: List[str], result: Completed, payload: Optional[bytes]) -> IPTablesError:
         cls = classify(result.returncode, result.stderr)
-        if payload is None or cls in _NOT_ABOUT_THE_PAYLOAD:
+        if payload is None or cls in NOT_ABOUT_THE_PAYLOAD:
             return cls(argv, result.returncode, result.stdout, result.stderr)
         line = restore_failed_line(result.stderr)
         text = None
@@ -828,42 +749,6 @@ class IPTables:
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""
         return f"IPTables({self._protocol.name}, binaries={self._binaries.iptables!r}{where})"
-
-
-# Failures of a restore that say nothing about its input: raised as themselves.
-_NOT_ABOUT_THE_PAYLOAD = (
-    LockTimeoutError,
-    NamespaceNotFoundError,
-    CommandKilledError,
-    BinaryNotFoundError,
-)
-
-
-@dataclass(frozen=True)
-class _Completed:
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-
-
-def _sleep_first(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], None]:
-    """Back off before the first retry too (the failed first attempt ran outside tenacity)."""
-
-    def before(state: tenacity.RetryCallState) -> None:
-        if state.attempt_number == 1:
-            time.sleep(random.uniform(0, policy.initial_backoff))
-
-    return before
-
-
-class _StopAtDeadline(tenacity.stop.stop_base):
-    """Stop retrying once the lock deadline has passed."""
-
-    def __init__(self, deadline: float) -> None:
-        self._deadline = deadline
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return time.monotonic() >= self._deadline
 
 
 def _rule_number(n: int) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple, Union
 
-from .._client import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, IPTables, RetryPolicy
+from .._client import IPTables
 from .._payload import chain_name, table_name
+from .._settings import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, RetryPolicy
 from .._types import ChainLike, Mode, Protocol, TableLike
 from ._runner import FakeRunner
 
