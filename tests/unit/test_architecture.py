@@ -150,3 +150,13 @@ assert "iptwrap._rulespec.parser" in sys.modules  # the engine did the work
 )
 def test_no_module_is_over_800_lines(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((PKG.parent / "tests").rglob("test_*.py")),
+    ids=lambda p: str(p.relative_to(PKG.parent)),
+)
+def test_no_test_file_is_over_100_kb(path: Path) -> None:
+    """Recorded data lives in tests/data, with named fields, not inside test code."""
+    assert path.stat().st_size <= 100_000
