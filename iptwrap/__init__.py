@@ -7,7 +7,6 @@ from ._batch import Batch, BatchError, BatchOp, BatchResult
 from ._client import IPTables
 from ._dump import Dump, SavedChain, SavedRule, SavedTable, SaveFormatError, parse_save
 from ._errors import (
-    CLASSIFICATION,
     AlreadyExistsError,
     BadPolicyError,
     BinaryNotFoundError,
@@ -59,7 +58,6 @@ __all__ = [
     "BinaryInfo",
     "BinaryNotFoundError",
     "Binaries",
-    "CLASSIFICATION",
     "Chain",
     "ChainInUseError",
     "ChainPolicy",

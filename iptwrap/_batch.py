@@ -33,7 +33,7 @@ from ._canonical import (
     repeats_a_match,
 )
 from ._dump import chain_specs
-from ._errors import RestoreError
+from ._errors import BatchError, RestoreError
 from ._identity import Identity
 from ._payload import (
     InvalidArgumentError,
@@ -113,32 +113,6 @@ class BatchResult:
     @property
     def changed(self) -> bool:
         return bool(self.payload)
-
-
-class BatchError(RestoreError):
-    """The batch's restore failed; ``operation`` is the call behind the failing line.
-
-    Like every :class:`RestoreError`, also an instance of its cause's class.
-    """
-
-    def __new__(cls, cause: RestoreError, operation: Optional[BatchOp]) -> BatchError:
-        made = RestoreError.__new__(cls, cause=cause.cause)
-        assert isinstance(made, BatchError)
-        return made
-
-    def __init__(self, cause: RestoreError, operation: Optional[BatchOp]) -> None:
-        super().__init__(
-            cause.argv,
-            cause.returncode,
-            cause.stdout,
-            cause.stderr,
-            line=cause.line,
-            line_text=cause.line_text,
-            cause=cause.cause,
-        )
-        self.operation = operation
-        if operation is not None:
-            self.args = (f"{self.args[0]} [batch operation {operation}]",)
 
 
 class _ChainModel:

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Union
 
+from ._errors import SaveFormatError
+
 __all__ = [
     "SavedRule",
     "SavedChain",
@@ -29,15 +31,6 @@ __all__ = [
 
 
 _COUNTERS = re.compile(r"\[\d+:\d+\]\Z")
-
-
-class SaveFormatError(ValueError):
-    """The input is not iptables-save output; names the line."""
-
-    def __init__(self, line_number: int, line: str, why: str) -> None:
-        super().__init__(f"line {line_number}: {why}: {line!r}")
-        self.line_number = line_number
-        self.line = line
 
 
 @dataclass

@@ -4,7 +4,7 @@ iptables reports failures as an exit code plus English text on stderr, and the t
 differs between the nft and legacy backends. Rather than scatter ``"No chain" in
 stderr`` checks through the client (the way moby's ``Exists()`` ends up reading a lock
 timeout as "rule absent"), every failure goes through :func:`classify`, which walks
-:data:`CLASSIFICATION` top to bottom and picks the first row whose exit code and
+:data:`_CLASSIFICATION` top to bottom and picks the first row whose exit code and
 pattern match. The rows were taken from iptables 1.8.9 on both backends
 (``tests/data/errors.jsonl``); a row names the backend it was seen on.
 
@@ -18,9 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Optional, Pattern, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Optional, Pattern, Sequence, Tuple, Type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._batch import BatchOp
 
 __all__ = [
+    "InvalidArgumentError",
+    "SaveFormatError",
+    "RunnerTimeout",
+    "BatchError",
     "IPTablesError",
     "NotFoundError",
     "TableNotFoundError",
@@ -41,7 +48,6 @@ __all__ = [
     "BinaryNotFoundError",
     "NamespaceNotFoundError",
     "ClassificationRow",
-    "CLASSIFICATION",
     "classify",
     "is_not_found",
 ]
@@ -228,7 +234,7 @@ def _row(
 
 # Order matters: the first matching row wins. Lock rows come before any other exit-4
 # row; namespace rows before "No such file or directory" rows.
-CLASSIFICATION: Tuple[ClassificationRow, ...] = (
+_CLASSIFICATION: Tuple[ClassificationRow, ...] = (
     # fmt: off
     _row(None, r'Cannot open network namespace "[^"]*"', NamespaceNotFoundError, "ip netns"),
     _row(
@@ -297,7 +303,7 @@ def classify(returncode: int, stderr: bytes) -> Type[IPTablesError]:
     if returncode < 0:
         return CommandKilledError
     text = stderr.decode("utf-8", "replace")
-    for row in CLASSIFICATION:
+    for row in _CLASSIFICATION:
         if row.returncode is not None and row.returncode != returncode:
             continue
         if row.pattern.search(text):
@@ -368,3 +374,56 @@ def _first_meaningful_line(stderr: bytes) -> str:
         if line and not line.startswith("Try `"):
             return line
     return "(no message)"
+
+
+# ---- the errors of the seams: arguments, the save format, the runner, the batch
+
+
+class InvalidArgumentError(ValueError):
+    """A table, chain or rule argument that cannot be sent safely."""
+
+
+class SaveFormatError(ValueError):
+    """The input is not iptables-save output; names the line."""
+
+    def __init__(self, line_number: int, line: str, why: str) -> None:
+        super().__init__(f"line {line_number}: {why}: {line!r}")
+        self.line_number = line_number
+        self.line = line
+
+
+class RunnerTimeout(Exception):
+    """Raised by a runner when the child outlived its timeout and was killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(f"{argv[0] if argv else '?'} timed out after {timeout:g}s")
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class BatchError(RestoreError):
+    """The batch's restore failed; ``operation`` is the call behind the failing line.
+
+    Like every :class:`RestoreError`, also an instance of its cause's class.
+    """
+
+    def __new__(cls, cause: RestoreError, operation: Optional[BatchOp]) -> BatchError:
+        made = RestoreError.__new__(cls, cause=cause.cause)
+        assert isinstance(made, BatchError)
+        return made
+
+    def __init__(self, cause: RestoreError, operation: Optional[BatchOp]) -> None:
+        super().__init__(
+            cause.argv,
+            cause.returncode,
+            cause.stdout,
+            cause.stderr,
+            line=cause.line,
+            line_text=cause.line_text,
+            cause=cause.cause,
+        )
+        self.operation = operation
+        if operation is not None:
+            self.args = (f"{self.args[0]} [batch operation {operation}]",)

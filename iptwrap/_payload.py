@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
+from ._errors import InvalidArgumentError
 from ._ruleargs import may_hold_refused_option, refused_option
 from ._types import ChainLike, TableLike
 
@@ -52,10 +53,6 @@ _ESCAPED = re.compile(r'(["\\\'])')
 _GOOD_CHAINS: Set[str] = set()
 # Chain names longer than this are refused by iptables (XT_EXTENSION_MAXNAMELEN - 1).
 MAX_CHAIN_NAME = 28
-
-
-class InvalidArgumentError(ValueError):
-    """A table, chain or rule argument that cannot be sent safely."""
 
 
 def table_name(table: TableLike) -> str:

@@ -16,6 +16,7 @@ from typing import Mapping, Optional, Sequence
 
 from typing_extensions import Protocol, runtime_checkable
 
+from ._errors import RunnerTimeout
 from ._watchdog import WATCHDOG, kill_group
 
 __all__ = ["Result", "Runner", "SubprocessRunner", "RunnerTimeout"]
@@ -29,17 +30,6 @@ class Result:
     returncode: int
     stdout: bytes
     stderr: bytes
-
-
-class RunnerTimeout(Exception):
-    """Raised by a runner when the child outlived its timeout and was killed."""
-
-    def __init__(self, argv: Sequence[str], timeout: float, stdout: bytes, stderr: bytes) -> None:
-        super().__init__(f"{argv[0] if argv else '?'} timed out after {timeout:g}s")
-        self.argv = list(argv)
-        self.timeout = timeout
-        self.stdout = stdout
-        self.stderr = stderr
 
 
 class _ResultLike(Protocol):

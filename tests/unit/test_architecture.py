@@ -160,3 +160,13 @@ def test_no_module_is_over_800_lines(path: Path) -> None:
 def test_no_test_file_is_over_100_kb(path: Path) -> None:
     """Recorded data lives in tests/data, with named fields, not inside test code."""
     assert path.stat().st_size <= 100_000
+
+
+def test_every_public_exception_lives_in_one_module() -> None:
+    import iptwrap
+
+    exported = [getattr(iptwrap, name) for name in iptwrap.__all__]
+    errors = [e for e in exported if isinstance(e, type) and issubclass(e, BaseException)]
+    assert len(errors) > 15
+    assert {e.__name__: e.__module__ for e in errors if e.__module__ != "iptwrap._errors"} == {}
+    assert not hasattr(iptwrap, "CLASSIFICATION")  # the table is private
