@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from ._rulespec.release import SINCE
 from ._types import Mode
 
 __all__ = [
@@ -50,21 +51,21 @@ class Version:
 
 
 #: ``iptables -C`` (check) exists.
-CHECK_MIN_VERSION = Version(1, 4, 11)
+CHECK_MIN_VERSION = Version(*SINCE["check"])
 #: ``iptables -w`` (wait for the xtables lock, forever).
-WAIT_MIN_VERSION = Version(1, 4, 20)
+WAIT_MIN_VERSION = Version(*SINCE["wait"])
 #: ``iptables -w SECONDS``.
-WAIT_SECONDS_MIN_VERSION = Version(1, 4, 22)
+WAIT_SECONDS_MIN_VERSION = Version(*SINCE["wait_seconds"])
 #: ``iptables -W USECONDS`` (poll interval while waiting).
-WAIT_INTERVAL_MIN_VERSION = Version(1, 6, 1)
+WAIT_INTERVAL_MIN_VERSION = Version(*SINCE["wait_interval"])
 #: From 1.8.0 ``-W`` only prints a deprecation warning: never send it there.
-WAIT_INTERVAL_DEPRECATED_VERSION = Version(1, 8, 0)
+WAIT_INTERVAL_DEPRECATED_VERSION = Version(*SINCE["wait_interval_deprecated"])
 #: ``iptables-restore -w SECONDS``; before it, the client takes the lock file itself.
-WAIT_RESTORE_MIN_VERSION = Version(1, 6, 2)
+WAIT_RESTORE_MIN_VERSION = Version(*SINCE["restore_wait"])
 #: ``--random-fully`` for MASQUERADE/SNAT.
-RANDOM_FULLY_MIN_VERSION = Version(1, 6, 2)
+RANDOM_FULLY_MIN_VERSION = Version(*SINCE["random_fully"])
 #: The first release with the nf_tables backend (``iptables-nft``).
-NFT_MIN_VERSION = Version(1, 8, 0)
+NFT_MIN_VERSION = Version(*SINCE["nft"])
 
 #: ip6tables-legacy's ``-C`` builds its comparison mask for an IPv4 entry, so it ignores
 #: the data of most matches and of the target: with ``--dport 22`` present, ``-C ...

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Tuple
+from typing import Dict, Tuple
 
-__all__ = ["MEASURED", "Release", "release_of"]
+__all__ = ["MEASURED", "SINCE", "Release", "release_of"]
 
 #: Releases whose answers were recorded from their real binaries.
 MEASURED = ("1.8.7", "1.8.9", "1.8.11")
@@ -97,6 +97,21 @@ def _format_re(fmt: str) -> str:
 
 
 _NEWLINE_RE = re.compile("|".join(f"(?:{_format_re(f)})" for f in _NEWLINE_FORMATS))
+
+
+#: The first release with each option or behaviour the client gates on (Kubernetes'
+#: gates, the same numbers): one table for the client's version gates
+#: (``iptwrap._version``) and the fake's emulation of old releases.
+SINCE: Dict[str, Tuple[int, int, int]] = {
+    "check": (1, 4, 11),  # iptables -C
+    "wait": (1, 4, 20),  # -w (wait for the xtables lock, forever)
+    "wait_seconds": (1, 4, 22),  # -w SECONDS
+    "wait_interval": (1, 6, 1),  # -W USECONDS
+    "restore_wait": (1, 6, 2),  # iptables-restore -w / -W
+    "random_fully": (1, 6, 2),  # --random-fully
+    "nft": (1, 8, 0),  # the nf_tables backend; "(nf_tables)"/"(legacy)" after the version
+    "wait_interval_deprecated": (1, 8, 0),  # -W only prints a deprecation warning
+}
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,12 @@ class Release:
         return (1, 8, 8) <= self.vt < (1, 8, 11)
 
     @property
+    def legacy_restore_warns_wait_interval(self) -> bool:
+        """iptables-legacy-restore from 1.8.9: ``-W`` prints "Ignoring deprecated
+        --wait-interval option." (1.8.7 says nothing)."""
+        return self.vt >= (1, 8, 8)
+
+    @property
     def long_option_names(self) -> bool:
         """1.8.11: messages name options by their long name (``--source``), and say
         "shorter than 16 characters" of an interface name."""
@@ -244,6 +265,10 @@ class Release:
     def from_1_8_11(self) -> bool:
         """The other 1.8.11 messages and checks (see docs/releases.md)."""
         return self.vt >= (1, 8, 11)
+
+    def has(self, feature: str) -> bool:
+        """Does this release have a feature of :data:`SINCE`?"""
+        return self.vt >= SINCE[feature]
 
     def blank_after(self, message: str) -> bool:
         """Is this message followed by a blank line in this release?"""

@@ -21,6 +21,7 @@ class RestoreOptions:
     table: Optional[str] = None
     verbose: bool = False
     wait: Optional[float] = None
+    wait_interval: bool = False  # -W given (legacy then insists on -w)
     files: List[str] = field(default_factory=list)
 
 

@@ -11,7 +11,6 @@ can hold tables at once).
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import time
@@ -27,38 +26,22 @@ from .._rulespec.errors import (
     VersionProblem,
 )
 from .._rulespec.model import Command, ParseContext
+from .._rulespec.parser import parse_command
 from .._rulespec.release import release_of
 from .._runner import Result, RunnerTimeout
 from ._faults import Faults
 from ._kernel import Kernel
-from ._restore import RestoreFailed, RestoreOptions, run_restore
+from ._restore import RestoreFailed, run_restore
+from ._restore_args import BadOption, restore_options
 from ._save import save_output
 from ._state import BUILTIN_CHAINS
 
-__all__ = ["FakeRunner", "PARSER", "ParserFn"]
+__all__ = ["FakeRunner", "ParserFn"]
 
 ParserFn = Callable[[Sequence[str], ParseContext], Command]
-# Tests may point this at a stub; None means ``iptwrap._rulespec.parser.parse_command``.
-PARSER: Optional[ParserFn] = None
 
 _PROG_RE = re.compile(r"^(ip6?tables)(?:-(nft|legacy))?(?:-(save|restore))?$")
 _LOCKFILE = "/run/xtables.lock"
-
-
-def _default_parser() -> ParserFn:
-    if PARSER is not None:
-        return PARSER
-    mod = importlib.import_module("iptwrap._rulespec.parser")
-    fn: ParserFn = mod.parse_command
-    return fn
-
-
-def _vtuple(version: str) -> Tuple[int, ...]:
-    parts: List[int] = []
-    for p in version.split("."):
-        digits = "".join(ch for ch in p if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
 
 
 class _Prog:
@@ -79,12 +62,16 @@ class _Prog:
 class FakeRunner:
     """An in-memory host running iptables 1.8.9 (or ``version``) with one backend."""
 
-    def __init__(self, *, mode: str = "nft", version: str = "1.8.9") -> None:
+    def __init__(
+        self, *, mode: str = "nft", version: str = "1.8.9", parse: Optional[ParserFn] = None
+    ) -> None:
+        """``parse`` replaces the rule engine's parser (the kernel model's own tests
+        drive it with a stub that knows only a few spellings)."""
         if mode not in ("nft", "legacy"):
             raise ValueError(f"mode must be 'nft' or 'legacy', not {mode!r}")
+        self._parse: ParserFn = parse or parse_command
         self.mode = mode
         self.version = version
-        self._vt = _vtuple(version)
         self.release = release_of(version)
         self.faults = Faults()
         self.calls: List[Tuple[str, ...]] = []
@@ -153,7 +140,7 @@ class FakeRunner:
         return "nf_tables" if backend == "nft" else "legacy"
 
     def _prefix(self, prog: str, backend: str) -> str:
-        if self._vt < (1, 8):
+        if not self.release.has("nft"):
             return f"{prog} v{self.version}"
         return f"{prog} v{self.version} ({self._tag(backend)})"
 
@@ -195,21 +182,21 @@ class FakeRunner:
 
     def _gated_parser(self, prog: str) -> ParserFn:
         """The parser, refusing options this ``version`` did not have yet."""
-        parse = _default_parser()
-        vt = self._vt
-        if vt >= (1, 6, 2):
+        parse = self._parse
+        rel = self.release
+        if rel.has("restore_wait"):
             return parse
 
         def gated(args: Sequence[str], ctx: ParseContext) -> Command:
             for i, a in enumerate(args):
-                if a in ("-C", "--check") and vt < (1, 4, 11):
+                if a in ("-C", "--check") and not rel.has("check"):
                     raise ParameterProblem(f'unknown option "{a}"')
                 if a in ("-w", "--wait") and not ctx.restore:
-                    if vt < (1, 4, 20):
+                    if not rel.has("wait"):
                         raise ParameterProblem(f'unknown option "{a}"')
-                    if vt < (1, 4, 22) and i + 1 < len(args) and args[i + 1].isdigit():
+                    if not rel.has("wait_seconds") and i + 1 < len(args) and args[i + 1].isdigit():
                         raise BadArgument(args[i + 1])
-                if a in ("-W", "--wait-interval") and vt < (1, 6, 0):
+                if a in ("-W", "--wait-interval") and not rel.has("wait_interval"):
                     raise ParameterProblem(f'unknown option "{a}"')
                 if a == "--random-fully":
                     raise ParameterProblem(f'unknown option "{a}"')
@@ -319,7 +306,7 @@ class FakeRunner:
         return 0, out, err
 
     def _version_line(self, prog: str, backend: str) -> str:
-        if self._vt < (1, 8):
+        if not self.release.has("nft"):
             return f"{prog} v{self.version}\n"
         return f"{prog} v{self.version} ({self._tag(backend)})\n"
 
@@ -368,7 +355,7 @@ class FakeRunner:
             i += 1
         label = (
             f"{name} v{self.version} (nf_tables)"
-            if backend == "nft" and self._vt >= (1, 8)
+            if backend == "nft" and self.release.has("nft")
             else f"{prog.short}-save v{self.version}"
         )
         warn = self._legacy_warning(prog, backend, save=True)
@@ -398,119 +385,39 @@ class FakeRunner:
         backend = prog.backend
         k = self.kernel(prog.family, backend)
         name = prog.base if backend == "nft" else f"{prog.short}-restore"
-        opts = RestoreOptions()
-        args = list(argv[1:])
-        i = 0
-        vt = self._vt
-
-        def bad(opt: str) -> Tuple[int, str, str]:
+        try:
+            opts, action = restore_options(argv[1:], self.release.has("restore_wait"))
+        except BadOption as e:
+            # getopt's own message, under argv[0] as given; exit 1 (measured on 1.8.7,
+            # 1.8.9 and 1.8.11, both backends)
             msg = (
-                f"unrecognized option '{opt}'"
-                if opt.startswith("--")
-                else (f"invalid option -- '{opt[1:2]}'")
+                f"unrecognized option '{e.option}'"
+                if e.option.startswith("--")
+                else f"invalid option -- '{e.option[1:2]}'"
             )
-            return (
-                2,
-                "",
-                (f"{name}: {msg}\nTry `{name} -h' or '{name} --help' for more information.\n"),
-            )
-
-        while i < len(args):
-            a = args[i]
-            if a.startswith("--"):
-                key, eq, val = a.partition("=")
-                if key == "--counters":
-                    opts.counters = True
-                elif key == "--noflush":
-                    opts.noflush = True
-                elif key == "--test":
-                    opts.test = True
-                elif key == "--verbose":
-                    opts.verbose = True
-                elif key == "--version":
-                    return 0, self._version_line(name, backend), ""
-                elif key == "--help":
-                    return 0, _restore_usage(name), ""
-                elif key == "--wait":
-                    if vt < (1, 6, 2):
-                        return bad(a)
-                    if eq:
-                        opts.wait = float(val) if val.isdigit() else -1.0
-                    elif i + 1 < len(args) and args[i + 1].isdigit():
-                        i += 1
-                        opts.wait = float(args[i])
-                    else:
-                        opts.wait = -1.0
-                elif key == "--wait-interval":
-                    if vt < (1, 6, 2):
-                        return bad(a)
-                    if not eq:
-                        i += 1
-                elif key == "--table":
-                    if eq:
-                        opts.table = val
-                    else:
-                        i += 1
-                        opts.table = args[i] if i < len(args) else None
-                elif key == "--modprobe":
-                    if not eq:
-                        i += 1
-                else:
-                    return bad(a)
-            elif a.startswith("-") and len(a) > 1:
-                j = 1
-                while j < len(a):
-                    ch = a[j]
-                    rest = a[j + 1 :]
-                    if ch == "c":
-                        opts.counters = True
-                    elif ch == "n":
-                        opts.noflush = True
-                    elif ch == "t":
-                        opts.test = True
-                    elif ch == "v":
-                        opts.verbose = True
-                    elif ch == "V":
-                        return 0, self._version_line(name, backend), ""
-                    elif ch == "h":
-                        return 0, _restore_usage(name), ""
-                    elif ch in ("w", "W", "T", "M"):
-                        if ch in ("w", "W") and vt < (1, 6, 2):
-                            return bad("-" + ch)
-                        if rest:
-                            val = rest
-                        elif (
-                            ch != "w"
-                            and i + 1 < len(args)
-                            or ch == "w"
-                            and i + 1 < len(args)
-                            and args[i + 1].isdigit()
-                        ):
-                            i += 1
-                            val = args[i]
-                        else:
-                            val = ""
-                        if ch == "w":
-                            opts.wait = float(val) if val.isdigit() else -1.0
-                        elif ch == "T":
-                            opts.table = val
-                        break
-                    else:
-                        return bad("-" + ch)
-                    j += 1
-            else:
-                opts.files.append(a)
-            i += 1
+            return 1, "", f"{argv[0]}: {msg}\nTry `{name} -h' for more information.\n"
+        if action == "version":
+            return 0, self._version_line(name, backend), ""
+        if action == "help":
+            return 0, _restore_usage(name), ""
+        warn = ""
+        if backend == "legacy" and opts.wait_interval:
+            # legacy reads -W only as a companion of -w; from 1.8.9 it also says it
+            # ignores it (measured: 1.8.7 does not)
+            if self.release.legacy_restore_warns_wait_interval:
+                warn = "Ignoring deprecated --wait-interval option.\n"
+            if opts.wait is None:
+                return 1, "", warn + "Option --wait-interval requires option --wait\n"
         if backend == "legacy":
             locked = self._lock(opts.wait, argv, timeout)
             if locked is not None:
-                return locked
+                return locked[0], locked[1], warn + locked[2]
         if opts.files:
             try:
                 with open(opts.files[0], "rb") as fh:
                     data = fh.read()
             except OSError as e:
-                return 1, "", f"{name}: Can't open {opts.files[0]}: {e.strerror}\n"
+                return 1, "", f"{warn}{name}: Can't open {opts.files[0]}: {e.strerror}\n"
         text = (data or b"").decode("utf-8", "surrogateescape")
         ctx_prog = f"{prog.short}-restore"
 
@@ -533,8 +440,8 @@ class FakeRunner:
                 render=render,
             )
         except RestoreFailed as e:
-            return e.returncode, "", e.stderr
-        return 0, out, ""
+            return e.returncode, "", warn + e.stderr
+        return 0, out, warn
 
 
 def _restore_usage(name: str) -> str:

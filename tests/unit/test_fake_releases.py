@@ -267,3 +267,40 @@ def test_1_8_7_nft_delete_all_chains_keeps_the_builtin_chains() -> None:
         host.run(["iptables-restore", "-c"], input=payload)
         host.run(["iptables", "-X"])
         assert f":OUTPUT ACCEPT {kept}" in host.save_text(counters=True)
+
+
+def test_the_client_and_the_fake_gate_options_on_the_same_releases() -> None:
+    """One table (``_rulespec.release.SINCE``): the fake once took -W from 1.6.0 while
+    the client sent it from 1.6.1."""
+    from iptwrap._version import WAIT_INTERVAL_MIN_VERSION
+
+    assert str(WAIT_INTERVAL_MIN_VERSION) == "1.6.1"
+    for version, accepted in (("1.6.0", False), ("1.6.1", True)):
+        host = FakeRunner(mode="legacy", version=version)
+        rc = host.run(["iptables", "-W", "100000", "-A", "INPUT", "-j", "ACCEPT"]).returncode
+        assert (rc == 0) is accepted, version
+
+
+@pytest.mark.parametrize("version", ["1.8.7", "1.8.9", "1.8.11"])
+def test_restore_option_errors(version: str) -> None:
+    """Measured on each release: getopt's message under argv[0], exit 1; legacy wants
+    -w with -W, and from 1.8.9 says it ignores -W."""
+    legacy, nft = _host("legacy", version), _host("nft", version)
+    assert _run(legacy, "/usr/sbin/iptables-legacy-restore", "--bogus") == (
+        1,
+        "",
+        "/usr/sbin/iptables-legacy-restore: unrecognized option '--bogus'\n"
+        "Try `iptables-restore -h' for more information.\n",
+    )
+    assert _run(nft, "iptables-nft-restore", "-q")[2] == (
+        "iptables-nft-restore: invalid option -- 'q'\n"
+        "Try `iptables-nft-restore -h' for more information.\n"
+    )
+    warn = "" if version == "1.8.7" else "Ignoring deprecated --wait-interval option.\n"
+    assert _run(legacy, "iptables-restore", "-W", "10") == (
+        1,
+        "",
+        warn + "Option --wait-interval requires option --wait\n",
+    )
+    assert _run(legacy, "iptables-restore", "-w", "5", "-W", "10") == (0, "", warn)
+    assert _run(nft, "iptables-restore", "-W", "10") == (0, "", "")

@@ -15,9 +15,8 @@ from typing import Any, Optional, Tuple
 import pytest
 
 from iptwrap._rulespec.errors import ParameterProblem
-from iptwrap.fake import _runner as runner_mod
 from iptwrap.fake._restore import tokenize
-from iptwrap.fake._runner import FakeRunner
+from iptwrap.fake._runner import FakeRunner as _FakeRunner
 
 
 def _load_stub() -> Any:
@@ -32,17 +31,17 @@ def _load_stub() -> Any:
 stub_parse = _load_stub()
 
 
-@pytest.fixture(autouse=True)
-def _stub(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner_mod, "PARSER", stub_parse)
+def FakeRunner(**kwargs: Any) -> _FakeRunner:  # noqa: N802 - stands in for the class
+    """The fake over the stub parser: these tests are about the kernel model."""
+    return _FakeRunner(parse=stub_parse, **kwargs)
 
 
-def run(r: FakeRunner, cmd: str, stdin: Optional[str] = None) -> Tuple[int, str, str]:
+def run(r: _FakeRunner, cmd: str, stdin: Optional[str] = None) -> Tuple[int, str, str]:
     res = r.run(shlex.split(cmd), input=stdin.encode() if stdin is not None else None)
     return res.returncode, res.stdout.decode(), res.stderr.decode()
 
 
-def ok(r: FakeRunner, cmd: str, stdin: Optional[str] = None) -> str:
+def ok(r: _FakeRunner, cmd: str, stdin: Optional[str] = None) -> str:
     rc, out, err = run(r, cmd, stdin)
     assert rc == 0, (cmd, rc, err)
     return out
