@@ -137,16 +137,23 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                     for r in rules:
                         b.append_rule("filter", "BENCH", *r)
 
+            def via_idiom(rules: List[List[str]] = rules) -> None:
+                with ipt.batch() as b:
+                    b.ensure_chain("filter", "BENCH")
+                    for r in rules:
+                        b.append_rule("filter", "BENCH", *r)
+
             got = paired_medians(
                 {
                     "raw": lambda d=data: ns.run(restore, d),  # type: ignore[misc]
                     "bulk": via_batch,
                     "calls": via_calls,
+                    "idiom": via_idiom,
                 },
                 2 * repeat + 1,
                 reset,
             )
-            raw, ours, calls = got["raw"], got["bulk"], got["calls"]
+            raw, ours, calls, idiom = got["raw"], got["bulk"], got["calls"], got["idiom"]
             report(
                 f"create {n} rules: batch vs raw restore --noflush",
                 backend,
@@ -160,6 +167,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                 f"{calls:.3f}s",
                 f"{raw:.3f}s",
                 f"{calls / raw:.2f}x",
+            )
+            report(
+                "  (the same, after ensure_chain in the batch)",
+                backend,
+                f"{idiom:.3f}s",
+                f"{raw:.3f}s",
+                f"{idiom / raw:.2f}x",
             )
         data = payload("BENCH", loop_n)
         reset()

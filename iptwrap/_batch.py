@@ -24,6 +24,7 @@ from typing import (
     List,
     Optional,
     Sequence,
+    Set,
     Tuple,
     Union,
 )
@@ -53,6 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Batch", "BatchResult", "BatchOp", "BatchError"]
 
 _NEEDS_SNAPSHOT = {"ensure_chain", "ensure_rule", "delete_rule"}
+# the verbs whose answer depends on the rules already in the chain
+_READS_RULES = frozenset({"ensure_rule", "delete_rule"})
 _MISSING_CHAIN = re.compile(r"Chain '([^']+)' does not exist")
 _JUMP_FLAGS = frozenset({"-j", "--jump", "-g", "--goto"})
 
@@ -124,7 +127,7 @@ class _ChainModel:
     the chain canonicalises them once.
     """
 
-    __slots__ = ("rules", "counts", "pending")
+    __slots__ = ("rules", "counts", "pending", "stale")
 
     def __init__(self, rules: Optional[List[str]] = None) -> None:
         self.rules: List[Union[str, Tuple[str, ...]]] = list(rules or [])
@@ -132,6 +135,9 @@ class _ChainModel:
         for text in rules or []:
             self.counts[text] = self.counts.get(text, 0) + 1
         self.pending = 0
+        # appends nothing later reads went unrecorded: the model no longer has the
+        # chain's rules (only its existence), and no one asks it for them
+        self.stale = False
 
     def add(self, entry: Union[str, Tuple[str, ...]], at: Optional[int] = None) -> None:
         if at is None:
@@ -465,10 +471,23 @@ class Batch:
         self._loose = self._client.info.compare_ignores_prefix(self._client.is_ipv6())
         self._merged_misses = self._client.info.check_misses_merged_matches()
         present = self.result.present
-        for run, texts in zip(self._runs, specs):
+        # the chains some later ensure_rule/delete_rule reads: appends to any other
+        # chain need no model of what they add, and go out as one join per run
+        read_after: List[Set[Tuple[str, str]]] = [set() for _ in self._runs]
+        later: Set[Tuple[str, str]] = set()
+        for i in range(len(self._runs) - 1, -1, -1):
+            read_after[i] = set(later)
+            run = self._runs[i]
+            if run.verb in _READS_RULES:
+                later.add((run.table, run.chain))
+        for number, (run, texts) in enumerate(zip(self._runs, specs)):
             lines, indices = blocks[run.table]
             model = tables[run.table]
             table, chain = run.table, run.chain
+            if run.verb == "append_rule":
+                self._append_run(run, texts, model, (table, chain) in read_after[number], lines)
+                indices.extend(range(run.start, run.start + len(texts)))
+                continue
             known = self._known_texts(run, texts, model)
             for offset, spec in enumerate(texts):
                 if known is not None:
@@ -481,6 +500,26 @@ class Batch:
                 for line in self._resolve(index, run, run.args(offset), spec, model):
                     lines.append(line)
                     indices.append(index)
+
+    def _append_run(
+        self, run: _Run, texts: List[str], model: _TableModel, read_later: bool, lines: List[str]
+    ) -> None:
+        """A run of append_rule: one join, as the bulk path makes it. The chain's model
+        records the rules (as tokens, canonicalised only if asked) only when a later
+        ensure_rule or delete_rule of the batch reads that chain."""
+        rules = model.chains.get(run.chain)
+        if rules is not None:
+            if read_later:
+                rules.rules.extend(run.args(i) for i in range(len(texts)))
+                rules.pending += len(texts)
+            else:
+                rules.stale = True
+        if "" in texts:
+            lines.extend([f"-A {run.chain} {text}".rstrip() for text in texts])
+        else:
+            prefix = f"-A {run.chain} "
+            lines.append(prefix + ("\n" + prefix).join(texts))
+        self.result._added.append((run.table, run.chain, texts))
 
     def _known_texts(
         self, run: _Run, texts: List[str], model: _TableModel

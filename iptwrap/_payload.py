@@ -206,6 +206,8 @@ def key_texts(keys: Sequence[str], *, empty_tokens: bool) -> List[str]:
     if not keys:
         return []
     text = "\r".join(keys)
+    if "\0" in text:  # calls without tokens (ensure_chain in a batch): no token holds NUL
+        text = text.replace("\0", "")
     if not empty_tokens and text.isascii() and not any(c in text for c in _KEY_QUOTES):
         return text.replace("\n", " ").split("\r")
     return [_key_text(key) for key in keys]

@@ -193,3 +193,25 @@ def test_syncer_sees_in_place_edits_and_tokens_that_join_alike(ipt: FakeIPTables
     assert res.rewritten == [("filter", "AG-X")]
     assert ipt.rules("filter", "AG-X") == ["-A AG-X -m comment --comment x -j DROP"]
     assert not syncer.sync({"filter": {"AG-X": rules}}, full=True).changed
+
+
+def test_appends_after_ensure_chain_go_out_as_one_join_and_stay_visible() -> None:
+    """The fast path for appends after a snapshot verb still records what a later
+    ensure_rule or delete_rule of the same chain reads."""
+    ipt = FakeIPTables(mode="nft")
+    rules = [["-s", f"192.0.2.{i}", "-j", "ACCEPT"] for i in range(1, 6)]
+    with ipt.batch() as b:
+        b.ensure_chain("filter", "A")
+        b.ensure_chain("filter", "B")
+        for r in rules:
+            b.append_rule("filter", "A", *r)
+            b.append_rule("filter", "B", *r)
+        b.ensure_rule(RulePosition.APPEND, "filter", "A", "-s", "192.0.2.3", "-j", "ACCEPT")
+        b.delete_rule("filter", "A", "-s", "192.0.2.4/32", "-j", "ACCEPT")
+    assert b.result.present == [("filter", "A", "-s 192.0.2.3/32 -j ACCEPT")]
+    assert ipt.rules("filter", "A") == [f"-A A -s 192.0.2.{i}/32 -j ACCEPT" for i in (1, 2, 3, 5)]
+    assert len(ipt.rules("filter", "B")) == 5
+    # the payload: both chains declared, then the appends, the delete; nothing ensured
+    lines = b.result.payload.decode().splitlines()
+    assert lines[:3] == ["*filter", ":A - [0:0]", ":B - [0:0]"]
+    assert lines[-2:] == ["-D A -s 192.0.2.4/32 -j ACCEPT", "COMMIT"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import iptwrap
@@ -28,6 +28,8 @@ FAST = settings(max_examples=300, deadline=None, suppress_health_check=list(Heal
 
 @FAST
 @given(rules=rules)
+@example(rules=[[], ["-s", "192.0.2.1/32", "-j", "ACCEPT"], []])  # ensure_chain among appends
+@example(rules=[[], ["-m", "comment", "--comment", "a b"]])
 def test_keys_give_back_their_tokens_and_texts_match_rule_by_rule(rules: List[List[str]]) -> None:
     checked, keys = rule_keys(rules)
     assert [key_tokens(k) for k in keys] == [tuple(r) for r in rules]
