@@ -127,7 +127,7 @@ class _ChainModel:
     the chain canonicalises them once.
     """
 
-    __slots__ = ("rules", "counts", "pending", "stale")
+    __slots__ = ("rules", "counts", "pending")
 
     def __init__(self, rules: Optional[List[str]] = None) -> None:
         self.rules: List[Union[str, Tuple[str, ...]]] = list(rules or [])
@@ -135,9 +135,6 @@ class _ChainModel:
         for text in rules or []:
             self.counts[text] = self.counts.get(text, 0) + 1
         self.pending = 0
-        # appends nothing later reads went unrecorded: the model no longer has the
-        # chain's rules (only its existence), and no one asks it for them
-        self.stale = False
 
     def add(self, entry: Union[str, Tuple[str, ...]], at: Optional[int] = None) -> None:
         if at is None:
@@ -447,13 +444,17 @@ class Batch:
         """The bulk-create path: nothing to resolve, one join per run of rules."""
         for run, texts in zip(self._runs, specs):
             lines, indices = blocks.setdefault(run.table, ([], []))
-            if "" in texts:
-                lines.extend([f"-A {run.chain} {text}".rstrip() for text in texts])
-            else:
-                prefix = f"-A {run.chain} "
-                lines.append(prefix + ("\n" + prefix).join(texts))
+            self._join_appends(run, texts, lines)
             indices.extend(range(run.start, run.start + len(texts)))
-            self.result._added.append((run.table, run.chain, texts))
+
+    def _join_appends(self, run: _Run, texts: List[str], lines: List[str]) -> None:
+        """A run of append_rule as payload: one join (a rule with no tokens, alone)."""
+        if "" in texts:
+            lines.extend([f"-A {run.chain} {text}".rstrip() for text in texts])
+        else:
+            prefix = f"-A {run.chain} "
+            lines.append(prefix + ("\n" + prefix).join(texts))
+        self.result._added.append((run.table, run.chain, texts))
 
     def _render_resolved(
         self, specs: List[List[str]], blocks: Dict[str, Tuple[List[str], List[int]]]
@@ -508,18 +509,10 @@ class Batch:
         records the rules (as tokens, canonicalised only if asked) only when a later
         ensure_rule or delete_rule of the batch reads that chain."""
         rules = model.chains.get(run.chain)
-        if rules is not None:
-            if read_later:
-                rules.rules.extend(run.args(i) for i in range(len(texts)))
-                rules.pending += len(texts)
-            else:
-                rules.stale = True
-        if "" in texts:
-            lines.extend([f"-A {run.chain} {text}".rstrip() for text in texts])
-        else:
-            prefix = f"-A {run.chain} "
-            lines.append(prefix + ("\n" + prefix).join(texts))
-        self.result._added.append((run.table, run.chain, texts))
+        if rules is not None and read_later:
+            rules.rules.extend(run.args(i) for i in range(len(texts)))
+            rules.pending += len(texts)
+        self._join_appends(run, texts, lines)
 
     def _known_texts(
         self, run: _Run, texts: List[str], model: _TableModel

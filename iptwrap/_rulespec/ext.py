@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tup
 
 from .errors import ParameterProblem
 from .model import ParseContext
+from .values import strtoui
 
 __all__ = [
     "Ext",
@@ -147,7 +148,6 @@ class Ext:
         return ParameterProblem(f'{self.name}: Bad value for "--{opt}" option: "{arg}"')
 
     def uint(self, opt: str, arg: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
-        from .values import strtoui
 
         v = strtoui(arg, lo, hi)
         if v is None:

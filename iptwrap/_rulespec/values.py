@@ -203,16 +203,6 @@ _BUILTIN_PROTO_NAMES: Dict[int, str] = {
 _BUILTIN_NUM_BY_NAME = {n: v for v, n in _BUILTIN_PROTO_NAMES.items()}
 
 
-def release(version: str) -> Tuple[int, ...]:
-    """``"1.8.11"`` as ``(1, 8, 11)``, for comparing releases."""
-    return tuple(int("".join(c for c in part if c.isdigit()) or 0) for part in version.split("."))
-
-
-def names_builtin_protocols_only(version: str) -> bool:
-    """Does this release print protocols by number unless they are in its own table?"""
-    return release_of(version).saves_builtin_proto_names_only
-
-
 def proto_list_name(num: int, version: str) -> str:
     """The protocol column of ``iptables -L -n``.
 
@@ -238,7 +228,7 @@ def proto_number(name: str) -> Optional[int]:
 
 def proto_save_name(num: int, version: str = "1.8.9") -> str:
     """What ``iptables-save`` prints after ``-p`` (getprotobynumber, else the number)."""
-    if names_builtin_protocols_only(version):
+    if release_of(version).saves_builtin_proto_names_only:
         return _BUILTIN_PROTO_NAMES.get(num, str(num))
     name = _PROTO_BY_NUM.get(num)
     if name is not None:

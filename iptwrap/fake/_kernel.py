@@ -54,7 +54,6 @@ class Kernel:
         self.backend = backend
         self.version = version
         self.release = release_of(version)
-        self._from_1_8_11 = self.release.from_1_8_11
         self.tables: Dict[str, Table] = {}
         self._seq = 0
         # Set by the restore emulation: a rule jumping to a chain that does not exist
@@ -508,7 +507,7 @@ class Kernel:
                 if cmd.rulenum < 1 or cmd.rulenum > len(chain.rules):
                     if self.legacy:
                         raise RuntimeProblem("Index of counter too big.")
-                    if self._from_1_8_11:  # 1.8.9 said nothing and exited 0
+                    if self.release.from_1_8_11:  # 1.8.9 said nothing and exited 0
                         raise RuntimeProblem(MSG_BADRULE)
                     return ""
                 i = cmd.rulenum - 1
@@ -549,7 +548,7 @@ class Kernel:
 
     # ---- listing ----------------------------------------------------------------------------
     def _missing_list_chain(self, t: Table, name: str) -> FakeError:
-        if self.legacy or self._from_1_8_11:  # nft 1.8.9 blamed an "incompatible" chain
+        if self.legacy or self.release.from_1_8_11:  # nft 1.8.9 blamed an "incompatible" chain
             return RuntimeProblem(MSG_NOCHAIN)
         return Raw(
             1,

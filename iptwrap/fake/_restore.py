@@ -26,9 +26,11 @@ from .._rulespec.errors import (
     RuntimeProblem,
 )
 from .._rulespec.model import Command, ParseContext
+from .._rulespec.names import KNOWN_TARGETS
 from ._kernel import Kernel
 from ._restore_block import RestoreFailed, RestoreOptions, _Block, _table_violation
 from ._restore_nft import _ghost_command, _nft_refusals, _nft_replay, _segfaults_on_batch_rule
+from ._save import verbose_rule_line
 from ._state import BUILTIN_CHAINS, MSG_NOCHAIN, POLICIES, Chain, Rule, Table
 
 __all__ = ["RestoreOptions", "tokenize", "run_restore", "RestoreFailed"]
@@ -120,10 +122,6 @@ def _emit(out: List[str], param: str, quoted: bool, prog: str) -> None:
 
 def _target_names(family: int) -> frozenset[str]:
     names = {"ACCEPT", "DROP", "QUEUE", "RETURN"}
-    try:
-        from .._rulespec.names import KNOWN_TARGETS
-    except ImportError:  # pragma: no cover - the parser ships with the fake
-        return frozenset(names)
     return frozenset(names | set(KNOWN_TARGETS.get(family, ())))
 
 
@@ -493,8 +491,6 @@ def _rule_line(
         and not cmd.verbose
         and (cmd.op in "AIRC" or (cmd.op == "D" and cmd.rule))
     ):
-        from ._save import verbose_rule_line
-
         rules = cmd.rules or ((cmd.rule,) if cmd.rule is not None else ())
         out = "".join(verbose_rule_line(r, kernel.family) for r in rules) + out
     if not kernel.legacy and cmd.op == "N" and cmd.chain:

@@ -33,7 +33,7 @@ from ._faults import Faults
 from ._kernel import Kernel
 from ._restore import RestoreFailed, run_restore
 from ._restore_args import BadOption, restore_options
-from ._save import save_output
+from ._save import render_table, save_output
 from ._state import BUILTIN_CHAINS
 
 __all__ = ["FakeRunner", "ParserFn"]
@@ -90,7 +90,6 @@ class FakeRunner:
         self, family: int = 4, *, counters: bool = False, backend: Optional[str] = None
     ) -> str:
         """``iptables-save`` output without the comment lines (does not log a call)."""
-        from ._save import render_table
 
         k = self.kernel(family, backend)
         return "".join(render_table(t, counters=counters) for t in k.saved_tables())

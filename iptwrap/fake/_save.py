@@ -14,6 +14,7 @@ import re
 import socket
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .._rulespec.matches.icmp import ICMP4_TYPES, ICMP6_TYPES
 from .._rulespec.model import Command, RuleSpec
 from .._rulespec.values import proto_columns, proto_number
 from ._state import Chain, Rule, Table
@@ -223,10 +224,6 @@ _ICMP_RE = re.compile(r"\b(icmp|ipv6-icmp)( !)?type (\d+)(?: code (\d+)| codes (
 
 @functools.cache
 def _icmp_tables() -> Dict[str, Tuple[Tuple[str, int, int, int], ...]]:
-    try:
-        from .._rulespec.matches.icmp import ICMP4_TYPES, ICMP6_TYPES
-    except ImportError:  # pragma: no cover - the parser ships with the fake
-        return {}
     return {"icmp": tuple(ICMP4_TYPES), "ipv6-icmp": tuple(ICMP6_TYPES)}
 
 

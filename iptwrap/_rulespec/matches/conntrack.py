@@ -14,6 +14,7 @@ from ..ext import (
 from ..values import (
     format_addr,
     parse_addresses,
+    parse_protocol,
     save_string,
     strtoui,
 )
@@ -95,8 +96,6 @@ class ConntrackMatch(Ext):
         elif oid == "ctstatus":
             v = _state_txt(_states(arg, _CTSTATUS, "ctstatus"), _CTSTATUS)
         elif oid == "ctproto":
-            from ..values import parse_protocol
-
             p = parse_protocol(arg)
             v = str(p)
         elif oid in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):

@@ -19,6 +19,7 @@ from ..release import release_of
 from ..values import (
     ipv4_to_str,
     ipv6_to_str,
+    parse_iface,
     parse_ipv4,
     parse_ipv6,
     strtoui,
@@ -183,8 +184,6 @@ class PhysdevMatch(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("in", "out"):
-            from ..values import parse_iface
-
             st[oid] = (parse_iface(arg, rb.warnings), inv)
         else:
             st[oid] = ("", inv)

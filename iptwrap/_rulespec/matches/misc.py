@@ -20,9 +20,12 @@ from ..ext import (
 )
 from ..release import release_of
 from ..values import (
+    _c_strtoumax,
     format_addr,
     mask_to_cidr,
     parse_addresses,
+    parse_protocol,
+    proto_save_name,
     save_string,
     strtoui,
 )
@@ -220,7 +223,6 @@ def _parse_daytime(arg: str) -> Optional[int]:
 
 def _c_strtoumax_prefix(s: str) -> Tuple[Optional[int], str]:
     """strtoul(s, &end, 0) on a day segment: (value or None, rest)."""
-    from ..values import _c_strtoumax
 
     return _c_strtoumax(s)
 
@@ -477,8 +479,6 @@ class PolicyMatch(Ext):
                     raise self.bad(oid, arg)
                 ent[oid] = (str(v) if oid == "reqid" else f"0x{v:x}", inv)
             elif oid == "proto":
-                from ..values import parse_protocol, proto_save_name
-
                 p = parse_protocol(arg)
                 if p not in (50, 51, 108):
                     raise ParameterProblem(

@@ -21,6 +21,7 @@ from ..values import (
     ipv6_to_str,
     parse_ipv4,
     parse_ipv6,
+    parse_port,
     strtoui,
 )
 
@@ -313,8 +314,6 @@ class TproxyTarget(Ext):
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "port":
-            from ..values import parse_port
-
             st["port"] = parse_port(arg, "tcp")
         elif oid == "ip":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
