@@ -14,15 +14,15 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import pytest
 
 from iptwrap._rulespec.errors import (
-    BadArgument,
     FakeError,
     ParameterProblem,
     Raw,
-    VersionProblem,
 )
 from iptwrap._rulespec.listing import format_listing_line
-from iptwrap._rulespec.model import Command, ParseContext, RuleSpec
+from iptwrap._rulespec.model import Command, ParseContext
 from iptwrap._rulespec.parser import parse_command
+
+from .parsing import ctx, refused, render
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BUILTIN = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
@@ -51,40 +51,13 @@ def _ctx(
     sets: Optional[Set[str]] = None,
     version: str = "1.8.9",
 ) -> ParseContext:
-    return ParseContext(
-        prog="ip6tables" if family == 6 else "iptables",
-        family=family,
-        backend=backend,
-        version=version,
-        chain_exists=lambda table, chain: (table, chain) in chains,
-        set_exists=lambda name: name in (sets or set()),
+    return ctx(
+        family,
+        backend,
+        lambda table, chain: (table, chain) in chains,
+        lambda name: name in (sets or set()),
+        version,
     )
-
-
-def _render(err: FakeError, prog: str, backend: str, version: str = "1.8.9") -> Tuple[int, str]:
-    """What the runner prints for a parser exception (rc, stderr)."""
-    tag = "nf_tables" if backend == "nft" else "legacy"
-    try_line = f"Try `{prog} -h' or '{prog} --help' for more information.\n"
-    if isinstance(err, ParameterProblem):
-        return 2, f"{prog} v{version} ({tag}): {err.message}\n{try_line}"
-    if isinstance(err, BadArgument):
-        return 2, f"Bad argument `{err.token}'\n{try_line}"
-    if isinstance(err, VersionProblem):
-        return 3, (
-            f"{prog} v{version} ({tag}): {err.message}\n"
-            f"Perhaps {prog} or your kernel needs to be upgraded.\n"
-        )
-    if isinstance(err, Raw):
-        return err.returncode, err.stderr
-    raise AssertionError(f"unexpected exception {err!r}")
-
-
-def _refused(rule: RuleSpec, table: str, chain: str) -> bool:
-    if rule.kernel_refusal is not None:
-        return True
-    if rule.valid_tables is not None and table not in rule.valid_tables:
-        return True
-    return rule.valid_hooks is not None and chain in BUILTIN and chain not in rule.valid_hooks
 
 
 def _canon_id(r: Dict[str, Any]) -> str:
@@ -107,7 +80,7 @@ def test_canon(case: Dict[str, Any]) -> None:
     except FakeError as e:
         cmd, err = None, e
     if case["rc"] == 0:
-        assert err is None, _render(err, prog, case["backend"], case["release"])
+        assert err is None, render(err, prog, case["backend"], case["release"])
         assert cmd is not None and cmd.rule is not None
         expected = case.get("save_lines") or [case["save_line"]]
         got = [
@@ -117,13 +90,13 @@ def test_canon(case: Dict[str, Any]) -> None:
         assert got == expected
         assert cmd.rule is cmd.rules[0]
         assert format_listing_line(0, 0, cmd.rule) == case["list_L_line"]
-        assert not _refused(cmd.rule, case["table"], case["chain"])
+        assert not refused(cmd.rule, case["table"], case["chain"])
     elif err is not None:
-        assert _render(err, prog, case["backend"], case["release"]) == (case["rc"], case["stderr"])
+        assert render(err, prog, case["backend"], case["release"]) == (case["rc"], case["stderr"])
     else:
         # accepted by the parser: the kernel must refuse it
         assert cmd is not None and cmd.rule is not None
-        assert _refused(cmd.rule, case["table"], case["chain"]), case["stderr"]
+        assert refused(cmd.rule, case["table"], case["chain"]), case["stderr"]
 
 
 def _err_id(r: Dict[str, Any]) -> str:
@@ -147,7 +120,7 @@ def test_errors_cmdline(case: Dict[str, Any]) -> None:
     except FakeError as e:
         cmd, err = None, e
     if err is not None:
-        assert _render(err, prog, case["backend"]) == (case["rc"], case["stderr"])
+        assert render(err, prog, case["backend"]) == (case["rc"], case["stderr"])
         return
     assert cmd is not None
     assert case["rc"] not in (2, 3), f"expected a parse error: {case['stderr']!r}"
@@ -162,7 +135,7 @@ def test_errors_cmdline(case: Dict[str, Any]) -> None:
     kernel = "RULE_APPEND failed" in case["stderr"] or "Invalid argument." in case["stderr"]
     if kernel and cmd.rule is not None and case["id"] != "masq_in_user_chain_linked_prerouting":
         assert cmd.chain is not None
-        assert _refused(cmd.rule, cmd.table, cmd.chain)
+        assert refused(cmd.rule, cmd.table, cmd.chain)
 
 
 # ---------------------------------------------------------------- focused unit tests

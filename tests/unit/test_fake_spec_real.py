@@ -11,57 +11,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
 
 from iptwrap._rulespec.errors import (
-    BadArgument,
     FakeError,
-    ParameterProblem,
-    Raw,
-    VersionProblem,
 )
 from iptwrap._rulespec.listing import format_listing_line
 from iptwrap._rulespec.model import Command, ParseContext, RuleSpec
 from iptwrap._rulespec.parser import parse_command
 
-BUILTIN = frozenset({"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"})
+from .parsing import ctx, refused, render
 
 
 def _ctx(family: int, backend: str) -> ParseContext:
-    return ParseContext(
-        prog="ip6tables" if family == 6 else "iptables",
-        family=family,
-        backend=backend,
-        version="1.8.9",
-        chain_exists=lambda table, chain: chain == "MYCHAIN",
-    )
-
-
-def _render(err: FakeError, prog: str, backend: str) -> Tuple[int, str]:
-    tag = "nf_tables" if backend == "nft" else "legacy"
-    try_line = f"Try `{prog} -h' or '{prog} --help' for more information.\n"
-    if isinstance(err, ParameterProblem):
-        return 2, f"{prog} v1.8.9 ({tag}): {err.message}\n{try_line}"
-    if isinstance(err, BadArgument):
-        return 2, f"Bad argument `{err.token}'\n{try_line}"
-    if isinstance(err, VersionProblem):
-        return (
-            3,
-            f"{prog} v1.8.9 ({tag}): {err.message}\nPerhaps {prog} or your kernel needs to be upgraded.\n",
-        )
-    if isinstance(err, Raw):
-        return err.returncode, err.stderr
-    raise AssertionError(repr(err))
-
-
-def _refused(rule: RuleSpec, table: str, chain: str) -> bool:
-    if rule.kernel_refusal is not None:
-        return True
-    if rule.valid_tables is not None and table not in rule.valid_tables:
-        return True
-    return rule.valid_hooks is not None and chain in BUILTIN and chain not in rule.valid_hooks
+    return ctx(family, backend, lambda table, chain: chain == "MYCHAIN")
 
 
 def _parse(backend: str, family: int, table: str, chain: str, args: List[str]) -> Command:
@@ -98,7 +63,7 @@ def test_accepted_rule(case: Dict[str, Any]) -> None:
         assert [format_listing_line(0, 0, r) for r in cmd.rules] == listing, backend
         warnings = "".join(x[8:] + "\n" for x in cmd.extra if x.startswith("warning:"))
         assert warnings == warn
-        assert not _refused(cmd.rules[0], table, chain)
+        assert not refused(cmd.rules[0], table, chain)
 
 
 @pytest.mark.parametrize("case", ERR_CASES, ids=_ids(ERR_CASES))
@@ -109,7 +74,7 @@ def test_refused_by_parser(case: Dict[str, Any]) -> None:
     for backend in case["backends"]:
         with pytest.raises(FakeError) as ei:
             _parse(backend, family, table, chain, args)
-        assert _render(ei.value, prog, backend) == (rc, stderr)
+        assert render(ei.value, prog, backend) == (rc, stderr)
 
 
 def _hook_ids(cases: List[Dict[str, Any]]) -> List[str]:
@@ -119,9 +84,9 @@ def _hook_ids(cases: List[Dict[str, Any]]) -> List[str]:
 @pytest.mark.parametrize("case", HOOK_CASES, ids=_hook_ids(HOOK_CASES))
 def test_kernel_restrictions(case: Dict[str, Any]) -> None:
     family, args = case["family"], case["args"]
-    accepted, refused = case["accepted_in"], case["refused_in"]
+    places = [(w, False) for w in case["accepted_in"]] + [(w, True) for w in case["refused_in"]]
     for backend in case["backends"]:
-        for where, expect in [(w, False) for w in accepted] + [(w, True) for w in refused]:
+        for where, expect in places:
             table, chain = where.split("/")
             rule: Optional[RuleSpec] = None
             try:
@@ -129,4 +94,4 @@ def test_kernel_restrictions(case: Dict[str, Any]) -> None:
             except FakeError:
                 pytest.fail(f"{backend} {where}: parse error")
             assert rule is not None
-            assert _refused(rule, table, chain) is expect, (backend, where)
+            assert refused(rule, table, chain) is expect, (backend, where)
