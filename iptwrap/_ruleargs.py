@@ -27,9 +27,12 @@ needed at all: the bulk paths (a batch of 10,000 appends) pay one ``re.search``.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._rulespec.options import CORE_LONG_OPTIONS, CORE_SHORT_OPTIONS
+
+if TYPE_CHECKING:  # the registry itself is loaded on first need
+    from ._rulespec.ext import Opt
 
 __all__ = [
     "CORE_LONG_OPTIONS",
@@ -119,7 +122,7 @@ def may_hold_refused_option(joined: str) -> bool:
     return _MAY_REFUSE.search("\n" + joined) is not None
 
 
-_Options = Dict[str, Tuple[str, bool, bool]]
+_Options = Mapping[str, "Opt"]
 
 
 def _extension_options(name: str, *, target: bool) -> Optional[_Options]:
@@ -174,7 +177,7 @@ class _Scan:
         for opts in reversed(self.loaded):
             found = opts.get(name)
             if found is not None:
-                return "", 1 if found[1] else 0, ""
+                return "", 1 if found.arg else 0, ""
         core_hits = [full for full in CORE_LONG_OPTIONS if full.startswith(name)]
         refused = [full for full in core_hits if full in FORBIDDEN_LONG]
         if refused:
@@ -187,7 +190,7 @@ class _Scan:
             if core_hits:
                 letter, arity = CORE_LONG_OPTIONS[core_hits[0]]
                 return "", arity, letter
-            return "", 1 if ext_hits[0][1] else 0, ""
+            return "", 1 if ext_hits[0].arg else 0, ""
         if not core_hits and not ext_hits:
             return None, 0, ""
         return "", 0, ""  # ambiguous: getopt fails, nothing runs

@@ -9,13 +9,16 @@ restrictions.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import ParameterProblem
 from .model import ParseContext
 from .values import strtoui
 
 __all__ = [
+    "Opt",
+    "St",
+    "STANDARD_VERDICTS",
     "Ext",
     "ExtInst",
     "RuleBuild",
@@ -39,6 +42,25 @@ def hooks(*names: str) -> FrozenSet[str]:
 # (valid_hooks, valid_tables, kernel_refusal)
 Restriction = Tuple[Optional[FrozenSet[str]], Optional[FrozenSet[str]], Optional[str]]
 NO_RESTRICTION: Restriction = (None, None, None)
+
+# What one extension instance has parsed so far, keyed by the extension's own names.
+St = Dict[str, Any]
+
+# The verdicts a target's "--queue-bypass"-like options and the -j column treat as built in.
+STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
+
+
+class Opt(NamedTuple):
+    """One long option of an extension, as xtables' ``struct xt_option_entry`` has it.
+
+    ``id`` names the option inside the extension (aliases share it: ``--dport`` and
+    ``--destination-port``); ``arg`` is whether it takes an argument; ``inv`` whether a
+    ``!`` may precede it.
+    """
+
+    id: str
+    arg: bool = True
+    inv: bool = False
 
 
 class Cursor:
@@ -103,22 +125,26 @@ class Ext:
     list_name: str = ""  # target column in -L when it differs (NOTRACK -> CT)
     is_target: bool = False
     families: Tuple[int, ...] = (4, 6)
-    # long option -> (option id, takes an argument, may be inverted)
-    opts: Dict[str, Tuple[str, bool, bool]] = {}
+    # long option -> its descriptor
+    opts: Dict[str, Opt] = {}
     # option ids that may be given more than once
     multi: FrozenSet[str] = frozenset()
     # xtables_options_fcheck data: mandatory ids, id -> ids it excludes / requires
     mandatory: Tuple[str, ...] = ()
     excl: Dict[str, Tuple[str, ...]] = {}
     also: Dict[str, Tuple[str, ...]] = {}
+    # the kernel's own limits when they depend on nothing parsed: the hooks and tables
+    # the module registers for (None: any)
+    only_hooks: Optional[FrozenSet[str]] = None
+    only_tables: Optional[FrozenSet[str]] = None
 
     def first_name(self, oid: str) -> str:
         """The first long option of ``opts`` with this id (cached per extension)."""
         cache: Optional[Dict[str, str]] = self.__dict__.get("_first")
         if cache is None:
             cache = {}
-            for name, (fid, _h, _i) in self.opts.items():
-                cache.setdefault(fid, name)
+            for name, opt in self.opts.items():
+                cache.setdefault(opt.id, name)
             self.__dict__["_first"] = cache
         return cache[oid]
 
@@ -135,7 +161,8 @@ class Ext:
         return "", ""
 
     def restrict(self, st: Dict[str, Any], rb: RuleBuild) -> Restriction:
-        return NO_RESTRICTION
+        """(hooks, tables, kernel refusal) for this rule; by default the class's limits."""
+        return self.only_hooks, self.only_tables, None
 
     # -- helpers for subclasses
     def err(self, msg: str) -> ParameterProblem:
@@ -175,10 +202,11 @@ class ExtInst:
         if not (ext.mandatory or ext.excl or ext.also):
             return
         first: Dict[str, str] = {}
-        for name, (oid, _h, _i) in ext.opts.items():
-            first.setdefault(oid, name)
+        for name, opt in ext.opts.items():
+            first.setdefault(opt.id, name)
         order = list(first)
-        for name, (oid, _h, _i) in ext.opts.items():
+        for name, opt in ext.opts.items():
+            oid = opt.id
             if oid in ext.mandatory and oid not in self.seen:
                 raise ParameterProblem(f'{ext.name}: option "--{name}" must be specified\n')
             if oid not in self.seen:
@@ -196,7 +224,8 @@ class ExtInst:
                     )
 
     def feed(self, opt: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        oid, _has_arg, can_inv = self.ext.opts[opt]
+        oid = self.ext.opts[opt].id
+        can_inv = self.ext.opts[opt].inv
         name = self.ext.name
         opt = self.ext.first_name(oid)  # xtables names an option by its first table entry
         if oid in self.seen and oid not in self.ext.multi:

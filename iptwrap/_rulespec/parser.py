@@ -236,7 +236,7 @@ class _Parser:
         for inst in reversed(self.loaded):
             o = inst.ext.opts.get(name)
             if o is not None:
-                return name, 1 if o[1] else 0, inst
+                return name, 1 if o.arg else 0, inst
         # abbreviations
         cands: List[Tuple[str, int, Optional[ExtInst]]] = []
         at = bisect.bisect_left(_LONG_SORTED, name)
@@ -248,12 +248,12 @@ class _Parser:
         for inst in reversed(self.loaded):
             for on, o in inst.ext.opts.items():
                 dup = any(
-                    x[2] is inst and inst.ext.opts[x[0]][0] == o[0]
+                    x[2] is inst and inst.ext.opts[x[0]].id == o.id
                     for x in cands
                     if x[2] is not None
                 )
                 if on.startswith(name) and not dup:
-                    cands.append((on, 1 if o[1] else 0, inst))
+                    cands.append((on, 1 if o.arg else 0, inst))
         if len(cands) == 1:
             return cands[0]
         return None, 0, None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from ..ext import (
     RuleBuild,
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 def _ports_txt(lo: int, hi: int) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     RuleBuild,
+    St,
     register_match,
 )
 from ..values import (
@@ -20,8 +22,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- conntrack / state
@@ -60,19 +60,19 @@ def _state_txt(v: int, allowed: Tuple[Tuple[str, int], ...]) -> str:
 class ConntrackMatch(Ext):
     name = "conntrack"
     opts = {
-        "ctstate": ("ctstate", True, True),
-        "ctproto": ("ctproto", True, True),
-        "ctorigsrc": ("ctorigsrc", True, True),
-        "ctorigdst": ("ctorigdst", True, True),
-        "ctreplsrc": ("ctreplsrc", True, True),
-        "ctrepldst": ("ctrepldst", True, True),
-        "ctorigsrcport": ("ctorigsrcport", True, True),
-        "ctorigdstport": ("ctorigdstport", True, True),
-        "ctreplsrcport": ("ctreplsrcport", True, True),
-        "ctrepldstport": ("ctrepldstport", True, True),
-        "ctstatus": ("ctstatus", True, True),
-        "ctexpire": ("ctexpire", True, True),
-        "ctdir": ("ctdir", True, False),
+        "ctstate": Opt("ctstate", inv=True),
+        "ctproto": Opt("ctproto", inv=True),
+        "ctorigsrc": Opt("ctorigsrc", inv=True),
+        "ctorigdst": Opt("ctorigdst", inv=True),
+        "ctreplsrc": Opt("ctreplsrc", inv=True),
+        "ctrepldst": Opt("ctrepldst", inv=True),
+        "ctorigsrcport": Opt("ctorigsrcport", inv=True),
+        "ctorigdstport": Opt("ctorigdstport", inv=True),
+        "ctreplsrcport": Opt("ctreplsrcport", inv=True),
+        "ctrepldstport": Opt("ctrepldstport", inv=True),
+        "ctstatus": Opt("ctstatus", inv=True),
+        "ctexpire": Opt("ctexpire", inv=True),
+        "ctdir": Opt("ctdir"),
     }
     _ORDER = (
         "ctstate",
@@ -141,7 +141,7 @@ class ConntrackMatch(Ext):
 @register_match
 class StateMatch(Ext):
     name = "state"
-    opts = {"state": ("state", True, True)}
+    opts = {"state": Opt("state", inv=True)}
     _ST = (("INVALID", 1), ("NEW", 2), ("RELATED", 4), ("ESTABLISHED", 8), ("UNTRACKED", 16))
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -162,9 +162,9 @@ class StateMatch(Ext):
 class ConnbytesMatch(Ext):
     name = "connbytes"
     opts = {
-        "connbytes": ("connbytes", True, True),
-        "connbytes-dir": ("dir", True, False),
-        "connbytes-mode": ("mode", True, False),
+        "connbytes": Opt("connbytes", inv=True),
+        "connbytes-dir": Opt("dir"),
+        "connbytes-mode": Opt("mode"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -209,11 +209,11 @@ class ConnbytesMatch(Ext):
 class ConnlimitMatch(Ext):
     name = "connlimit"
     opts = {
-        "connlimit-upto": ("upto", True, False),
-        "connlimit-above": ("above", True, True),
-        "connlimit-mask": ("mask", True, False),
-        "connlimit-saddr": ("saddr", False, False),
-        "connlimit-daddr": ("daddr", False, False),
+        "connlimit-upto": Opt("upto"),
+        "connlimit-above": Opt("above", inv=True),
+        "connlimit-mask": Opt("mask"),
+        "connlimit-saddr": Opt("saddr", arg=False),
+        "connlimit-daddr": Opt("daddr", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -246,7 +246,7 @@ class ConnlimitMatch(Ext):
 @register_match
 class HelperMatch(Ext):
     name = "helper"
-    opts = {"helper": ("helper", True, True)}
+    opts = {"helper": Opt("helper", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["h"] = (arg[:29], inv)

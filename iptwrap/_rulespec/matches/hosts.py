@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -10,8 +10,10 @@ from ..ext import (
     NO_RESTRICTION,
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_match,
 )
@@ -27,8 +29,6 @@ from ..values import (
 from ._common import _ports_txt
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- addrtype
@@ -53,10 +53,10 @@ _RTN = (
 class AddrtypeMatch(Ext):
     name = "addrtype"
     opts = {
-        "src-type": ("src", True, True),
-        "dst-type": ("dst", True, True),
-        "limit-iface-in": ("in", False, False),
-        "limit-iface-out": ("out", False, False),
+        "src-type": Opt("src", inv=True),
+        "dst-type": Opt("dst", inv=True),
+        "limit-iface-in": Opt("in", arg=False),
+        "limit-iface-out": Opt("out", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -110,7 +110,7 @@ class AddrtypeMatch(Ext):
 @register_match
 class IprangeMatch(Ext):
     name = "iprange"
-    opts = {"src-range": ("src", True, True), "dst-range": ("dst", True, True)}
+    opts = {"src-range": Opt("src", inv=True), "dst-range": Opt("dst", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         lo, sep, hi = arg.partition("-")
@@ -147,7 +147,7 @@ class IprangeMatch(Ext):
 @register_match
 class LengthMatch(Ext):
     name = "length"
-    opts = {"length": ("length", True, True)}
+    opts = {"length": Opt("length", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         lo, sep, hi = arg.partition(":")
@@ -175,11 +175,11 @@ class LengthMatch(Ext):
 class PhysdevMatch(Ext):
     name = "physdev"
     opts = {
-        "physdev-in": ("in", True, True),
-        "physdev-out": ("out", True, True),
-        "physdev-is-in": ("isin", False, True),
-        "physdev-is-out": ("isout", False, True),
-        "physdev-is-bridged": ("bridged", False, True),
+        "physdev-in": Opt("in", inv=True),
+        "physdev-out": Opt("out", inv=True),
+        "physdev-is-in": Opt("isin", arg=False, inv=True),
+        "physdev-is-out": Opt("isout", arg=False, inv=True),
+        "physdev-is-bridged": Opt("bridged", arg=False, inv=True),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -217,11 +217,11 @@ class PhysdevMatch(Ext):
 class SetMatch(Ext):
     name = "set"
     opts = {
-        "match-set": ("set", True, True),
-        "set": ("set", True, True),
-        "return-nomatch": ("nomatch", False, False),
-        "update-counters": ("upc", False, False),
-        "update-subcounters": ("upsc", False, False),
+        "match-set": Opt("set", inv=True),
+        "set": Opt("set", inv=True),
+        "return-nomatch": Opt("nomatch", arg=False),
+        "update-counters": Opt("upc", arg=False),
+        "update-subcounters": Opt("upsc", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -257,7 +257,7 @@ _PKTTYPES = ("unicast", "broadcast", "multicast", "host", "otherhost")
 @register_match
 class PkttypeMatch(Ext):
     name = "pkttype"
-    opts = {"pkt-type": ("t", True, True)}
+    opts = {"pkt-type": Opt("t", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         a = arg.lower()
@@ -275,7 +275,7 @@ class PkttypeMatch(Ext):
 @register_match
 class MacMatch(Ext):
     name = "mac"
-    opts = {"mac-source": ("src", True, True)}
+    opts = {"mac-source": Opt("src", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         parts = arg.split(":")
@@ -293,17 +293,16 @@ class MacMatch(Ext):
         sep = "" if release_of(rb.ctx.version).mac_list_no_space else " "
         return f"{' !' if i else ''} --mac-source {m}", f" MAC{' !' if i else ''}{sep}{m}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("PREROUTING", "INPUT", "FORWARD"), None, None
+    only_hooks = hooks("PREROUTING", "INPUT", "FORWARD")
 
 
 @register_match
 class SocketMatch(Ext):
     name = "socket"
     opts = {
-        "transparent": ("transparent", False, False),
-        "nowildcard": ("nowildcard", False, False),
-        "restore-skmark": ("restore-skmark", False, False),
+        "transparent": Opt("transparent", arg=False),
+        "nowildcard": Opt("nowildcard", arg=False),
+        "restore-skmark": Opt("restore-skmark", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -313,18 +312,17 @@ class SocketMatch(Ext):
         s = "".join(f" --{k}" for k in ("transparent", "nowildcard", "restore-skmark") if k in st)
         return s, " socket" + s
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("PREROUTING", "INPUT"), None, None
+    only_hooks = hooks("PREROUTING", "INPUT")
 
 
 @register_match
 class RpfilterMatch(Ext):
     name = "rpfilter"
     opts = {
-        "loose": ("loose", False, False),
-        "validmark": ("validmark", False, False),
-        "accept-local": ("accept-local", False, False),
-        "invert": ("invert", False, False),
+        "loose": Opt("loose", arg=False),
+        "validmark": Opt("validmark", arg=False),
+        "accept-local": Opt("accept-local", arg=False),
+        "invert": Opt("invert", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -334,5 +332,5 @@ class RpfilterMatch(Ext):
         ks = [k for k in ("loose", "validmark", "accept-local", "invert") if k in st]
         return "".join(f" --{k}" for k in ks), " rpfilter" + "".join(f" {k}" for k in ks)
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("PREROUTING"), frozenset({"raw", "mangle"}), None
+    only_hooks = hooks("PREROUTING")
+    only_tables = frozenset({"raw", "mangle"})

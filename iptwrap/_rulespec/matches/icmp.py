@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     register_match,
 )
 from ..release import release_of
@@ -19,8 +21,6 @@ from ..values import (
 from ._common import _refuse_proto
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- icmp / icmp6
@@ -138,7 +138,7 @@ def _parse_icmp(
 class IcmpMatch(Ext):
     name = "icmp"
     families = (4,)
-    opts = {"icmp-type": ("type", True, True)}
+    opts = {"icmp-type": Opt("type", inv=True)}
     proto_num = 1
     opt_name = "icmp-type"
     list_prefix = "icmp"
@@ -178,7 +178,7 @@ class IcmpMatch(Ext):
 class Icmp6Match(IcmpMatch):
     name = "icmp6"
     families = (6,)
-    opts = {"icmpv6-type": ("type", True, True)}
+    opts = {"icmpv6-type": Opt("type", inv=True)}
     proto_num = 58
     opt_name = "icmpv6-type"
     list_prefix = "ipv6-icmp"

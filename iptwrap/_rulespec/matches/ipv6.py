@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     register_match,
 )
 from ..values import (
@@ -18,8 +20,6 @@ from ..values import (
 from ._common import _refuse_proto
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- frag (ip6)
@@ -30,12 +30,12 @@ class FragMatch(Ext):
     name = "frag"
     families = (6,)
     opts = {
-        "fragid": ("id", True, True),
-        "fraglen": ("len", True, True),
-        "fragres": ("res", False, False),
-        "fragfirst": ("first", False, False),
-        "fragmore": ("more", False, False),
-        "fraglast": ("last", False, False),
+        "fragid": Opt("id", inv=True),
+        "fraglen": Opt("len", inv=True),
+        "fragres": Opt("res", arg=False),
+        "fragfirst": Opt("first", arg=False),
+        "fragmore": Opt("more", arg=False),
+        "fraglast": Opt("last", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -82,7 +82,7 @@ class FragMatch(Ext):
 @register_match
 class EspMatch(Ext):
     name = "esp"
-    opts = {"espspi": ("spi", True, True)}
+    opts = {"espspi": Opt("spi", inv=True)}
     proto_num = 50
     label = "esp"
 
@@ -113,7 +113,7 @@ class EspMatch(Ext):
 class AhMatch(EspMatch):
     name = "ah"
     families = (4,)
-    opts = {"ahspi": ("spi", True, True)}
+    opts = {"ahspi": Opt("spi", inv=True)}
     proto_num = 51
     label = "ah"
 
@@ -136,7 +136,7 @@ _V6HDRS = (
 class Ipv6headerMatch(Ext):
     name = "ipv6header"
     families = (6,)
-    opts = {"header": ("header", True, True), "soft": ("soft", False, False)}
+    opts = {"header": Opt("header", inv=True), "soft": Opt("soft", arg=False)}
     mandatory = ("header",)
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -177,9 +177,9 @@ class RtMatch(Ext):
     name = "rt"
     families = (6,)
     opts = {
-        "rt-type": ("type", True, True),
-        "rt-segsleft": ("segsleft", True, True),
-        "rt-len": ("len", True, True),
+        "rt-type": Opt("type", inv=True),
+        "rt-segsleft": Opt("segsleft", inv=True),
+        "rt-len": Opt("len", inv=True),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -213,7 +213,7 @@ class RtMatch(Ext):
 class HbhMatch(Ext):
     name = "hbh"
     families = (6,)
-    opts = {"hbh-len": ("len", True, True), "hbh-opts": ("opts", True, False)}
+    opts = {"hbh-len": Opt("len", inv=True), "hbh-opts": Opt("opts")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "len":
@@ -245,7 +245,7 @@ class HbhMatch(Ext):
 @register_match
 class DstMatch(HbhMatch):
     name = "dst"
-    opts = {"dst-len": ("len", True, True), "dst-opts": ("opts", True, False)}
+    opts = {"dst-len": Opt("len", inv=True), "dst-opts": Opt("opts")}
 
 
 _MH_TYPES = (
@@ -274,7 +274,7 @@ def _mh_type(s: str) -> Optional[int]:
 class MhMatch(Ext):
     name = "mh"
     families = (6,)
-    opts = {"mh-type": ("type", True, True)}
+    opts = {"mh-type": Opt("type", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         lo, sep, hi = arg.partition(":")

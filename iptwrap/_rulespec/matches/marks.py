@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     RuleBuild,
+    St,
     register_match,
 )
 from ..values import (
@@ -16,8 +18,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- mark / connmark
@@ -39,7 +39,7 @@ def _mark_txt(v: int, m: int) -> str:
 @register_match
 class MarkMatch(Ext):
     name = "mark"
-    opts = {"mark": ("mark", True, True)}
+    opts = {"mark": Opt("mark", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["vm"] = parse_markmask(self.name, oid, arg)
@@ -106,7 +106,7 @@ def parse_dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
 class DscpMatch(Ext):
     name = "dscp"
     excl = {"dscp": ("dscp-class",), "dscp-class": ("dscp",)}
-    opts = {"dscp": ("dscp", True, True), "dscp-class": ("dscp-class", True, True)}
+    opts = {"dscp": Opt("dscp", inv=True), "dscp-class": Opt("dscp-class", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["v"] = parse_dscp(self, oid, oid, arg)
@@ -146,7 +146,7 @@ def parse_tos(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
 @register_match
 class TosMatch(Ext):
     name = "tos"
-    opts = {"tos": ("tos", True, True)}
+    opts = {"tos": Opt("tos", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["vm"] = parse_tos(self, "tos", arg)
@@ -169,9 +169,9 @@ class TtlMatch(Ext):
     excl = {"eq": ("lt", "gt"), "lt": ("eq", "gt"), "gt": ("eq", "lt")}
     families = (4,)
     opts = {
-        "ttl-eq": ("eq", True, True),
-        "ttl-lt": ("lt", True, False),
-        "ttl-gt": ("gt", True, False),
+        "ttl-eq": Opt("eq", inv=True),
+        "ttl-lt": Opt("lt"),
+        "ttl-gt": Opt("gt"),
     }
     label = "TTL"
 
@@ -201,5 +201,5 @@ class TtlMatch(Ext):
 class HlMatch(TtlMatch):
     name = "hl"
     families = (6,)
-    opts = {"hl-eq": ("eq", True, True), "hl-lt": ("lt", True, False), "hl-gt": ("gt", True, False)}
+    opts = {"hl-eq": Opt("eq", inv=True), "hl-lt": Opt("lt"), "hl-gt": Opt("gt")}
     label = "HL"

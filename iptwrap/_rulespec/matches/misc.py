@@ -13,8 +13,10 @@ from ..ext import (
     NO_RESTRICTION,
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_match,
 )
@@ -32,8 +34,6 @@ from ..values import (
 
 __all__: List[str] = []
 
-St = Dict[str, Any]
-
 
 # ---------------------------------------------------------------- comment
 
@@ -41,7 +41,7 @@ St = Dict[str, Any]
 @register_match
 class CommentMatch(Ext):
     name = "comment"
-    opts = {"comment": ("comment", True, False)}
+    opts = {"comment": Opt("comment")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         b = arg.encode("utf-8", "surrogateescape")
@@ -76,10 +76,10 @@ def _id_range(ext: Ext, opt: str, arg: str, by_name: Any) -> Tuple[int, int]:
 class OwnerMatch(Ext):
     name = "owner"
     opts = {
-        "uid-owner": ("uid", True, True),
-        "gid-owner": ("gid", True, True),
-        "socket-exists": ("socket", False, True),
-        "suppl-groups": ("suppl", False, False),
+        "uid-owner": Opt("uid", inv=True),
+        "gid-owner": Opt("gid", inv=True),
+        "socket-exists": Opt("socket", arg=False, inv=True),
+        "suppl-groups": Opt("suppl", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -110,8 +110,7 @@ class OwnerMatch(Ext):
             )
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("OUTPUT", "POSTROUTING"), None, None
+    only_hooks = hooks("OUTPUT", "POSTROUTING")
 
 
 @register_match
@@ -124,12 +123,12 @@ class StringMatch(Ext):
         return NO_RESTRICTION
 
     opts = {
-        "string": ("string", True, True),
-        "hex-string": ("hex", True, True),
-        "algo": ("algo", True, False),
-        "from": ("from", True, False),
-        "to": ("to", True, False),
-        "icase": ("icase", False, False),
+        "string": Opt("string", inv=True),
+        "hex-string": Opt("hex", inv=True),
+        "algo": Opt("algo"),
+        "from": Opt("from"),
+        "to": Opt("to"),
+        "icase": Opt("icase", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -174,7 +173,7 @@ class StringMatch(Ext):
 @register_match
 class CgroupMatch(Ext):
     name = "cgroup"
-    opts = {"cgroup": ("cgroup", True, True), "path": ("path", True, True)}
+    opts = {"cgroup": Opt("cgroup", inv=True), "path": Opt("path", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid == "cgroup":
@@ -275,16 +274,16 @@ def _hms(t: int) -> str:
 class TimeMatch(Ext):
     name = "time"
     opts = {
-        "timestart": ("timestart", True, False),
-        "timestop": ("timestop", True, False),
-        "weekdays": ("weekdays", True, True),
-        "monthdays": ("monthdays", True, True),
-        "datestart": ("datestart", True, False),
-        "datestop": ("datestop", True, False),
-        "kerneltz": ("kerneltz", False, False),
-        "localtz": ("localtz", False, False),
-        "utc": ("utc", False, False),
-        "contiguous": ("contiguous", False, False),
+        "timestart": Opt("timestart"),
+        "timestop": Opt("timestop"),
+        "weekdays": Opt("weekdays", inv=True),
+        "monthdays": Opt("monthdays", inv=True),
+        "datestart": Opt("datestart"),
+        "datestop": Opt("datestop"),
+        "kerneltz": Opt("kerneltz", arg=False),
+        "localtz": Opt("localtz", arg=False),
+        "utc": Opt("utc", arg=False),
+        "contiguous": Opt("contiguous", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -383,7 +382,7 @@ def _u32_num(tok: str) -> int:
 @register_match
 class U32Match(Ext):
     name = "u32"
-    opts = {"u32": ("u32", True, True)}
+    opts = {"u32": Opt("u32", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         tests = []
@@ -438,16 +437,16 @@ _ = (mask_to_cidr,)
 class PolicyMatch(Ext):
     name = "policy"
     opts = {
-        "dir": ("dir", True, False),
-        "pol": ("pol", True, False),
-        "strict": ("strict", False, False),
-        "reqid": ("reqid", True, True),
-        "spi": ("spi", True, True),
-        "tunnel-src": ("tunnel-src", True, True),
-        "tunnel-dst": ("tunnel-dst", True, True),
-        "proto": ("proto", True, True),
-        "mode": ("mode", True, True),
-        "next": ("next", False, False),
+        "dir": Opt("dir"),
+        "pol": Opt("pol"),
+        "strict": Opt("strict", arg=False),
+        "reqid": Opt("reqid", inv=True),
+        "spi": Opt("spi", inv=True),
+        "tunnel-src": Opt("tunnel-src", inv=True),
+        "tunnel-dst": Opt("tunnel-dst", inv=True),
+        "proto": Opt("proto", inv=True),
+        "mode": Opt("mode", inv=True),
+        "next": Opt("next", arg=False),
     }
     multi = frozenset({"reqid", "spi", "tunnel-src", "tunnel-dst", "proto", "mode", "next"})
 

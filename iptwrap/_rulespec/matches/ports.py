@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     NO_RESTRICTION,
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     register_match,
 )
 from ..release import release_of
@@ -22,8 +24,6 @@ from ..values import (
 from ._common import _ports_txt, _print_ports, _refuse_proto, _save_ports
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
 
 
 # ---------------------------------------------------------------- tcp / udp / sctp / dccp
@@ -106,10 +106,10 @@ class _PortMatch(Ext):
 
 
 _PORT_OPTS = {
-    "source-port": ("sport", True, True),
-    "sport": ("sport", True, True),
-    "destination-port": ("dport", True, True),
-    "dport": ("dport", True, True),
+    "source-port": Opt("sport", inv=True),
+    "sport": Opt("sport", inv=True),
+    "destination-port": Opt("dport", inv=True),
+    "dport": Opt("dport", inv=True),
 }
 
 
@@ -122,9 +122,9 @@ class TcpMatch(_PortMatch):
     opts = dict(
         _PORT_OPTS,
         **{
-            "tcp-flags": ("flags", True, True),
-            "syn": ("syn", False, True),
-            "tcp-option": ("option", True, True),
+            "tcp-flags": Opt("flags", inv=True),
+            "syn": Opt("syn", arg=False, inv=True),
+            "tcp-option": Opt("option", inv=True),
         },
     )
 
@@ -185,7 +185,7 @@ class SctpMatch(_PortMatch):
     multi = frozenset({"sport", "dport"})
     proto_name = "sctp"
     proto_num = 132
-    opts = dict(_PORT_OPTS, **{"chunk-types": ("chunks", True, True)})
+    opts = dict(_PORT_OPTS, **{"chunk-types": Opt("chunks", inv=True)})
 
 
 @register_match
@@ -196,7 +196,7 @@ class DccpMatch(_PortMatch):
     proto_num = 33
     opts = dict(
         _PORT_OPTS,
-        **{"dccp-types": ("types", True, True), "dccp-option": ("option", True, True)},
+        **{"dccp-types": Opt("types", inv=True), "dccp-option": Opt("option", inv=True)},
     )
 
 
@@ -214,11 +214,11 @@ class MultiportMatch(Ext):
         "ports": ("sports", "dports"),
     }
     opts = {
-        "source-ports": ("sports", True, True),
-        "sports": ("sports", True, True),
-        "destination-ports": ("dports", True, True),
-        "dports": ("dports", True, True),
-        "ports": ("ports", True, True),
+        "source-ports": Opt("sports", inv=True),
+        "sports": Opt("sports", inv=True),
+        "destination-ports": Opt("dports", inv=True),
+        "dports": Opt("dports", inv=True),
+        "ports": Opt("ports", inv=True),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -267,7 +267,7 @@ class MultiportMatch(Ext):
 @register_match
 class TcpmssMatch(Ext):
     name = "tcpmss"
-    opts = {"mss": ("mss", True, True)}
+    opts = {"mss": Opt("mss", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         lo, sep, hi = arg.partition(":")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     NO_RESTRICTION,
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     register_match,
 )
 from ..values import (
@@ -22,8 +24,6 @@ from ..values import (
 
 __all__: List[str] = []
 
-St = Dict[str, Any]
-
 
 # ---------------------------------------------------------------- statistic
 
@@ -34,10 +34,10 @@ class StatisticMatch(Ext):
     mandatory = ("mode",)
     also = {"every": ("packet",)}
     opts = {
-        "mode": ("mode", True, False),
-        "probability": ("probability", True, True),
-        "every": ("every", True, True),
-        "packet": ("packet", True, False),
+        "mode": Opt("mode"),
+        "probability": Opt("probability", inv=True),
+        "every": Opt("every", inv=True),
+        "packet": Opt("packet"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -143,7 +143,7 @@ def _print_rate(period: int, scale: int) -> str:
 @register_match
 class LimitMatch(Ext):
     name = "limit"
-    opts = {"limit": ("limit", True, False), "limit-burst": ("burst", True, False)}
+    opts = {"limit": Opt("limit"), "limit-burst": Opt("burst")}
 
     def init(self, st: St, rb: RuleBuild) -> None:
         st["avg"] = 10000 * 3600 // 3
@@ -178,17 +178,17 @@ class HashlimitMatch(Ext):
     name = "hashlimit"
     excl = {"upto": ("above",), "above": ("upto",)}
     opts = {
-        "hashlimit-upto": ("upto", True, False),
-        "hashlimit-above": ("above", True, False),
-        "hashlimit-burst": ("burst", True, False),
-        "hashlimit-mode": ("mode", True, False),
-        "hashlimit-name": ("name", True, False),
-        "hashlimit-srcmask": ("srcmask", True, False),
-        "hashlimit-dstmask": ("dstmask", True, False),
-        "hashlimit-htable-size": ("size", True, False),
-        "hashlimit-htable-max": ("max", True, False),
-        "hashlimit-htable-gcinterval": ("gc", True, False),
-        "hashlimit-htable-expire": ("expire", True, False),
+        "hashlimit-upto": Opt("upto"),
+        "hashlimit-above": Opt("above"),
+        "hashlimit-burst": Opt("burst"),
+        "hashlimit-mode": Opt("mode"),
+        "hashlimit-name": Opt("name"),
+        "hashlimit-srcmask": Opt("srcmask"),
+        "hashlimit-dstmask": Opt("dstmask"),
+        "hashlimit-htable-size": Opt("size"),
+        "hashlimit-htable-max": Opt("max"),
+        "hashlimit-htable-gcinterval": Opt("gc"),
+        "hashlimit-htable-expire": Opt("expire"),
     }
     _MODES = ("srcip", "srcport", "dstip", "dstport")
 
@@ -266,18 +266,18 @@ class RecentMatch(Ext):
     }
     also = {"reap": ("seconds",)}
     opts = {
-        "set": ("set", False, True),
-        "rcheck": ("rcheck", False, True),
-        "update": ("update", False, True),
-        "remove": ("remove", False, True),
-        "seconds": ("seconds", True, False),
-        "reap": ("reap", False, False),
-        "hitcount": ("hitcount", True, False),
-        "rttl": ("rttl", False, False),
-        "name": ("name", True, False),
-        "rsource": ("rsource", False, False),
-        "rdest": ("rdest", False, False),
-        "mask": ("mask", True, False),
+        "set": Opt("set", arg=False, inv=True),
+        "rcheck": Opt("rcheck", arg=False, inv=True),
+        "update": Opt("update", arg=False, inv=True),
+        "remove": Opt("remove", arg=False, inv=True),
+        "seconds": Opt("seconds"),
+        "reap": Opt("reap", arg=False),
+        "hitcount": Opt("hitcount"),
+        "rttl": Opt("rttl", arg=False),
+        "name": Opt("name"),
+        "rsource": Opt("rsource", arg=False),
+        "rdest": Opt("rdest", arg=False),
+        "mask": Opt("mask"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -336,7 +336,7 @@ class RecentMatch(Ext):
 @register_match
 class QuotaMatch(Ext):
     name = "quota"
-    opts = {"quota": ("quota", True, True)}
+    opts = {"quota": Opt("quota", inv=True)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["q"] = (self.uint("quota", arg, 0, (1 << 64) - 1), inv)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_target,
 )
@@ -24,10 +26,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
-
-STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
 
 
 # ---------------------------------------------------------------- LOG / NFLOG / NFQUEUE / AUDIT
@@ -52,13 +50,13 @@ class LogTarget(Ext):
     name = "LOG"
     is_target = True
     opts = {
-        "log-level": ("level", True, False),
-        "log-prefix": ("prefix", True, False),
-        "log-tcp-sequence": ("tcpseq", False, False),
-        "log-tcp-options": ("tcpopt", False, False),
-        "log-ip-options": ("ipopt", False, False),
-        "log-uid": ("uid", False, False),
-        "log-macdecode": ("macdecode", False, False),
+        "log-level": Opt("level"),
+        "log-prefix": Opt("prefix"),
+        "log-tcp-sequence": Opt("tcpseq", arg=False),
+        "log-tcp-options": Opt("tcpopt", arg=False),
+        "log-ip-options": Opt("ipopt", arg=False),
+        "log-uid": Opt("uid", arg=False),
+        "log-macdecode": Opt("macdecode", arg=False),
     }
     _FLAGS = (
         ("tcpseq", "log-tcp-sequence", 1),
@@ -108,11 +106,11 @@ class NflogTarget(Ext):
     name = "NFLOG"
     is_target = True
     opts = {
-        "nflog-group": ("group", True, False),
-        "nflog-prefix": ("prefix", True, False),
-        "nflog-range": ("range", True, False),
-        "nflog-size": ("size", True, False),
-        "nflog-threshold": ("threshold", True, False),
+        "nflog-group": Opt("group"),
+        "nflog-prefix": Opt("prefix"),
+        "nflog-range": Opt("range"),
+        "nflog-size": Opt("size"),
+        "nflog-threshold": Opt("threshold"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -154,11 +152,11 @@ class NfqueueTarget(Ext):
     excl = {"num": ("balance",), "balance": ("num",)}
     is_target = True
     opts = {
-        "queue-num": ("num", True, False),
-        "queue-balance": ("balance", True, False),
-        "queue-bypass": ("bypass", False, False),
-        "fail-open": ("bypass", False, False),
-        "queue-cpu-fanout": ("fanout", False, False),
+        "queue-num": Opt("num"),
+        "queue-balance": Opt("balance"),
+        "queue-bypass": Opt("bypass", arg=False),
+        "fail-open": Opt("bypass", arg=False),
+        "queue-cpu-fanout": Opt("fanout", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -206,11 +204,11 @@ class SynproxyTarget(Ext):
     name = "SYNPROXY"
     is_target = True
     opts = {
-        "sack-perm": ("sack-perm", False, False),
-        "timestamp": ("timestamp", False, False),
-        "wscale": ("wscale", True, False),
-        "mss": ("mss", True, False),
-        "ecn": ("ecn", False, False),
+        "sack-perm": Opt("sack-perm", arg=False),
+        "timestamp": Opt("timestamp", arg=False),
+        "wscale": Opt("wscale"),
+        "mss": Opt("mss"),
+        "ecn": Opt("ecn", arg=False),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -241,7 +239,7 @@ class SynproxyTarget(Ext):
 class TeeTarget(Ext):
     name = "TEE"
     is_target = True
-    opts = {"gateway": ("gateway", True, False), "oif": ("oif", True, False)}
+    opts = {"gateway": Opt("gateway"), "oif": Opt("oif")}
     mandatory = ("gateway",)
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -10,8 +10,10 @@ from ..ext import (
     NO_RESTRICTION,
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_target,
 )
@@ -26,10 +28,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
-
-STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
 
 
 # ---------------------------------------------------------------- MARK / CONNMARK
@@ -81,11 +79,11 @@ class MarkTarget(Ext):
     }
     is_target = True
     opts = {
-        "set-mark": ("set-mark", True, False),
-        "set-xmark": ("set-xmark", True, False),
-        "and-mark": ("and-mark", True, False),
-        "or-mark": ("or-mark", True, False),
-        "xor-mark": ("xor-mark", True, False),
+        "set-mark": Opt("set-mark"),
+        "set-xmark": Opt("set-xmark"),
+        "and-mark": Opt("and-mark"),
+        "or-mark": Opt("or-mark"),
+        "xor-mark": Opt("xor-mark"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -113,16 +111,16 @@ class ConnmarkTarget(Ext):
     }
     is_target = True
     opts = {
-        "set-mark": ("set-mark", True, False),
-        "set-xmark": ("set-xmark", True, False),
-        "and-mark": ("and-mark", True, False),
-        "or-mark": ("or-mark", True, False),
-        "xor-mark": ("xor-mark", True, False),
-        "save-mark": ("save", False, False),
-        "restore-mark": ("restore", False, False),
-        "mask": ("mask", True, False),
-        "nfmask": ("nfmask", True, False),
-        "ctmask": ("ctmask", True, False),
+        "set-mark": Opt("set-mark"),
+        "set-xmark": Opt("set-xmark"),
+        "and-mark": Opt("and-mark"),
+        "or-mark": Opt("or-mark"),
+        "xor-mark": Opt("xor-mark"),
+        "save-mark": Opt("save", arg=False),
+        "restore-mark": Opt("restore", arg=False),
+        "mask": Opt("mask"),
+        "nfmask": Opt("nfmask"),
+        "ctmask": Opt("ctmask"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -176,7 +174,7 @@ def _has_syn_match(rb: RuleBuild) -> bool:
 class TcpmssTarget(Ext):
     name = "TCPMSS"
     is_target = True
-    opts = {"set-mss": ("set", True, False), "clamp-mss-to-pmtu": ("clamp", False, False)}
+    opts = {"set-mss": Opt("set"), "clamp-mss-to-pmtu": Opt("clamp", arg=False)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if "v" in st:
@@ -209,9 +207,9 @@ class TtlTarget(Ext):
     is_target = True
     families = (4,)
     opts = {
-        "ttl-set": ("set", True, False),
-        "ttl-dec": ("dec", True, False),
-        "ttl-inc": ("inc", True, False),
+        "ttl-set": Opt("set"),
+        "ttl-dec": Opt("dec"),
+        "ttl-inc": Opt("inc"),
     }
     label = "TTL"
 
@@ -230,8 +228,7 @@ class TtlTarget(Ext):
         word = {"set": "set to", "dec": "decrement by", "inc": "increment by"}[op]
         return f" --{n}-{op} {v}", f" {self.label} {word} {v}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"mangle"}), None
+    only_tables = frozenset({"mangle"})
 
 
 @register_target
@@ -239,9 +236,9 @@ class HlTarget(TtlTarget):
     name = "HL"
     families = (6,)
     opts = {
-        "hl-set": ("set", True, False),
-        "hl-dec": ("dec", True, False),
-        "hl-inc": ("inc", True, False),
+        "hl-set": Opt("set"),
+        "hl-dec": Opt("dec"),
+        "hl-inc": Opt("inc"),
     }
     label = "HL"
 
@@ -251,10 +248,10 @@ class TosTarget(Ext):
     name = "TOS"
     is_target = True
     opts = {
-        "set-tos": ("set", True, False),
-        "and-tos": ("and", True, False),
-        "or-tos": ("or", True, False),
-        "xor-tos": ("xor", True, False),
+        "set-tos": Opt("set"),
+        "and-tos": Opt("and"),
+        "or-tos": Opt("or"),
+        "xor-tos": Opt("xor"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -272,8 +269,7 @@ class TosTarget(Ext):
         v, m = st["vm"]
         return f" --set-tos 0x{v:02x}/0x{m:02x}", f" TOS set 0x{v:02x}/0x{m:02x}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"mangle"}), None
+    only_tables = frozenset({"mangle"})
 
 
 @register_target
@@ -281,8 +277,8 @@ class DscpTarget(Ext):
     name = "DSCP"
     is_target = True
     opts = {
-        "set-dscp": ("set-dscp", True, False),
-        "set-dscp-class": ("set-dscp-class", True, False),
+        "set-dscp": Opt("set-dscp"),
+        "set-dscp-class": Opt("set-dscp-class"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -295,8 +291,7 @@ class DscpTarget(Ext):
             raise ParameterProblem("DSCP target: Parameter --set-dscp is required")
         return f" --set-dscp 0x{st['v']:02x}", f" DSCP set 0x{st['v']:02x}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"mangle"}), None
+    only_tables = frozenset({"mangle"})
 
 
 # ---------------------------------------------------------------- TPROXY / CHECKSUM / CLASSIFY / HMARK
@@ -307,9 +302,9 @@ class TproxyTarget(Ext):
     name = "TPROXY"
     is_target = True
     opts = {
-        "on-port": ("port", True, False),
-        "on-ip": ("ip", True, False),
-        "tproxy-mark": ("mark", True, False),
+        "on-port": Opt("port"),
+        "on-ip": Opt("ip"),
+        "tproxy-mark": Opt("mark"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -342,7 +337,7 @@ class TproxyTarget(Ext):
 class ChecksumTarget(Ext):
     name = "CHECKSUM"
     is_target = True
-    opts = {"checksum-fill": ("fill", False, False)}
+    opts = {"checksum-fill": Opt("fill", arg=False)}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         st["fill"] = True
@@ -352,15 +347,14 @@ class ChecksumTarget(Ext):
             raise self.mand("checksum-fill")
         return " --checksum-fill", " CHECKSUM fill"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"mangle"}), None
+    only_tables = frozenset({"mangle"})
 
 
 @register_target
 class ClassifyTarget(Ext):
     name = "CLASSIFY"
     is_target = True
-    opts = {"set-class": ("class", True, False)}
+    opts = {"set-class": Opt("class")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         a, sep, b = arg.partition(":")
@@ -379,8 +373,7 @@ class ClassifyTarget(Ext):
         hi, lo = st["c"]
         return f" --set-class {hi:04x}:{lo:04x}", f" CLASSIFY set {hi:x}:{lo:x}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, None
+    only_hooks = hooks("FORWARD", "OUTPUT", "POSTROUTING")
 
 
 @register_target
@@ -388,16 +381,16 @@ class HmarkTarget(Ext):
     name = "HMARK"
     is_target = True
     opts = {
-        "hmark-tuple": ("tuple", True, False),
-        "hmark-src-prefix": ("src-prefix", True, False),
-        "hmark-dst-prefix": ("dst-prefix", True, False),
-        "hmark-sport-mask": ("sport-mask", True, False),
-        "hmark-dport-mask": ("dport-mask", True, False),
-        "hmark-spi-mask": ("spi-mask", True, False),
-        "hmark-proto-mask": ("proto-mask", True, False),
-        "hmark-rnd": ("rnd", True, False),
-        "hmark-mod": ("mod", True, False),
-        "hmark-offset": ("offset", True, False),
+        "hmark-tuple": Opt("tuple"),
+        "hmark-src-prefix": Opt("src-prefix"),
+        "hmark-dst-prefix": Opt("dst-prefix"),
+        "hmark-sport-mask": Opt("sport-mask"),
+        "hmark-dport-mask": Opt("dport-mask"),
+        "hmark-spi-mask": Opt("spi-mask"),
+        "hmark-proto-mask": Opt("proto-mask"),
+        "hmark-rnd": Opt("rnd"),
+        "hmark-mod": Opt("mod"),
+        "hmark-offset": Opt("offset"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:

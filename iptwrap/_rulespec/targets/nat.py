@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_target,
 )
@@ -25,10 +27,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
-
-STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
 
 
 # ---------------------------------------------------------------- NAT
@@ -157,9 +155,9 @@ class DnatTarget(_NatTarget):
     name = "DNAT"
     to_opt = "to-destination"
     opts = {
-        "to-destination": ("to", True, False),
-        "random": ("random", False, False),
-        "persistent": ("persistent", False, False),
+        "to-destination": Opt("to"),
+        "random": Opt("random", arg=False),
+        "persistent": Opt("persistent", arg=False),
     }
     flags = ("random", "persistent")
     valid = hooks("PREROUTING", "OUTPUT")
@@ -170,10 +168,10 @@ class SnatTarget(_NatTarget):
     name = "SNAT"
     to_opt = "to-source"
     opts = {
-        "to-source": ("to", True, False),
-        "random": ("random", False, False),
-        "random-fully": ("random-fully", False, False),
-        "persistent": ("persistent", False, False),
+        "to-source": Opt("to"),
+        "random": Opt("random", arg=False),
+        "random-fully": Opt("random-fully", arg=False),
+        "persistent": Opt("persistent", arg=False),
     }
     flags = ("random", "random-fully", "persistent")
     valid = hooks("POSTROUTING", "INPUT")
@@ -184,9 +182,9 @@ class MasqueradeTarget(Ext):
     name = "MASQUERADE"
     is_target = True
     opts = {
-        "to-ports": ("ports", True, False),
-        "random": ("random", False, False),
-        "random-fully": ("random-fully", False, False),
+        "to-ports": Opt("ports"),
+        "random": Opt("random", arg=False),
+        "random-fully": Opt("random-fully", arg=False),
     }
     label = "masq ports:"
 
@@ -208,25 +206,25 @@ class MasqueradeTarget(Ext):
                 lst += f" {f}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("POSTROUTING"), frozenset({"nat"}), None
+    only_hooks = hooks("POSTROUTING")
+    only_tables = frozenset({"nat"})
 
 
 @register_target
 class RedirectTarget(MasqueradeTarget):
     name = "REDIRECT"
-    opts = {"to-ports": ("ports", True, False), "random": ("random", False, False)}
+    opts = {"to-ports": Opt("ports"), "random": Opt("random", arg=False)}
     label = "redir ports"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return hooks("PREROUTING", "OUTPUT"), frozenset({"nat"}), None
+    only_hooks = hooks("PREROUTING", "OUTPUT")
+    only_tables = frozenset({"nat"})
 
 
 @register_target
 class NetmapTarget(Ext):
     name = "NETMAP"
     is_target = True
-    opts = {"to": ("to", True, False)}
+    opts = {"to": Opt("to")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         host = arg.rpartition("/")[0] or arg
@@ -243,5 +241,4 @@ class NetmapTarget(Ext):
             raise self.mand("to")
         return f" --to {st['to']}", f" to:{st['to']}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"nat"}), None
+    only_tables = frozenset({"nat"})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
     Cursor,
     Ext,
+    Opt,
     Restriction,
     RuleBuild,
+    St,
     hooks,
     register_target,
 )
@@ -18,10 +20,6 @@ from ..values import (
 )
 
 __all__: List[str] = []
-
-St = Dict[str, Any]
-
-STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
 
 
 # ---------------------------------------------------------------- REJECT
@@ -51,7 +49,7 @@ _REJECT6 = (
 class RejectTarget(Ext):
     name = "REJECT"
     is_target = True
-    opts = {"reject-with": ("with", True, False)}
+    opts = {"reject-with": Opt("with")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         a = arg.lower()
@@ -76,7 +74,7 @@ class RejectTarget(Ext):
 class AuditTarget(Ext):
     name = "AUDIT"
     is_target = True
-    opts = {"type": ("type", True, False)}
+    opts = {"type": Opt("type")}
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         a = arg.lower()
@@ -121,14 +119,14 @@ class CtTarget(Ext):
     name = "CT"
     is_target = True
     opts = {
-        "notrack": ("notrack", False, False),
-        "helper": ("helper", True, False),
-        "timeout": ("timeout", True, False),
-        "ctevents": ("ctevents", True, False),
-        "expevents": ("expevents", True, False),
-        "zone": ("zone", True, False),
-        "zone-orig": ("zone-orig", True, False),
-        "zone-reply": ("zone-reply", True, False),
+        "notrack": Opt("notrack", arg=False),
+        "helper": Opt("helper"),
+        "timeout": Opt("timeout"),
+        "ctevents": Opt("ctevents"),
+        "expevents": Opt("expevents"),
+        "zone": Opt("zone"),
+        "zone-orig": Opt("zone-orig"),
+        "zone-reply": Opt("zone-reply"),
     }
 
     def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
@@ -179,8 +177,7 @@ class NotrackTarget(Ext):
     def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
         return "", " NOTRACK"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"raw"}), None
+    only_tables = frozenset({"raw"})
 
 
 @register_target
@@ -189,5 +186,4 @@ class TraceTarget(Ext):
     is_target = True
     opts = {}
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return None, frozenset({"raw"}), None
+    only_tables = frozenset({"raw"})
