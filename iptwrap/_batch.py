@@ -47,6 +47,7 @@ from ._payload import (
 )
 from ._ruleargs import may_hold_refused_option
 from ._types import ChainLike, RulePosition, TableLike
+from ._writer import Payload, appends, command, declare
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
@@ -422,20 +423,13 @@ class Batch:
             self._render_appends(specs, blocks)
         else:
             self._render_resolved(specs, blocks)
-        payload_lines: List[str] = []
+        writer = Payload()
         for table, (lines, indices) in blocks.items():
-            if not lines:
-                continue
-            payload_lines.append(f"*{table}")
-            payload_lines.extend(lines)
-            payload_lines.append("COMMIT")
-            owners.append(None)
-            owners.extend(indices)
-            owners.append(None)
-        if not payload_lines:
-            return b""
-        payload = ("\n".join(payload_lines) + "\n").encode("utf-8")
-        self.result.payload = payload
+            writer.table(table, lines, indices)
+        owners.extend(writer.owners)
+        payload = writer.encode()
+        if payload:
+            self.result.payload = payload
         return payload
 
     def _render_appends(
@@ -449,11 +443,7 @@ class Batch:
 
     def _join_appends(self, run: _Run, texts: List[str], lines: List[str]) -> None:
         """A run of append_rule as payload: one join (a rule with no tokens, alone)."""
-        if "" in texts:
-            lines.extend([f"-A {run.chain} {text}".rstrip() for text in texts])
-        else:
-            prefix = f"-A {run.chain} "
-            lines.append(prefix + ("\n" + prefix).join(texts))
+        lines.extend(appends(run.chain, texts))
         self.result._added.append((run.table, run.chain, texts))
 
     def _render_resolved(
@@ -585,30 +575,30 @@ class Batch:
                 return []
             model.chains[chain] = _ChainModel()
             self.result.chains_created.append((table, chain))
-            return [f":{chain} - [0:0]"]
+            return [declare(chain)]
         if verb == "flush_chain":
             if chain in model.chains:
                 model.chains[chain] = _ChainModel()
-            return [f"-F {chain}"]
+            return [command("-F", chain)]
         if verb == "delete_chain":
             model.chains.pop(chain, None)
             self.result.chains_deleted.append((table, chain))
-            return [f"-X {chain}"]
+            return [command("-X", chain)]
         if verb == "set_policy":
-            return [f"-P {chain} {self._policies[index]}"]
+            return [command("-P", chain, self._policies[index])]
         rules = model.chains.get(chain)
         if verb == "append_rule" or verb == "insert_rule":
             if verb == "append_rule":
                 if rules is not None:
                     rules.add(args)
-                line = f"-A {chain} {spec}"
+                line = command("-A", chain, spec)
             else:
                 number = self._numbers[index]
                 if rules is not None:
                     rules.add(args, number - 1)
-                line = f"-I {chain} {number} {spec}"
+                line = command("-I", f"{chain} {number}", spec)
             self.result._added.append((table, chain, [spec]))
-            return [line.rstrip()]
+            return [line]
         canonical: Optional[str]
         if rules is not None and spec in rules.counts:
             # The restore text of these tokens is a saved rule's text: the same tokens,
@@ -632,11 +622,11 @@ class Batch:
                 entry: Union[str, Tuple[str, ...]] = canonical if canonical is not None else args
                 rules.add(entry, None if position is RulePosition.APPEND else 0)
             self.result._added.append((table, chain, [key[2]]))
-            return [f"{position.value} {chain} {spec}".rstrip()]
+            return [command(position.value, chain, spec)]
         if verb == "delete_rule":
             if not exists:
                 return []
-            line = f"-D {chain} {spec}".rstrip()
+            line = command("-D", chain, spec)
             if rules is not None and canonical is not None and canonical in rules.counts:
                 by_number = self._merged_misses and repeats_a_match(args)
                 if self._loose or by_number:

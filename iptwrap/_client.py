@@ -70,6 +70,7 @@ from ._settings import (
 from ._sync import DesiredChains, Jump, SyncResult, sync_chains, teardown_chains
 from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
 from ._version import BinaryInfo, Version, parse_version_output
+from ._writer import command, one_table
 
 __all__ = ["IPTables"]
 
@@ -265,13 +266,12 @@ class IPTables:
             self._iptables(table, ["-Z", *chain])  # also the binary's "no such chain"
             saved = chain_specs(self._save(table, counters=False)).get(table, {})
             lines = [
-                f"-Z {name} {n}"
+                command("-Z", name, str(n))
                 for name in (chain or list(saved))
                 for n in range(1, len(saved.get(name, ())) + 1)
             ]
             if lines:
-                payload = "\n".join([f"*{table}", *lines, "COMMIT", ""]).encode()
-                self._restore([], payload, flush=False, counters=False)
+                self._restore([], one_table(table, lines), flush=False, counters=False)
 
     # ----------------------------------------------------------------- rules
 
@@ -622,7 +622,7 @@ class IPTables:
         not (measured on 1.8.9); ``--test`` applies the transaction to the cached
         table and stops before the commit. One process, like ``-C``.
         """
-        payload = f"*{table}\n-D {chain} {restore_line(tokens)}\nCOMMIT\n".encode()
+        payload = one_table(table, [command("-D", chain, restore_line(tokens))])
         try:
             self._restore(["--test"], payload, flush=False, counters=False)
         except RestoreError as exc:

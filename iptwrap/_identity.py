@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 from ._canonical import canonical_texts
 from ._errors import IPTablesError
 from ._payload import restore_line
+from ._writer import command, declare, one_table, removes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
@@ -116,17 +117,15 @@ class Identity:
 
     def _scratch(self, table: str, rules: List[Rule]) -> Optional[List[Optional[str]]]:
         name = f"{SCRATCH_PREFIX}{os.getpid() % 100_000}-{next(_counter) % 10_000}"
-        body = [f"-A {name} {restore_line(rule)}".rstrip() for rule in rules]
-        load = "\n".join([f"*{table}", f":{name} - [0:0]", *body, "COMMIT", ""])
+        body = [command("-A", name, restore_line(rule)) for rule in rules]
         try:
-            self._client.restore_all(load.encode("utf-8"), flush=False)
+            self._client.restore_all(one_table(table, [declare(name), *body]), flush=False)
         except IPTablesError:
             return None
         try:
             listed = self._client.list_rules(table, name)
         finally:
-            drop = f"*{table}\n-F {name}\n-X {name}\nCOMMIT\n"
-            self._client.restore_all(drop.encode("utf-8"), flush=False)
+            self._client.restore_all(one_table(table, removes([name])), flush=False)
         if len(listed) != len(rules):
             return None  # a comma list of addresses made several rules, or a flush
         head = f"-A {name}"

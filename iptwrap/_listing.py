@@ -1,14 +1,16 @@
-"""Reading what iptables prints: ``-S`` lines and ``iptables-save -c`` output.
+"""Reading what iptables prints: ``-S`` lines, and the client's views of a save.
 
-Only the small subset the client's listing methods need; every line we return is the
+``iptables-save`` output itself is read in one place, :mod:`iptwrap._dump`; this module
+only picks out what the client's listing methods return. Every rule text is the
 binary's own canonical text, untouched.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import List, Optional
+
+from ._dump import SavedChain, parse_save
 
 __all__ = [
     "RuleCounters",
@@ -18,9 +20,6 @@ __all__ = [
     "counters_from_save",
     "policy_from_save",
 ]
-
-_COUNTED_RULE = re.compile(r"^\[(\d+):(\d+)\] (-A (\S+)(?: (.*))?)$")
-_CHAIN_DECL = re.compile(r"^:(\S+) (\S+) \[(\d+):(\d+)\]$")
 
 
 @dataclass(frozen=True)
@@ -74,34 +73,28 @@ def rules_from_list_rules(output: bytes, chain: str) -> List[str]:
     return [line for line in _lines(output) if line == prefix or line.startswith(prefix + " ")]
 
 
+def _saved_chain(output: bytes, chain: str) -> Optional[SavedChain]:
+    for table in parse_save(output).tables.values():
+        found = table.chains.get(chain)
+        if found is not None:
+            return found
+    return None
+
+
 def counters_from_save(output: bytes, chain: str) -> List[RuleCounters]:
     """Rules of ``chain`` with counters, from ``iptables-save -c -t TABLE``."""
-    found: List[RuleCounters] = []
-    for line in _lines(output):
-        match = _COUNTED_RULE.match(line)
-        if match and match.group(4) == chain:
-            found.append(
-                RuleCounters(
-                    chain=chain,
-                    number=len(found) + 1,
-                    rule=match.group(5) or "",
-                    packets=int(match.group(1)),
-                    bytes=int(match.group(2)),
-                )
-            )
-    return found
+    saved = _saved_chain(output, chain)
+    if saved is None:
+        return []
+    return [
+        RuleCounters(chain, number, rule.spec, rule.packets or 0, rule.bytes or 0)
+        for number, rule in enumerate(saved.rules, start=1)
+    ]
 
 
 def policy_from_save(output: bytes, chain: str) -> Optional[ChainPolicy]:
     """The ``:CHAIN POLICY [p:b]`` declaration of ``chain``, if the table has it."""
-    for line in _lines(output):
-        match = _CHAIN_DECL.match(line)
-        if match and match.group(1) == chain:
-            policy = match.group(2)
-            return ChainPolicy(
-                chain=chain,
-                policy=None if policy == "-" else policy,
-                packets=int(match.group(3)),
-                bytes=int(match.group(4)),
-            )
-    return None
+    saved = _saved_chain(output, chain)
+    if saved is None:
+        return None
+    return ChainPolicy(chain, saved.policy, saved.packets, saved.bytes)

@@ -48,6 +48,7 @@ from ._payload import (
     table_name,
 )
 from ._types import ChainLike, RulePosition, TableLike
+from ._writer import Payload, appends, command, declare, removes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
@@ -180,13 +181,9 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
     return _Desired(desired, wanted, empty_tokens)
 
 
-def _rules_lines(chain: str, texts: Sequence[str]) -> List[str]:
-    return [f"-A {chain} {text}" if text else f"-A {chain}" for text in texts]
-
-
-def _apply(client: IPTables, blocks: List[str], result: SyncResult) -> SyncResult:
-    if blocks:
-        result.payload = "".join(blocks).encode("utf-8")
+def _apply(client: IPTables, payload: Payload, result: SyncResult) -> SyncResult:
+    if payload:
+        result.payload = payload.encode()
         client.restore_all(result.payload, flush=False)
     return result
 
@@ -229,7 +226,7 @@ def _sync_against_kernel(
     snapshot: Optional[Dict[str, Dict[str, List[str]]]] = None,
 ) -> SyncResult:
     result = SyncResult()
-    blocks: List[str] = []
+    payload = Payload()
     identity = client.identity
     loose = client.info.compare_ignores_prefix(client.is_ipv6())
     for table in desired.tables():
@@ -262,8 +259,8 @@ def _sync_against_kernel(
                 result.unchanged.append((table, chain))
                 continue
             (result.rewritten if current is not None else result.created).append((table, chain))
-            decls.append(f":{chain} - [0:0]")
-            body.extend(_rules_lines(chain, texts))
+            decls.append(declare(chain))
+            body.extend(appends(chain, texts))
         stale = [c for c in saved if c.startswith(prefix) and c not in own]
         result.deleted.extend((table, c) for c in stale)
         owned = {c for c in known if c.startswith(prefix)}
@@ -271,11 +268,8 @@ def _sync_against_kernel(
         declared = desired.jumps.get(table, [])
         for chain in _foreign_chains(saved, declared, prefix):
             edits.reconcile(chain, saved.get(chain, []), declared, owned, canon, client)
-        lines = decls + edits.removals + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale]
-        lines += body + edits.additions
-        if lines:
-            blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
-    return _apply(client, blocks, result)
+        payload.table(table, decls + edits.removals + removes(stale) + body + edits.additions)
+    return _apply(client, payload, result)
 
 
 def _foreign_chains(
@@ -369,7 +363,7 @@ class _JumpEdits:
 
     def _remove(self, chain: str, working: List[str], text: str, moved: bool = False) -> None:
         index = working.index(text)
-        line = f"-D {chain} {text}".rstrip()
+        line = command("-D", chain, text)
         if self.loose and delete_takes_an_earlier_rule(working, index):
             line = f"-D {chain} {index + 1}"  # ip6tables-nft's -D would take another
         del working[index]
@@ -386,8 +380,10 @@ class _JumpEdits:
         at: int = 0,
     ) -> None:
         spec = restore_line(tokens)
-        where = f"-I {chain} {at}" if at else f"{position.value} {chain}"
-        self.additions.append(f"{where} {spec}".rstrip())
+        if at:
+            self.additions.append(command("-I", f"{chain} {at}", spec))
+        else:
+            self.additions.append(command(position.value, chain, spec))
         self.result.jumps_added.append((self.table, chain, text or " ".join(tokens)))
 
 
@@ -453,7 +449,7 @@ class Syncer:
     def _sync_against_memory(self, last: _Desired, desired: _Desired) -> SyncResult:
         """Same tables, same jumps as the last sync: only changed chains are written."""
         result = SyncResult()
-        blocks: List[str] = []
+        payload = Payload()
         for table in desired.tables():
             old = last.chains.get(table, {})
             new = desired.chains.get(table, {})
@@ -465,11 +461,9 @@ class Syncer:
                     result.unchanged.append((table, chain))
                     continue
                 (result.rewritten if before is not None else result.created).append((table, chain))
-                decls.append(f":{chain} - [0:0]")
-                body.extend(_rules_lines(chain, desired.texts(table, chain)))
+                decls.append(declare(chain))
+                body.extend(appends(chain, desired.texts(table, chain)))
             stale = [c for c in old if c not in new]
             result.deleted.extend((table, c) for c in stale)
-            lines = decls + [f"-F {c}" for c in stale] + [f"-X {c}" for c in stale] + body
-            if lines:
-                blocks.append("\n".join([f"*{table}", *lines, "COMMIT"]) + "\n")
-        return _apply(self._client, blocks, result)
+            payload.table(table, decls + removes(stale) + body)
+        return _apply(self._client, payload, result)

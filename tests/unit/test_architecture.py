@@ -6,6 +6,7 @@
 - The import graph, function-level imports included, has no cycle (``if
   TYPE_CHECKING:`` imports are not run, and do not count).
 - No module is over 800 lines.
+- ``iptables-save`` text is read by one module and restore payloads written by one.
 """
 
 from __future__ import annotations
@@ -170,3 +171,26 @@ def test_every_public_exception_lives_in_one_module() -> None:
     assert len(errors) > 15
     assert {e.__name__: e.__module__ for e in errors if e.__module__ != "iptwrap._errors"} == {}
     assert not hasattr(iptwrap, "CLASSIFICATION")  # the table is private
+
+
+def _production_modules() -> List[Path]:
+    return [p for p in PKG.rglob("*.py") if "fake" not in p.relative_to(PKG).parts]
+
+
+def _strings(path: Path) -> List[str]:
+    tree = ast.parse(path.read_text())
+    found = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    # the literal parts of f-strings too: f"*{table}\nCOMMIT" is a payload being written
+    return [s for s in found if isinstance(s, str)]
+
+
+def test_the_save_format_is_read_and_written_in_one_place_each() -> None:
+    """A module that spells ``COMMIT`` frames or reads table blocks: only the writer
+    (batch, sync, Syncer, teardown and identity's scratch chains use it) and the save
+    reader (the client's listings use it) may."""
+    spelling = {
+        p.name
+        for p in _production_modules()
+        if any(s == "COMMIT" or s.endswith("\nCOMMIT\n") for s in _strings(p))
+    }
+    assert spelling == {"_writer.py", "_dump.py"}
