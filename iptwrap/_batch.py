@@ -45,9 +45,12 @@ from ._payload import (
     rule_tokens,
     table_name,
 )
-from ._ruleargs import may_hold_refused_option
+from ._ruleargs import MAY_REFUSE_IN_KEY
 from ._types import ChainLike, RulePosition, TableLike
 from ._writer import Payload, appends, command, declare
+
+# the per-call check of a joined key ("\n" + tokens joined by "\n"), inlined in _add
+_may_refuse = MAY_REFUSE_IN_KEY.search
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
@@ -262,7 +265,7 @@ class Batch:
             or "\0" in key
             or "\r" in key
             or key.count("\n") != len(args) - 1
-            or may_hold_refused_option(key)
+            or _may_refuse("\n" + key) is not None
         ):
             key = "\n".join(rule_tokens(args))  # raises on a bad token or a refused option
         if not args:
@@ -519,8 +522,8 @@ class Batch:
         misses = [i for i, text in enumerate(texts) if text not in counts]
         if misses:
             assert self._identity is not None
-            found = self._identity.texts(
-                run.table, run.chain, [run.args(i) for i in misses], model.chain_exists
+            found = self._identity.key_texts(
+                run.table, run.chain, [run.keys[i] for i in misses], model.chain_exists
             )
             for i, text in zip(misses, found):
                 known[i] = text

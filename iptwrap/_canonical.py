@@ -1,7 +1,7 @@
 """Rule identity without asking the kernel: the canonical text iptables-save prints.
 
-The fake's rule-spec parser reproduces, per backend and family, exactly the text
-``iptables-save`` prints for a rule. The batch and sync paths use it to compare the
+The rule engine (:mod:`iptwrap._rulespec`) reproduces, per release, backend and
+family, exactly the text ``iptables-save`` prints for a rule. The batch and sync paths use it to compare the
 rules an agent asks for against one ``iptables-save`` snapshot, instead of one
 ``iptables -C`` per rule. When the parser does not know a match or target, the caller
 falls back to asking the kernel (``-C``): a slower answer, never a wrong one.
@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 __all__ = [
     "canonical_rule_text",
     "canonical_texts",
+    "canonical_key_texts",
     "CanonicalError",
     "without_prefix_lengths",
     "delete_takes_an_earlier_rule",
@@ -28,8 +29,13 @@ class CanonicalError(Exception):
     """The spec could not be canonicalised locally (unknown module, or invalid)."""
 
 
-_CacheKey = Tuple[int, str, str, str, str, Tuple[str, ...]]
-_cache: Dict[_CacheKey, str] = {}
+# Canonical texts already found: per (family, backend, version, table, chain), a dict
+# from the rule's key (its tokens joined by newlines, "\0" for none) to its text. A
+# resync probes a thousand keys of one chain with one ``map`` over that dict: no
+# tuple to build or hash per rule.
+_ChainCache = Dict[str, str]
+_caches: Dict[Tuple[int, str, str, str, str], _ChainCache] = {}
+_cached = 0
 _cache_lock = threading.Lock()
 _CACHE_MAX = 200_000
 # The iptables version whose save format the parser imitates (ground truth: 1.8.9).
@@ -52,8 +58,11 @@ def canonical_rule_text(
     not a known target is accepted as a user chain (identity does not depend on it).
     Successful answers are cached: agents resync the same rules again and again.
     """
-    key = (family, backend, version, table, chain, tuple(tokens))
-    cached = _cache.get(key)
+    cache = _chain_cache(family, backend, version, table, chain)
+    key = "\n".join(tokens) if tokens else "\0"
+    if key.count("\n") != max(len(tokens) - 1, 0):
+        cache = {}  # a token holding a newline: its key would name other tokens too
+    cached = cache.get(key)
     if cached is not None:
         return cached
     # Imported here: the fake package imports the client, which imports this module.
@@ -74,11 +83,29 @@ def canonical_rule_text(
         # a comma list of addresses is several kernel rules: not one identity
         raise CanonicalError("spec expands to several rules")
     text = command.rule.text
-    with _cache_lock:
-        if len(_cache) >= _CACHE_MAX:
-            _cache.clear()
-        _cache[key] = text
+    _remember(cache, key, text)
     return text
+
+
+def _chain_cache(family: int, backend: str, version: str, table: str, chain: str) -> _ChainCache:
+    where = (family, backend, version, table, chain)
+    cache = _caches.get(where)
+    if cache is None:
+        with _cache_lock:
+            cache = _caches.setdefault(where, {})
+    return cache
+
+
+def _remember(cache: _ChainCache, key: str, text: str) -> None:
+    global _cached
+    with _cache_lock:
+        if _cached >= _CACHE_MAX:
+            for other in _caches.values():
+                other.clear()
+            _cached = 0
+        if key not in cache:
+            _cached += 1
+        cache[key] = text
 
 
 def canonical_texts(
@@ -91,20 +118,45 @@ def canonical_texts(
     version: str = _VERSION,
     chain_exists: Optional[Callable[[str, str], bool]] = None,
 ) -> List[Optional[str]]:
-    """:func:`canonical_rule_text` for many rules of one chain; None where it fails.
+    """:func:`canonical_rule_text` for many rules of one chain; None where it fails."""
+    keys = ["\n".join(rule) if rule else "\0" for rule in rules]
+    return canonical_key_texts(
+        keys,
+        table=table,
+        chain=chain,
+        family=family,
+        backend=backend,
+        version=version,
+        chain_exists=chain_exists,
+    )
 
-    A resync asks for the same thousand rules each time: one cache probe each, in a
-    loop, instead of a call with keyword arguments each.
+
+def canonical_key_texts(
+    keys: Sequence[str],
+    *,
+    table: str,
+    chain: str,
+    family: int,
+    backend: str,
+    version: str = _VERSION,
+    chain_exists: Optional[Callable[[str, str], bool]] = None,
+) -> List[Optional[str]]:
+    """:func:`canonical_texts` for rule keys (tokens joined by newlines, ``"\0"`` for none).
+
+    A resync asks for the same thousand rules each time: one ``map`` over the chain's
+    cache, then the engine only for the misses.
     """
-    get = _cache.get
-    texts: List[Optional[str]] = [
-        get((family, backend, version, table, chain, tuple(rule))) for rule in rules
-    ]
+    cache = _chain_cache(family, backend, version, table, chain)
+    texts: List[Optional[str]] = list(map(cache.get, keys))
+    if None not in texts:
+        return texts
     for i, text in enumerate(texts):
         if text is None:
+            key = keys[i]
+            tokens = () if key == "\0" else tuple(key.split("\n"))
             with contextlib.suppress(CanonicalError):
                 texts[i] = canonical_rule_text(
-                    rules[i],
+                    tokens,
                     table=table,
                     chain=chain,
                     family=family,

@@ -25,9 +25,9 @@ import os
 import threading
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ._canonical import canonical_texts
+from ._canonical import canonical_key_texts, canonical_texts
 from ._errors import IPTablesError
-from ._payload import restore_line
+from ._payload import key_tokens, restore_line
 from ._writer import command, declare, one_table, removes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +90,27 @@ class Identity:
                 chain_exists=chain_exists,
             )
         return self._kernel_texts(table, rules)
+
+    def key_texts(
+        self,
+        table: str,
+        chain: str,
+        keys: Sequence[str],
+        chain_exists: Optional[ChainExists] = None,
+    ) -> List[Optional[str]]:
+        """:meth:`texts` for rule keys (tokens joined by newlines, ``"\\0"`` for none),
+        which batch and sync already hold: a cached rule costs one dict probe."""
+        if self.modelled:
+            return canonical_key_texts(
+                keys,
+                table=table,
+                chain=chain,
+                family=self._family,
+                backend=self._backend,
+                version=self._version,
+                chain_exists=chain_exists,
+            )
+        return self._kernel_texts(table, [key_tokens(key) for key in keys])
 
     def text(self, table: str, chain: str, rule: Rule) -> Optional[str]:
         return self.texts(table, chain, [rule])[0]

@@ -41,6 +41,7 @@ __all__ = [
     "FORBIDDEN_LONG",
     "refused_option",
     "may_hold_refused_option",
+    "MAY_REFUSE_IN_KEY",
 ]
 
 # What each refused option would do; the message names it.
@@ -110,16 +111,28 @@ def _prefix_trie(names: Sequence[str]) -> str:
 # rules by "\r" (bulk checks). Anything it flags goes through the exact scan.
 # It starts with a literal newline (the caller's text gets one in front), so the engine
 # jumps from token start to token start instead of trying every position.
+_SHORT = "".join(sorted(FORBIDDEN_SHORT))
+_LONG_TRIE = _prefix_trie(sorted(FORBIDDEN_LONG))
 _MAY_REFUSE = re.compile(
     r"[\n\r]-(?:"
-    rf"(?!-)[^\n\r]*?[{''.join(sorted(FORBIDDEN_SHORT))}]"
-    rf"|-(?:{_prefix_trie(sorted(FORBIDDEN_LONG))})(?:=[^\n\r]*)?(?=[\n\r]|\Z))"
+    rf"(?!-)[^\n\r]*?[{_SHORT}]"
+    rf"|-(?:{_LONG_TRIE})(?:=[^\n\r]*)?(?=[\n\r]|\Z))"
+)
+# The same for one rule's key: a literal "\n-" prefix lets the engine find token starts
+# with a substring search; 0.6 µs a call where the character class cost 0.95 µs, and
+# the batch's append_rule makes this check for every call.
+MAY_REFUSE_IN_KEY = re.compile(
+    r"\n-(?:"
+    rf"(?!-)[^\n]*?[{_SHORT}]"
+    rf"|-(?:{_LONG_TRIE})(?:=[^\n]*)?(?=\n|\Z))"
 )
 
 
 def may_hold_refused_option(joined: str) -> bool:
     """False when no token of ``joined`` (tokens joined by newlines) can be refused."""
-    return _MAY_REFUSE.search("\n" + joined) is not None
+    if "\r" in joined:
+        return _MAY_REFUSE.search("\n" + joined) is not None
+    return MAY_REFUSE_IN_KEY.search("\n" + joined) is not None
 
 
 _Options = Mapping[str, "Opt"]

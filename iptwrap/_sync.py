@@ -41,7 +41,6 @@ from ._payload import (
     InvalidArgumentError,
     chain_name,
     key_texts,
-    key_tokens,
     restore_line,
     rule_keys,
     rule_tokens,
@@ -253,8 +252,7 @@ def _sync_against_kernel(
             if current is not None and (
                 current == texts
                 or len(current) == len(texts)
-                and current
-                == identity.texts(table, chain, [key_tokens(k) for k in own[chain]], exists)
+                and current == identity.key_texts(table, chain, own[chain], exists)
             ):
                 result.unchanged.append((table, chain))
                 continue
