@@ -231,46 +231,58 @@ def key_texts(keys: Sequence[str], *, empty_tokens: bool) -> List[str]:
         return []
     text = "\r".join(keys)
     if not text.isascii() or empty_tokens or any(c in text for c in _KEY_QUOTES):
-        text = _quote_tokens(text)
+        text = _quote_tokens(text, empty_tokens)
     return text.replace("\0", "").replace("\n", " ").split("\r")
 
 
-def _quote_tokens(text: str) -> str:
+def _quote_tokens(text: str, empty_tokens: bool) -> str:
     """The join of keys with each token that needs quotes quoted as :func:`restore_line` does."""
-    spans = set()
-    for at in _quote_marks(text):
-        start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
-        ends = [e for e in (text.find("\n", at), text.find("\r", at)) if e >= 0]
-        spans.add((start, min(ends) if ends else len(text)))
-    if not spans:
-        return text
     pieces: List[str] = []
-    last = 0
-    for start, end in sorted(spans):
+    last = 0  # the end of the last token quoted (a separator, or the end)
+    for at in sorted(set(_quote_marks(text, empty_tokens))):
+        if at < last:
+            continue  # a second mark in the token just quoted
+        start = max(text.rfind("\n", last, at), text.rfind("\r", last, at)) + 1
+        if start < last:
+            continue  # at == last: the separator after the token just quoted
+        newline, return_ = text.find("\n", at), text.find("\r", at)
+        end = newline if return_ < 0 or 0 <= newline < return_ else return_
+        if end < 0:
+            end = len(text)
         pieces.append(text[last:start])
         pieces.append(quote_token(text[start:end]))
         last = end
+    if not pieces:
+        return text
     pieces.append(text[last:])
     return "".join(pieces)
 
 
-def _quote_marks(text: str) -> List[int]:
+def _quote_marks(text: str, empty_tokens: bool) -> List[int]:
     """Offsets, in a join of keys, inside (or at the start of) a token that needs quotes.
 
     What :data:`_PLAIN` refuses: whitespace other than the separators, a quote or a
     backslash (one character-class search, which the regex engine skips through), a
-    token starting with ``#``, or an empty token (literal searches: both are rare).
+    token starting with ``#``, or an empty token (literal searches, made only when the
+    text has a ``#`` or the caller saw an empty token: each costs a pass over the join).
     """
     marks = [m.start() for m in _QUOTED_CHAR.finditer(text)]
-    for pair in ("\n#", "\r#", "\n\n", "\n\r", "\r\n", "\r\r"):
+    pairs: List[str] = []
+    if "#" in text:
+        pairs += ["\n#", "\r#"]
+        if text[:1] == "#":
+            marks.append(0)
+    if empty_tokens:
+        pairs += ["\n\n", "\n\r", "\r\n", "\r\r"]
+        if text[:1] in ("\n", "\r") or text == "":
+            marks.append(0)
+        if text[-1:] in ("\n", "\r"):
+            marks.append(len(text))
+    for pair in pairs:
         at = text.find(pair)
         while at >= 0:
             marks.append(at + 1)
             at = text.find(pair, at + 1)
-    if text[:1] in ("#", "\n", "\r") or text == "":
-        marks.append(0)
-    if text[-1:] in ("\n", "\r"):
-        marks.append(len(text))
     return marks
 
 
