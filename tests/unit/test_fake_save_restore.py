@@ -1,53 +1,20 @@
 """iptables-save / iptables-restore emulation: tokenising, blocks, flush, counters, errors.
 
-Runs against the stub parser of ``test_fake_kernel.py`` (canonical rule texts pass
+Runs against the stub parser of ``kernel_model.py`` (canonical rule texts pass
 through unchanged), so only the save/restore machinery is under test here.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import shlex
 import time
-from pathlib import Path
-from typing import Any, Optional, Tuple
 
 import pytest
 
 from iptwrap._rulespec.errors import ParameterProblem
 from iptwrap.fake._restore import tokenize
-from iptwrap.fake._runner import FakeRunner as _FakeRunner
 
+from .kernel_model import BACKENDS, FakeRunner, ok, run
 
-def _load_stub() -> Any:
-    path = Path(__file__).with_name("test_fake_kernel.py")
-    spec = importlib.util.spec_from_file_location("_fake_kernel_stub", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.stub_parse
-
-
-stub_parse = _load_stub()
-
-
-def FakeRunner(**kwargs: Any) -> _FakeRunner:  # noqa: N802 - stands in for the class
-    """The fake over the stub parser: these tests are about the kernel model."""
-    return _FakeRunner(parse=stub_parse, **kwargs)
-
-
-def run(r: _FakeRunner, cmd: str, stdin: Optional[str] = None) -> Tuple[int, str, str]:
-    res = r.run(shlex.split(cmd), input=stdin.encode() if stdin is not None else None)
-    return res.returncode, res.stdout.decode(), res.stderr.decode()
-
-
-def ok(r: _FakeRunner, cmd: str, stdin: Optional[str] = None) -> str:
-    rc, out, err = run(r, cmd, stdin)
-    assert rc == 0, (cmd, rc, err)
-    return out
-
-
-BACKENDS = ["nft", "legacy"]
 EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
 
 
