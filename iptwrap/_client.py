@@ -9,10 +9,11 @@ unchanged over the in-memory fake (``iptwrap.fake``) in unit tests.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
@@ -44,6 +45,7 @@ from ._listing import (
     rules_from_list_rules,
 )
 from ._lock import LockFileUnavailable, LockNotAcquired, hold_xtables_lock, lock_path
+from ._log import log, log_command, log_retry
 from ._payload import (
     InvalidArgumentError,
     chain_name,
@@ -676,9 +678,10 @@ class IPTables:
         # fake's users make many thousands of calls.
         try:
             return self._once(build(self._lock_timeout), payload, self._lock_timeout, hold_lock)
-        except LockTimeoutError:
+        except LockTimeoutError as exc:
             if policy.attempts <= 1 or time.monotonic() >= deadline:
                 raise
+            log_retry(exc.argv, 1, policy.attempts, _holder(exc))
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(LockTimeoutError),
             stop=tenacity.stop_after_attempt(max(1, policy.attempts - 1))
@@ -687,6 +690,7 @@ class IPTables:
                 multiplier=policy.initial_backoff, max=policy.max_backoff
             ),
             before=sleep_first(policy),
+            before_sleep=_log_retry(policy.attempts),
             reraise=True,
         )
         for attempt in retrying:
@@ -714,17 +718,34 @@ class IPTables:
     def _call(
         self, argv: List[str], payload: Optional[bytes], timeout: Optional[float]
     ) -> Completed:
+        start = time.perf_counter()
         try:
             result = self._runner.run(argv, input=payload, timeout=timeout)
         except FileNotFoundError as exc:
+            self._log(argv, None, start, payload, "not found")
             raise BinaryNotFoundError(
                 argv, None, message=f"{exc.filename or argv[0]}: not found"
             ) from None
         except RunnerTimeout as exc:
+            self._log(argv, None, start, payload, f"killed after {exc.timeout:g}s")
             raise CommandTimeoutError(
                 argv, None, exc.stdout, exc.stderr, message=f"killed after {exc.timeout:g}s"
             ) from None
+        self._log(argv, result.returncode, start, payload)
         return Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
+
+    def _log(
+        self,
+        argv: List[str],
+        returncode: Optional[int],
+        start: float,
+        payload: Optional[bytes],
+        outcome: str = "",
+    ) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            prefix = getattr(self._runner, "prefix", ())
+            elapsed = time.perf_counter() - start
+            log_command(argv, prefix, returncode, elapsed, payload, outcome)
 
     def _error(self, argv: List[str], result: Completed, payload: Optional[bytes]) -> IPTablesError:
         cls = classify(result.returncode, result.stderr)
@@ -749,6 +770,21 @@ class IPTables:
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""
         return f"IPTables({self._protocol.name}, binaries={self._binaries.iptables!r}{where})"
+
+
+def _holder(exc: IPTablesError) -> str:
+    """What the lock's holder left in the message (iptables names the wait, or the pid)."""
+    return exc.stderr_text.strip().split("\n")[-1] or str(exc)
+
+
+def _log_retry(attempts: int) -> Callable[[tenacity.RetryCallState], None]:
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, IPTablesError):
+            # the first attempt ran outside tenacity: its attempt 1 is our attempt 2
+            log_retry(exc.argv, state.attempt_number + 1, attempts, _holder(exc))
+
+    return before_sleep
 
 
 def _rule_number(n: int) -> int:

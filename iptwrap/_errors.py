@@ -17,6 +17,7 @@ always the lock, so only rows that also match a lock *message* are lock errors.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Pattern, Sequence, Tuple, Type
 
@@ -69,8 +70,12 @@ class IPTablesError(Exception):
         self.stdout = stdout
         self.stderr = stderr
         text = message if message is not None else _first_meaningful_line(stderr)
-        cmd = " ".join(self.argv)
-        super().__init__(f"{cmd!r} failed (exit {returncode}): {text}")
+        # shell-quoted, so that a rule passed as one string shows as one quoted word
+        cmd = shlex.join(self.argv)
+        if returncode:
+            super().__init__(f"{cmd} failed (exit {returncode}): {text}")
+        else:  # it never ran (None), or it ran and what it said was refused (0)
+            super().__init__(f"{cmd}: {text}")
 
     @property
     def stderr_text(self) -> str:

@@ -20,13 +20,13 @@ same tokens make the same rule on every release.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ._canonical import canonical_key_texts, canonical_texts
 from ._errors import IPTablesError
+from ._log import log
 from ._payload import key_tokens, restore_line
 from ._writer import command, declare, one_table, removes
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Identity", "SCRATCH_PREFIX"]
 
-log = logging.getLogger("iptwrap")
 
 #: Scratch chains are named ``IPTWRAP-ID-<pid>-<n>``; ``teardown("IPTWRAP-ID-")``
 #: removes any a killed process left behind.

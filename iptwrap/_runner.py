@@ -88,6 +88,11 @@ class SubprocessRunner:
         self._env["LC_ALL"] = "C"
         self._env.pop("LANGUAGE", None)
 
+    @property
+    def prefix(self) -> list[str]:
+        """What runs in front of every argv (``ip netns exec NAME``), for logs."""
+        return [] if self.netns is None else [self._ip, "netns", "exec", self.netns]
+
     def _full_argv(self, argv: Sequence[str]) -> list[str]:
         if not argv:
             raise ValueError("empty argv")

@@ -31,7 +31,8 @@ class Failure:
 class Faults:
     """The faults armed on one :class:`FakeRunner`."""
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str = "legacy") -> None:
+        self._mode = mode
         self._lock_calls = 0
         self._timeout_calls = 0
         self._missing: Set[str] = set()
@@ -40,7 +41,17 @@ class Faults:
     # ---- arming ---------------------------------------------------------------------------
     def lock_held(self, calls: int = 1) -> None:
         """The next ``calls`` invocations that take the xtables lock (legacy iptables,
-        ip6tables and *-restore; never *-save, never the nft backend) find it held."""
+        ip6tables and *-restore; never *-save) find it held.
+
+        Refused on an nft host: iptables-nft takes no xtables lock, so a test arming
+        it there would exercise nothing and pass all the same.
+        """
+        if self._mode == "nft":
+            raise ValueError(
+                "iptables-nft takes no xtables lock: lock_held() on an nft host would "
+                "exercise nothing. Use FakeRunner(mode='legacy') for lock contention, or "
+                "faults.fail(returncode=4, stderr=...) to script a failure."
+            )
         self._lock_calls += max(0, calls)
 
     def timeout(self, calls: int = 1) -> None:
@@ -69,7 +80,7 @@ class Faults:
         self._failures.append(Failure(max(0, calls), returncode, err, out))
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self._mode)  # type: ignore[misc]
 
     # ---- consuming (used by the runner) -------------------------------------------------
     def is_missing(self, argv0: str) -> bool:

@@ -73,7 +73,7 @@ class FakeRunner:
         self.mode = mode
         self.version = version
         self.release = release_of(version)
-        self.faults = Faults()
+        self.faults = Faults(mode)
         self.calls: List[Tuple[str, ...]] = []
         self._kernels: Dict[Tuple[str, int], Kernel] = {}
 
@@ -114,6 +114,20 @@ class FakeRunner:
         failure = self.faults.take_failure()
         if failure is not None:
             return Result(argv, failure.returncode, failure.stdout, failure.stderr)
+        return self._dispatch(prog, argv, input, timeout)
+
+    def inspect(self, argv: Sequence[str]) -> Result:
+        """Run ``iptables-save`` for a test's own look at the host: not recorded in
+        :attr:`calls`, and no armed fault is spent on it."""
+        argv = list(argv)
+        prog = _Prog(argv[0], self.mode)
+        if prog.tool != "save":
+            raise ValueError(f"inspect() runs the save command only, not {argv[0]!r}")
+        return self._dispatch(prog, argv, None, None)
+
+    def _dispatch(
+        self, prog: _Prog, argv: List[str], input: Optional[bytes], timeout: Optional[float]
+    ) -> Result:
         if prog.tool == "save":
             rc, out, err = self._save(prog, argv[1:])
         elif prog.tool == "restore":

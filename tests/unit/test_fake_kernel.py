@@ -414,9 +414,10 @@ def test_fault_lock_held() -> None:
         "Another app is currently holding the xtables lock. Stopped waiting after 1s.\n",
     )
     assert run(r, "iptables -A INPUT -j ACCEPT")[0] == 0
-    # nft ignores the lock
+    # nft takes no lock: arming it there would test nothing, so it is refused
     n = FakeRunner(mode="nft")
-    n.faults.lock_held(calls=1)
+    with pytest.raises(ValueError, match="takes no xtables lock"):
+        n.faults.lock_held(calls=1)
     assert run(n, "iptables -w 1 -A INPUT -j ACCEPT")[0] == 0
     # -w without seconds waits: the caller's timeout fires
     r.faults.lock_held(calls=1)
@@ -514,3 +515,19 @@ def test_insert_expanded_rules_reverse() -> None:
         "-A INPUT -s 1.1.1.1/32 -j DROP",
         "-A INPUT -j ACCEPT",
     ]
+
+
+def test_a_tests_own_look_at_the_host_is_not_a_call_and_spends_no_fault() -> None:
+    from iptwrap.fake import FakeIPTables
+
+    ipt = FakeIPTables(mode="legacy")
+    ipt.append_rule("filter", "INPUT", "-j", "ACCEPT")
+    before = ipt.calls
+    ipt.fake.faults.fail(calls=1, returncode=1, stderr="armed for the next real call\n")
+    assert ipt.rules("filter", "INPUT") == ["-A INPUT -j ACCEPT"]
+    assert "*filter" in ipt.dump()
+    assert ipt.calls == before
+    with pytest.raises(ValueError, match="save command only"):
+        ipt.fake.inspect(["iptables", "-F"])
+    res = ipt.fake.run(["iptables", "-S"])
+    assert (res.returncode, res.stderr) == (1, b"armed for the next real call\n")
