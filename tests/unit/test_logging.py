@@ -25,19 +25,16 @@ def test_each_command_is_one_debug_line_with_exit_and_duration(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ipt = FakeIPTables()
-    ipt.present()  # the version probe, logged too but not asserted here
     with caplog.at_level(logging.DEBUG, logger="iptwrap"):
         ipt.ensure_rule(RulePosition.APPEND, "filter", "INPUT", "-m", "comment", "--comment", "a b")
     lines = _messages(caplog)
-    assert len(lines) == len(ipt.calls) - 1  # every call but the probe made before
-    check = lines[0]
+    assert len(lines) == len(ipt.calls)  # one line per command
+    check, append = lines[-2:]
     assert check.startswith(
         "iptables -w 5 -t filter -C INPUT -m comment --comment 'a b': exit 1 in "
     )
     assert check.endswith(" ms")
-    assert lines[-1].startswith(
-        "iptables -w 5 -t filter -A INPUT -m comment --comment 'a b': exit 0"
-    )
+    assert append.startswith("iptables -w 5 -t filter -A INPUT -m comment --comment 'a b': exit 0")
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
 
 
