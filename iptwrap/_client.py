@@ -174,9 +174,14 @@ class IPTables:
         return self._probe()
 
     def present(self) -> bool:
-        """True if the iptables binary runs (in the namespace) and reports a version."""
+        """True if iptables runs here and may read the rules (``-S INPUT`` of filter).
+
+        Reporting a version is not enough: an unprivileged process gets one, then every
+        other call fails with :class:`PermissionDeniedError`. (Kubernetes' ``Present``
+        lists a chain too; filter's INPUT, unlike nat's, loads no NAT module on legacy.)
+        """
         try:
-            self._probe()
+            self._iptables("filter", ["-S", "INPUT"])
         except IPTablesError:
             return False
         return True

@@ -42,6 +42,7 @@ __all__ = [
     "VersionError",
     "ResourceError",
     "LockTimeoutError",
+    "PermissionDeniedError",
     "LockFileError",
     "RestoreError",
     "CommandTimeoutError",
@@ -134,6 +135,31 @@ class VersionError(IPTablesError):
 
 class ResourceError(IPTablesError):
     """Exit 4 that is neither lock contention nor a rejected rule."""
+
+
+class PermissionDeniedError(IPTablesError):
+    """Not allowed to touch netfilter here: not root, or no CAP_NET_ADMIN in the namespace.
+
+    One class for the four ways it shows (measured on 1.8.9 as an unprivileged user):
+    nft's ``Permission denied (you must be root)`` (exit 4), legacy's ``can't open lock
+    file /run/xtables.lock: Permission denied`` (exit 4), legacy save's ``Cannot
+    initialize: Permission denied`` or ``Failed to list table names`` (exit 1), and
+    ``ip netns exec``'s ``setting the network namespace ... failed: Operation not
+    permitted`` (exit 255).
+    """
+
+    HINT = "run as root, or with CAP_NET_ADMIN in the network namespace"
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: Optional[int],
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        message: Optional[str] = None,
+    ) -> None:
+        text = message if message is not None else _first_meaningful_line(stderr)
+        super().__init__(argv, returncode, stdout, stderr, f"{text} ({self.HINT})")
 
 
 class LockTimeoutError(IPTablesError):
@@ -246,6 +272,22 @@ _CLASSIFICATION: Tuple[ClassificationRow, ...] = (
         None,
         r'exec of "[^"]*" failed: No such file or directory',
         BinaryNotFoundError,
+        "ip netns exec",
+    ),
+    # not root (or no CAP_NET_ADMIN): before the lock rows, since legacy fails to open
+    # the lock file itself
+    _row(None, r"Permission denied \(you must be root\)", PermissionDeniedError, "both"),
+    _row(4, r"can't open lock file \S+: Permission denied", PermissionDeniedError, "legacy"),
+    _row(
+        1,
+        r"Failed to list table names in \S+: Permission denied",
+        PermissionDeniedError,
+        "legacy save",
+    ),
+    _row(
+        None,
+        r"setting the network namespace .* failed: Operation not permitted",
+        PermissionDeniedError,
         "ip netns exec",
     ),
     _row(4, r"Another app is currently holding the xtables lock", LockTimeoutError, "legacy"),

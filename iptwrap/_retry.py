@@ -14,6 +14,7 @@ from ._errors import (
     CommandKilledError,
     LockTimeoutError,
     NamespaceNotFoundError,
+    PermissionDeniedError,
 )
 from ._settings import RetryPolicy
 
@@ -26,6 +27,7 @@ NOT_ABOUT_THE_PAYLOAD = (
     NamespaceNotFoundError,
     CommandKilledError,
     BinaryNotFoundError,
+    PermissionDeniedError,
 )
 
 

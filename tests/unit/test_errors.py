@@ -200,3 +200,28 @@ def test_bare_legacy_restore_failures_are_classified_by_the_line(line: str, caus
     # with a message, the message decides; without the line, nothing is guessed
     assert restore_cause(1, b"iptables-restore: line 2 failed\n", None) is ipt.IPTablesError
     assert restore_cause(4, b"iptables-restore: line 2 failed\n", line) is ipt.ResourceError
+
+
+NOT_ROOT = [json.loads(line) for line in (DATA / "not_root.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("case", NOT_ROOT, ids=[" ".join(c["cmd"]) for c in NOT_ROOT])
+def test_not_root_is_one_error_with_a_hint_whatever_the_backend(case: dict) -> None:
+    """The four ways an unprivileged call fails (recorded as a plain user) are one class."""
+    cls = ipt.classify(case["rc"], case["stderr"].encode())
+    assert cls is ipt.PermissionDeniedError
+    exc = cls(case["cmd"], case["rc"], b"", case["stderr"].encode())
+    assert str(exc).endswith("(run as root, or with CAP_NET_ADMIN in the network namespace)")
+
+
+@pytest.mark.parametrize("case", NOT_ROOT, ids=[" ".join(c["cmd"]) for c in NOT_ROOT])
+def test_present_is_false_and_calls_raise_when_not_allowed(case: dict) -> None:
+    from iptwrap.fake import FakeIPTables
+
+    fake = FakeIPTables(mode="legacy" if case["backend"] == "legacy" else "nft")
+    fake.fake.faults.fail(calls=100, returncode=case["rc"], stderr=case["stderr"])
+    assert fake.present() is False
+    with pytest.raises(ipt.PermissionDeniedError):
+        fake.save("filter")
+    with pytest.raises(ipt.PermissionDeniedError):
+        fake.restore_all(b"*filter\n-A INPUT -j ACCEPT\nCOMMIT\n")  # not a RestoreError

@@ -1,0 +1,72 @@
+"""What a person sees when a call cannot work: checked against the real binaries.
+
+- Not allowed (no root, no CAP_NET_ADMIN): every call is one ``PermissionDeniedError``
+  with a hint, on both backends and through ``ip netns exec``; ``present()`` is False.
+- Mistakes caught before anything runs: each is something the real binary refuses
+  too (so the check never refuses a valid call), with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import List, Sequence
+
+import pytest
+
+import iptwrap
+from iptwrap import IPTables, Protocol
+from iptwrap._runner import SubprocessRunner
+
+from .netns import BACKENDS, Namespace
+
+# nobody, without supplementary groups or capabilities
+UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+
+
+class _Unprivileged(SubprocessRunner):
+    """Runs each command as nobody: inside the namespace, or (outer) around ip netns exec."""
+
+    def __init__(self, netns: str, outer: bool = False) -> None:
+        super().__init__()
+        self._ns = netns
+        self._outer = outer
+
+    def _full_argv(self, argv: Sequence[str]) -> List[str]:
+        enter = ["ip", "netns", "exec", self._ns]
+        if self._outer:
+            return [*UNPRIVILEGED, *enter, *argv]
+        return [*enter, *UNPRIVILEGED, *argv]
+
+
+@pytest.fixture
+def setpriv() -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("no setpriv (util-linux) to drop privileges")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family", [4, 6])
+def test_an_unprivileged_client_gets_one_error_with_a_hint(
+    ns: Namespace, setpriv: None, backend: str, family: int
+) -> None:
+    proto = Protocol.IPV6 if family == 6 else Protocol.IPV4
+    ipt = IPTables(proto, mode=backend, runner=_Unprivileged(ns.name), ensure_lock_file=False)
+    assert ipt.present() is False
+    calls = [
+        lambda: ipt.list_chains("filter"),
+        lambda: ipt.save("filter"),
+        lambda: ipt.save(),
+        lambda: ipt.append_rule("filter", "INPUT", "-j", "ACCEPT"),
+        lambda: ipt.restore_all(b"*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", flush=False),
+    ]
+    for call in calls:
+        with pytest.raises(iptwrap.PermissionDeniedError, match="CAP_NET_ADMIN"):
+            call()
+    assert "-A INPUT" not in ns.save(backend, family)
+
+
+def test_an_unprivileged_namespace_entry_is_the_same_error(ns: Namespace, setpriv: None) -> None:
+    ipt = IPTables(runner=_Unprivileged(ns.name, outer=True), ensure_lock_file=False)
+    assert ipt.present() is False
+    with pytest.raises(iptwrap.PermissionDeniedError, match="Operation not permitted"):
+        ipt.list_chains("filter")
