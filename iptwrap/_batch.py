@@ -35,10 +35,12 @@ from ._canonical import (
 )
 from ._dump import chain_specs
 from ._errors import BatchError, RestoreError
+from ._hints import check_delete_chain, rule_hint
 from ._identity import Identity
 from ._payload import (
     InvalidArgumentError,
     chain_name,
+    checked_table,
     key_texts,
     key_tokens,
     rule_keys,
@@ -286,6 +288,7 @@ class Batch:
         self._add("flush_chain", table, chain)
 
     def delete_chain(self, table: TableLike, chain: ChainLike) -> None:
+        check_delete_chain(*self._names_for(table, chain))
         self._add("delete_chain", table, chain)
 
     def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None:
@@ -387,7 +390,11 @@ class Batch:
             self._client.restore_all(payload, flush=False)
         except RestoreError as exc:
             blamed = self._blame(exc, owners)
-            raise BatchError(exc, None if blamed is None else self._op(blamed)) from exc
+            op = None if blamed is None else self._op(blamed)
+            hint = None
+            if op is not None and op.args:
+                hint = rule_hint(6 if self._client.is_ipv6() else 4, op.table, op.args)
+            raise BatchError(exc, op, hint) from exc
         return self.result
 
     def _blame(self, exc: RestoreError, owners: List[Optional[int]]) -> Optional[int]:
@@ -458,7 +465,11 @@ class Batch:
         tables: Dict[str, _TableModel] = {}
         for run in self._runs:
             if run.table not in tables:
-                saved = chain_specs(self._client.save(run.table)) if run.table in need else {}
+                saved = (
+                    chain_specs(self._client.save(checked_table(run.table)))
+                    if run.table in need
+                    else {}
+                )
                 tables[run.table] = _TableModel(saved.get(run.table), run.table in need)
                 blocks[run.table] = ([], [])
         self._identity = self._client.identity
@@ -612,7 +623,9 @@ class Batch:
             current = self._materialize(table, chain, model)
             if canonical is None or (current is None and rules is not None):
                 # The local parser cannot tell identity: ask the kernel, as ensure_rule does.
-                exists = rules is not None and self._client.rule_exists(table, chain, *args)
+                exists = rules is not None and self._client.rule_exists(
+                    checked_table(table), chain, *args
+                )
             else:
                 exists = current is not None and canonical in current.counts
         key = (table, chain, canonical or spec)

@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 import time
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
@@ -32,9 +32,8 @@ from ._errors import (
     TableNotFoundError,
     VersionError,
     classify,
-    restore_cause,
-    restore_failed_line,
 )
+from ._hints import check_delete_chain, check_rule
 from ._identity import Identity
 from ._listing import (
     ChainPolicy,
@@ -50,11 +49,19 @@ from ._payload import (
     InvalidArgumentError,
     chain_name,
     check_payload,
+    checked_table,
     restore_line,
     rule_tokens,
     table_name,
 )
-from ._retry import NOT_ABOUT_THE_PAYLOAD, Completed, StopAtDeadline, sleep_first
+from ._retry import (
+    Completed,
+    StopAtDeadline,
+    failure,
+    lock_holder,
+    log_retries,
+    sleep_first,
+)
 from ._runner import Runner, RunnerTimeout, SubprocessRunner
 from ._settings import (
     DEFAULT_CALL_TIMEOUT,
@@ -206,7 +213,9 @@ class IPTables:
 
     def delete_chain(self, table: TableLike, chain: ChainLike) -> None:
         """Delete an empty, unreferenced user chain (``-X``)."""
-        self._iptables(table_name(table), ["-X", chain_name(chain)])
+        t, c = table_name(table), chain_name(chain)
+        check_delete_chain(t, c)
+        self._iptables(t, ["-X", c])
 
     def chain_exists(self, table: TableLike, chain: ChainLike) -> bool:
         t, c = table_name(table), chain_name(chain)
@@ -295,7 +304,7 @@ class IPTables:
         --dport ssh`` finds ``-p tcp -m tcp --dport 22``.
         """
         position = RulePosition(position)
-        t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
+        t, c, tokens = table_name(table), chain_name(chain), self._rule(table, args)
         with self.ensure_guard(t, c):
             if self._rule_exists(t, c, tokens):
                 return True
@@ -347,22 +356,30 @@ class IPTables:
                 ) from None
 
     def append_rule(self, table: TableLike, chain: ChainLike, *args: str) -> None:
-        self._iptables(table_name(table), ["-A", chain_name(chain), *rule_tokens(args)])
+        t, tokens = table_name(table), self._rule(table, args)
+        self._iptables(t, ["-A", chain_name(chain), *tokens])
 
     def insert_rule(self, table: TableLike, chain: ChainLike, position: int, *args: str) -> None:
         """Insert at 1-based ``position`` (``-I CHAIN N``)."""
-        argv = ["-I", chain_name(chain), str(_rule_number(position)), *rule_tokens(args)]
-        self._iptables(table_name(table), argv)
+        t, tokens = table_name(table), self._rule(table, args)
+        self._iptables(t, ["-I", chain_name(chain), str(_rule_number(position)), *tokens])
 
     def rule_exists(self, table: TableLike, chain: ChainLike, *args: str) -> bool:
-        return self._rule_exists(table_name(table), chain_name(chain), rule_tokens(args))
+        return self._rule_exists(table_name(table), chain_name(chain), self._rule(table, args))
+
+    def _rule(self, table: TableLike, args: Sequence[str]) -> List[str]:
+        """The rule's tokens, checked: safe to send (rule_tokens), and none of the
+        mistakes the binaries would refuse with an unhelpful message (_hints)."""
+        tokens = rule_tokens(args)
+        check_rule(6 if self.is_ipv6() else 4, table_name(table), tokens)
+        return tokens
 
     def delete_rule(self, table: TableLike, chain: ChainLike, *args: str) -> bool:
         """Delete the first matching rule. A missing rule or chain is not an error.
 
         Returns True if a rule was deleted.
         """
-        t, c, tokens = table_name(table), chain_name(chain), rule_tokens(args)
+        t, c, tokens = table_name(table), chain_name(chain), self._rule(table, args)
         info = self._probe()
         merged = info.check_misses_merged_matches() and repeats_a_match(tokens)
         if merged or info.compare_ignores_prefix(self.is_ipv6()):
@@ -602,7 +619,7 @@ class IPTables:
         if line is None:
             return None
         try:
-            rules = self.list_rules(table, chain)
+            rules = self.list_rules(checked_table(table), chain)
         except NotFoundError:  # no such chain (a missing table raises)
             return -1, []
         return (rules.index(line) if line in rules else -1), rules
@@ -618,7 +635,9 @@ class IPTables:
         if found is not None:
             return found[0] >= 0
         try:
-            return f"-A {chain} {' '.join(tokens)}".rstrip() in self.list_rules(table, chain)
+            return f"-A {chain} {' '.join(tokens)}".rstrip() in self.list_rules(
+                checked_table(table), chain
+            )
         except NotFoundError:
             return False
 
@@ -686,7 +705,7 @@ class IPTables:
         except LockTimeoutError as exc:
             if policy.attempts <= 1 or time.monotonic() >= deadline:
                 raise
-            log_retry(exc.argv, 1, policy.attempts, _holder(exc))
+            log_retry(exc.argv, 1, policy.attempts, lock_holder(exc))
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(LockTimeoutError),
             stop=tenacity.stop_after_attempt(max(1, policy.attempts - 1))
@@ -695,7 +714,7 @@ class IPTables:
                 multiplier=policy.initial_backoff, max=policy.max_backoff
             ),
             before=sleep_first(policy),
-            before_sleep=_log_retry(policy.attempts),
+            before_sleep=log_retries(policy.attempts),
             reraise=True,
         )
         for attempt in retrying:
@@ -718,7 +737,7 @@ class IPTables:
             result = self._call(argv, payload, timeout)
         if result.returncode == 0:
             return result
-        raise self._error(argv, result, payload)
+        raise failure(argv, result, payload)
 
     def _call(
         self, argv: List[str], payload: Optional[bytes], timeout: Optional[float]
@@ -752,44 +771,9 @@ class IPTables:
             elapsed = time.perf_counter() - start
             log_command(argv, prefix, returncode, elapsed, payload, outcome)
 
-    def _error(self, argv: List[str], result: Completed, payload: Optional[bytes]) -> IPTablesError:
-        cls = classify(result.returncode, result.stderr)
-        if payload is None or cls in NOT_ABOUT_THE_PAYLOAD:
-            return cls(argv, result.returncode, result.stdout, result.stderr)
-        line = restore_failed_line(result.stderr)
-        text = None
-        if line is not None:
-            lines = payload.decode("utf-8", "replace").split("\n")
-            if 1 <= line <= len(lines):
-                text = lines[line - 1]
-        return RestoreError(
-            argv,
-            result.returncode,
-            result.stdout,
-            result.stderr,
-            line=line,
-            line_text=text,
-            cause=restore_cause(result.returncode, result.stderr, text),
-        )
-
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""
         return f"IPTables({self._protocol.name}, binaries={self._binaries.iptables!r}{where})"
-
-
-def _holder(exc: IPTablesError) -> str:
-    """What the lock's holder left in the message (iptables names the wait, or the pid)."""
-    return exc.stderr_text.strip().split("\n")[-1] or str(exc)
-
-
-def _log_retry(attempts: int) -> Callable[[tenacity.RetryCallState], None]:
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, IPTablesError):
-            # the first attempt ran outside tenacity: its attempt 1 is our attempt 2
-            log_retry(exc.argv, state.attempt_number + 1, attempts, _holder(exc))
-
-    return before_sleep
 
 
 def _rule_number(n: int) -> int:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "InvalidArgumentError",
+    "UnknownTableError",
     "SaveFormatError",
     "RunnerTimeout",
     "BatchError",
@@ -73,7 +74,9 @@ class IPTablesError(Exception):
         text = message if message is not None else _first_meaningful_line(stderr)
         # shell-quoted, so that a rule passed as one string shows as one quoted word
         cmd = shlex.join(self.argv)
-        if returncode:
+        if not self.argv:  # refused before any command was built
+            super().__init__(text)
+        elif returncode:
             super().__init__(f"{cmd} failed (exit {returncode}): {text}")
         else:  # it never ran (None), or it ran and what it said was refused (0)
             super().__init__(f"{cmd}: {text}")
@@ -196,11 +199,18 @@ class RestoreError(IPTablesError):
         self.line = line
         self.line_text = line_text
         self.cause = cause
+        self.hint: Optional[str] = None  # what the input got wrong, when _hints can tell
         detail = _first_meaningful_line(stderr)
         if line is not None:
             shown = line_text if line_text is not None else "?"
             detail = f"{detail} [input line {line}: {shown!r}]"
         super().__init__(argv, returncode, stdout, stderr, message=detail)
+
+    def add_hint(self, hint: Optional[str]) -> None:
+        """Say what the input got wrong, after the binary's own message."""
+        if hint is not None and self.hint is None:
+            self.hint = hint
+            self.args = (f"{self.args[0]}: {hint}",)
 
 
 _CAUSED: Dict[Tuple[type, type], type] = {}
@@ -430,6 +440,18 @@ class InvalidArgumentError(ValueError):
     """A table, chain or rule argument that cannot be sent safely."""
 
 
+class UnknownTableError(TableNotFoundError, InvalidArgumentError):
+    """A table name iptables does not have, refused before anything runs.
+
+    A :class:`TableNotFoundError` (what the binary would have said, exit 3) and an
+    :class:`InvalidArgumentError` (the caller's mistake); the message suggests the
+    table meant (``"NAT"``: did you mean 'nat'?).
+    """
+
+    def __init__(self, message: str) -> None:
+        IPTablesError.__init__(self, [], None, message=message)
+
+
 class SaveFormatError(ValueError):
     """The input is not iptables-save output; names the line."""
 
@@ -456,12 +478,16 @@ class BatchError(RestoreError):
     Like every :class:`RestoreError`, also an instance of its cause's class.
     """
 
-    def __new__(cls, cause: RestoreError, operation: Optional[BatchOp]) -> BatchError:
+    def __new__(
+        cls, cause: RestoreError, operation: Optional[BatchOp], hint: Optional[str] = None
+    ) -> BatchError:
         made = RestoreError.__new__(cls, cause=cause.cause)
         assert isinstance(made, BatchError)
         return made
 
-    def __init__(self, cause: RestoreError, operation: Optional[BatchOp]) -> None:
+    def __init__(
+        self, cause: RestoreError, operation: Optional[BatchOp], hint: Optional[str] = None
+    ) -> None:
         super().__init__(
             cause.argv,
             cause.returncode,
@@ -474,3 +500,4 @@ class BatchError(RestoreError):
         self.operation = operation
         if operation is not None:
             self.args = (f"{self.args[0]} [batch operation {operation}]",)
+        self.add_hint(hint)

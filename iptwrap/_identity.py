@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 from ._canonical import canonical_key_texts, canonical_texts
 from ._errors import IPTablesError
 from ._log import log
-from ._payload import key_tokens, restore_line
+from ._payload import checked_table, key_tokens, restore_line
 from ._writer import command, declare, one_table, removes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,7 +143,7 @@ class Identity:
         except IPTablesError:
             return None
         try:
-            listed = self._client.list_rules(table, name)
+            listed = self._client.list_rules(checked_table(table), name)
         finally:
             self._client.restore_all(one_table(table, removes([name])), flush=False)
         if len(listed) != len(rules):

@@ -9,17 +9,19 @@ that go into a restore payload are quoted the way ``iptables-save`` quotes them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from itertools import chain as _chain
-from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Iterable, List, Optional, Sequence, Set, Tuple, cast
 
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, UnknownTableError
 from ._ruleargs import may_hold_refused_option, refused_option
-from ._types import ChainLike, TableLike
+from ._types import ChainLike, TableLike, TableName
 
 __all__ = [
     "InvalidArgumentError",
     "table_name",
+    "checked_table",
     "chain_name",
     "rule_tokens",
     "quote_token",
@@ -32,7 +34,6 @@ __all__ = [
     "first_refused_rule",
 ]
 
-_TABLE = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 _KNOWN_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
 _FORBIDDEN = ("\0", "\n", "\r")
 _NEEDS_QUOTES = re.compile(
@@ -60,9 +61,26 @@ MAX_CHAIN_NAME = 28
 
 def table_name(table: TableLike) -> str:
     name = table if type(table) is str else str(getattr(table, "value", table))
-    if name in _KNOWN_TABLES or _TABLE.match(name):
+    if name in _KNOWN_TABLES:
         return name
-    raise InvalidArgumentError(f"invalid table name: {name!r}")
+    raise UnknownTableError(_unknown_table(name))
+
+
+def _unknown_table(name: object) -> str:
+    known = ", ".join(sorted(_KNOWN_TABLES))
+    if not isinstance(name, str):
+        return f"a table is a Table or one of {known}, not {type(name).__name__}"
+    guess = name.strip().lower()
+    if guess not in _KNOWN_TABLES:
+        close = difflib.get_close_matches(guess, sorted(_KNOWN_TABLES), n=1, cutoff=0.6)
+        guess = close[0] if close else ""
+    hint = f"did you mean {guess!r}? " if guess else ""
+    return f"iptables has no table {name!r}: {hint}(its tables: {known})"
+
+
+def checked_table(name: str) -> TableName:
+    """A table name :func:`table_name` already checked, typed as one (no check again)."""
+    return cast(TableName, name)
 
 
 def chain_name(chain: ChainLike) -> str:

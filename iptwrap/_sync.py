@@ -37,10 +37,14 @@ from typing import (
 
 from ._canonical import delete_takes_an_earlier_rule
 from ._dump import chain_specs
+from ._errors import RestoreError
+from ._hints import rule_hint
 from ._payload import (
     InvalidArgumentError,
     chain_name,
+    checked_table,
     key_texts,
+    key_tokens,
     restore_line,
     rule_keys,
     rule_tokens,
@@ -126,6 +130,21 @@ class _Desired:
             return done[chain]
         return key_texts(self.chains[table][chain], empty_tokens=self.empty_tokens[table])
 
+    def hint(self, family: int) -> Optional[str]:
+        """The first mistake _hints finds in the desired rules (only after a failure)."""
+        for table, chains in self.chains.items():
+            for keys in chains.values():
+                for key in keys:
+                    found = rule_hint(family, table, key_tokens(key))
+                    if found is not None:
+                        return found
+        for table, jumps in self.jumps.items():
+            for _chain, tokens, _position in jumps:
+                found = rule_hint(family, table, tokens)
+                if found is not None:
+                    return found
+        return None
+
     def quote_table(self, table: str) -> None:
         """Quote every rule of the table in one pass (before comparing with the kernel)."""
         chains = self.chains.get(table, {})
@@ -180,10 +199,14 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
     return _Desired(desired, wanted, empty_tokens)
 
 
-def _apply(client: IPTables, payload: Payload, result: SyncResult) -> SyncResult:
+def _apply(client: IPTables, payload: Payload, result: SyncResult, desired: _Desired) -> SyncResult:
     if payload:
         result.payload = payload.encode()
-        client.restore_all(result.payload, flush=False)
+        try:
+            client.restore_all(result.payload, flush=False)
+        except RestoreError as exc:
+            exc.add_hint(desired.hint(6 if client.is_ipv6() else 4))
+            raise
     return result
 
 
@@ -232,7 +255,7 @@ def _sync_against_kernel(
         if snapshot is not None:
             saved = snapshot.get(table, {})
         else:
-            saved = chain_specs(client.save(table)).get(table, {})
+            saved = chain_specs(client.save(checked_table(table))).get(table, {})
         own = desired.chains.get(table, {})
         known: Set[str] = set(saved) | set(own)
 
@@ -267,7 +290,7 @@ def _sync_against_kernel(
         for chain in _foreign_chains(saved, declared, prefix):
             edits.reconcile(chain, saved.get(chain, []), declared, owned, canon, client)
         payload.table(table, decls + edits.removals + removes(stale) + body + edits.additions)
-    return _apply(client, payload, result)
+    return _apply(client, payload, result, desired)
 
 
 def _foreign_chains(
@@ -318,7 +341,7 @@ class _JumpEdits:
             # ones, prepends at the top in the order given.
             at = 1
             for (tokens, pos), text in zip(mine, texts):
-                if text is None and client.rule_exists(self.table, chain, *tokens):
+                if text is None and client.rule_exists(checked_table(self.table), chain, *tokens):
                     continue
                 if text is not None and text in current:
                     continue
@@ -464,4 +487,4 @@ class Syncer:
             stale = [c for c in old if c not in new]
             result.deleted.extend((table, c) for c in stale)
             payload.table(table, decls + removes(stale) + body)
-        return _apply(self._client, payload, result)
+        return _apply(self._client, payload, result, desired)

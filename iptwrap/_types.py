@@ -5,7 +5,18 @@ from __future__ import annotations
 import enum
 from typing import Union
 
-__all__ = ["Table", "Chain", "RulePosition", "Protocol", "Mode", "TableLike", "ChainLike"]
+from typing_extensions import Literal
+
+__all__ = [
+    "Table",
+    "Chain",
+    "RulePosition",
+    "Protocol",
+    "Mode",
+    "TableName",
+    "TableLike",
+    "ChainLike",
+]
 
 
 class _StrEnum(str, enum.Enum):
@@ -54,5 +65,8 @@ class Mode(_StrEnum):
     LEGACY = "legacy"
 
 
-TableLike = Union[Table, str]
+# The table names as a type, so that mypy catches "NAT" or "filtr" where a literal is
+# written; a name read at run time goes through Table(name), which checks it.
+TableName = Literal["filter", "nat", "mangle", "raw", "security"]
+TableLike = Union[Table, TableName]
 ChainLike = Union[Chain, str]

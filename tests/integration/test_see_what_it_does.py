@@ -70,3 +70,34 @@ def test_an_unprivileged_namespace_entry_is_the_same_error(ns: Namespace, setpri
     assert ipt.present() is False
     with pytest.raises(iptwrap.PermissionDeniedError, match="Operation not permitted"):
         ipt.list_chains("filter")
+
+
+# ---- every mistake the client refuses first, the binaries refuse too
+
+
+def _refused_by_the_binary(ns: Namespace, backend: str, family: int, argv: List[str]) -> None:
+    prog = f"{'ip6' if family == 6 else 'ip'}tables-{backend}"
+    res = ns.exec(prog, "-w", "5", *argv)
+    assert res.returncode != 0, (prog, argv, res.stdout, res.stderr)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_binaries_refuse_what_the_client_refuses_first(ns: Namespace, backend: str) -> None:
+    from tests.unit.test_hints import OTHER_FAMILY, TARGET_OUTSIDE
+
+    for family in (4, 6):
+        for table in ("NAT", "filtr", "Mangle "):
+            _refused_by_the_binary(ns, backend, family, ["-t", table, "-S"])
+        for table, chain in (("filter", "INPUT"), ("nat", "POSTROUTING"), ("raw", "PREROUTING")):
+            _refused_by_the_binary(ns, backend, family, ["-t", table, "-X", chain])
+    for proto, rule, _hint in OTHER_FAMILY:
+        family = 6 if proto is Protocol.IPV6 else 4
+        table, chain = ("nat", "PREROUTING") if "DNAT" in rule else ("filter", "INPUT")
+        _refused_by_the_binary(ns, backend, family, ["-t", table, "-A", chain, *rule])
+        ipt = IPTables(proto, mode=backend, netns=ns.name)
+        with pytest.raises(iptwrap.InvalidArgumentError):
+            ipt.append_rule(table, chain, *rule)  # type: ignore[arg-type]
+    for table, chain, rule, _hint in TARGET_OUTSIDE:
+        _refused_by_the_binary(ns, backend, 4, ["-t", table, "-A", chain, *rule])
+    for family in (4, 6):
+        assert "-A " not in ns.save(backend, family)

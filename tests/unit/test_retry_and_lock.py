@@ -55,7 +55,8 @@ def test_exit_4_kernel_rejection_is_not_retried() -> None:
     runner = RecordingRunner("iptables v1.8.9 (nf_tables)", replies=[REJECTED, REJECTED])
     ipt = IPTables(runner=runner, retry=FAST)
     with pytest.raises(iptwrap.RuleRejectedError):
-        ipt.append_rule("filter", "INPUT", "-j", "DNAT", "--to-destination", "192.0.2.1")
+        # MASQUERADE outside POSTROUTING: the kernel's refusal (the hints check tables only)
+        ipt.append_rule("nat", "INPUT", "-j", "MASQUERADE")
     assert len(runner.calls) == 1
 
 

@@ -230,9 +230,12 @@ class SynproxyTarget(Ext):
             lst += f"{k}{v} "
         return s, lst
 
+    only_hooks = hooks("INPUT", "FORWARD")
+    only_tables = frozenset({"filter", "mangle", "security"})
+
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         refusal = None if (rb.proto == 6 and not rb.proto_inv) else "Invalid argument"
-        return hooks("INPUT", "FORWARD"), frozenset({"filter", "mangle", "security"}), refusal
+        return self.only_hooks, self.only_tables, refusal
 
 
 @register_target

@@ -328,9 +328,12 @@ class TproxyTarget(Ext):
         lst = f" TPROXY redirect {ips}:{st['port']} mark 0x{v:x}/0x{m:x}"
         return s, lst
 
+    only_hooks = hooks("PREROUTING")
+    only_tables = frozenset({"mangle"})
+
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         refusal = None if (rb.proto in (6, 17) and not rb.proto_inv) else "Invalid argument"
-        return hooks("PREROUTING"), frozenset({"mangle"}), refusal
+        return self.only_hooks, self.only_tables, refusal
 
 
 @register_target

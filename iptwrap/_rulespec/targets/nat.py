@@ -146,8 +146,10 @@ class _NatTarget(Ext):
                 lst += f" {f}"
         return s, lst
 
+    only_tables = frozenset({"nat"})
+
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        return self.valid, frozenset({"nat"}), None
+        return self.valid, self.only_tables, None
 
 
 @register_target

@@ -63,11 +63,14 @@ class RejectTarget(Ext):
         w = st.get("with", "icmp-port-unreachable" if rb.family == 4 else "icmp6-port-unreachable")
         return f" --reject-with {w}", f" reject-with {w}"
 
+    only_hooks = hooks("INPUT", "FORWARD", "OUTPUT")
+    only_tables = frozenset({"filter"})
+
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         refusal = None
         if st.get("with") == "tcp-reset" and (rb.proto != 6 or rb.proto_inv):
             refusal = "Invalid argument"
-        return hooks("INPUT", "FORWARD", "OUTPUT"), frozenset({"filter"}), refusal
+        return self.only_hooks, self.only_tables, refusal
 
 
 @register_target
@@ -161,10 +164,12 @@ class CtTarget(Ext):
             lst += f" {k} {v}"
         return s, " CT" + lst
 
+    only_tables = frozenset({"raw"})
+
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
         # the fake has no conntrack timeout policies (nfct): the kernel says ENOENT
         refusal = "No such file or directory" if "timeout" in st else None
-        return None, frozenset({"raw"}), refusal
+        return None, self.only_tables, refusal
 
 
 @register_target
