@@ -49,7 +49,7 @@ from ._payload import (
 )
 from ._ruleargs import MAY_REFUSE_IN_KEY
 from ._types import ChainLike, RulePosition, TableLike
-from ._writer import Payload, appends, command, declare
+from ._writer import APPLY, Apply, Payload, appends, command, declare
 
 # the per-call check of a joined key ("\n" + tokens joined by "\n"), inlined in _add
 _may_refuse = MAY_REFUSE_IN_KEY.search
@@ -110,6 +110,8 @@ class BatchResult:
     chains_created: List[Tuple[str, str]] = field(default_factory=list)
     chains_deleted: List[Tuple[str, str]] = field(default_factory=list)
     payload: bytes = b""
+    # False for a dry run, and when nothing needed changing
+    applied: bool = False
     # (table, chain, texts) per run of additions: a bulk create of 10,000 rules would
     # spend a millisecond building tuples nobody may read; ``added`` builds them.
     _added: List[Tuple[str, str, List[str]]] = field(default_factory=list, repr=False)
@@ -203,8 +205,9 @@ class Batch:
     argument order. A batch is single-use and not thread-safe.
     """
 
-    def __init__(self, client: IPTables) -> None:
+    def __init__(self, client: IPTables, how: Apply = APPLY) -> None:
         self._client = client
+        self._how = how
         self._runs: List[_Run] = []
         self._count = 0
         self._only_appends = True
@@ -387,7 +390,11 @@ class Batch:
         if not payload:
             return self.result
         try:
-            self._client.restore_all(payload, flush=False)
+            if not self._how.dry_run:
+                self._client.restore_all(payload, flush=False)
+                self.result.applied = True
+            elif self._how.check:
+                self._client.check_restore(payload)
         except RestoreError as exc:
             blamed = self._blame(exc, owners)
             op = None if blamed is None else self._op(blamed)

@@ -79,7 +79,7 @@ from ._settings import (
 from ._sync import DesiredChains, Jump, SyncResult, sync_chains, teardown_chains
 from ._types import ChainLike, Mode, Protocol, RulePosition, TableLike
 from ._version import BinaryInfo, Version, parse_version_output
-from ._writer import command, one_table
+from ._writer import Apply, command, one_table
 
 __all__ = ["IPTables"]
 
@@ -439,19 +439,24 @@ class IPTables:
 
     # ----------------------------------------------------------------- fast paths
 
-    def batch(self) -> Batch:
+    def batch(self, *, dry_run: bool = False, check: bool = False) -> Batch:
         """Collect mutations; on exit apply them in one ``iptables-restore --noflush``.
 
         ``with ipt.batch() as b: b.ensure_rule(...)``; then ``b.result`` says what was
-        added, deleted or already present. See :class:`iptwrap.Batch`.
+        added, deleted or already present. See :class:`iptwrap.Batch`. ``dry_run``
+        reads what the batch needs and applies nothing: ``b.result.payload`` is what
+        would be sent; ``check`` also has ``iptables-restore --test`` read it.
         """
-        return Batch(self)
+        return Batch(self, Apply(dry_run, check))
 
     def sync(
         self,
         prefix: str,
         chains: DesiredChains,
         jumps: Sequence[Jump] = (),
+        *,
+        dry_run: bool = False,
+        check: bool = False,
     ) -> SyncResult:
         """Make the chains named ``prefix*`` exactly ``chains``; send only the difference.
 
@@ -461,15 +466,22 @@ class IPTables:
         hold exactly ``jumps`` among their rules that jump or go to an owned chain:
         others are removed, ``PREPEND`` jumps come first in the order given. See README.
         """
-        return sync_chains(self, prefix, chains, jumps)
+        return sync_chains(self, prefix, chains, jumps, Apply(dry_run, check))
 
-    def teardown(self, prefix: str) -> SyncResult:
+    def teardown(self, prefix: str, *, dry_run: bool = False, check: bool = False) -> SyncResult:
         """Remove every chain named ``prefix*``, in every table, and every jump into one.
 
         The undo of :meth:`sync`: one ``iptables-save``, one restore. A second
         teardown sends nothing.
         """
-        return teardown_chains(self, prefix)
+        return teardown_chains(self, prefix, Apply(dry_run, check))
+
+    def check_restore(self, data: bytes) -> None:
+        """``iptables-restore --test --noflush``: raise as the restore would; apply nothing.
+
+        What it catches differs by backend: see docs/batch-and-sync.md (dry runs).
+        """
+        self._restore(["--test"], data, flush=False, counters=False)
 
     # ----------------------------------------------------------------- save / restore
 

@@ -51,7 +51,7 @@ from ._payload import (
     table_name,
 )
 from ._types import ChainLike, RulePosition, TableLike
-from ._writer import Payload, appends, command, declare, removes
+from ._writer import APPLY, Apply, Payload, appends, command, declare, removes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
@@ -85,9 +85,12 @@ class SyncResult:
     # ``jumps``, duplicated, or leading into a stale chain (table, chain, rule text)
     jumps_deleted: List[Tuple[str, str, str]] = field(default_factory=list)
     payload: bytes = b""
+    # False for a dry run, and when nothing needed changing
+    applied: bool = False
 
     @property
     def changed(self) -> bool:
+        """Something differed: the payload was sent (or, in a dry run, would be)."""
         return bool(self.payload)
 
 
@@ -199,11 +202,17 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
     return _Desired(desired, wanted, empty_tokens)
 
 
-def _apply(client: IPTables, payload: Payload, result: SyncResult, desired: _Desired) -> SyncResult:
+def _apply(
+    client: IPTables, payload: Payload, result: SyncResult, desired: _Desired, how: Apply
+) -> SyncResult:
     if payload:
         result.payload = payload.encode()
         try:
-            client.restore_all(result.payload, flush=False)
+            if not how.dry_run:
+                client.restore_all(result.payload, flush=False)
+                result.applied = True
+            elif how.check:
+                client.check_restore(result.payload)
         except RestoreError as exc:
             exc.add_hint(desired.hint(6 if client.is_ipv6() else 4))
             raise
@@ -215,6 +224,7 @@ def sync_chains(
     prefix: str,
     chains: DesiredChains,
     jumps: Sequence[Jump] = (),
+    how: Apply = APPLY,
 ) -> SyncResult:
     """Stateless sync: read each table once, send only what differs from the kernel."""
     if not chains:
@@ -225,10 +235,10 @@ def sync_chains(
         )
     desired = _normalize(prefix, chains, jumps)
     with client.ensure_guard("*", "*"):
-        return _sync_against_kernel(client, prefix, desired)
+        return _sync_against_kernel(client, prefix, desired, how)
 
 
-def teardown_chains(client: IPTables, prefix: str) -> SyncResult:
+def teardown_chains(client: IPTables, prefix: str, how: Apply = APPLY) -> SyncResult:
     """Remove every chain named ``prefix*`` in every table, and every jump into one.
 
     One ``iptables-save`` of all tables (it creates none, on either backend), one
@@ -238,13 +248,14 @@ def teardown_chains(client: IPTables, prefix: str) -> SyncResult:
     with client.ensure_guard("*", "*"):
         saved = chain_specs(client.save())
         desired = _Desired({table: {} for table in saved}, {}, {})
-        return _sync_against_kernel(client, prefix, desired, saved)
+        return _sync_against_kernel(client, prefix, desired, how, saved)
 
 
 def _sync_against_kernel(
     client: IPTables,
     prefix: str,
     desired: _Desired,
+    how: Apply,
     snapshot: Optional[Dict[str, Dict[str, List[str]]]] = None,
 ) -> SyncResult:
     result = SyncResult()
@@ -290,7 +301,7 @@ def _sync_against_kernel(
         for chain in _foreign_chains(saved, declared, prefix):
             edits.reconcile(chain, saved.get(chain, []), declared, owned, canon, client)
         payload.table(table, decls + edits.removals + removes(stale) + body + edits.additions)
-    return _apply(client, payload, result, desired)
+    return _apply(client, payload, result, desired, how)
 
 
 def _foreign_chains(
@@ -435,8 +446,18 @@ class Syncer:
         self._last = None
 
     def sync(
-        self, chains: DesiredChains, jumps: Sequence[Jump] = (), *, full: bool = False
+        self,
+        chains: DesiredChains,
+        jumps: Sequence[Jump] = (),
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        check: bool = False,
     ) -> SyncResult:
+        """Apply ``chains`` and ``jumps``. A dry run (``check``: see IPTables.sync)
+        returns the payload and leaves both the kernel and this Syncer's memory as
+        they were."""
+        how = Apply(dry_run, check)
         if not chains:
             raise InvalidArgumentError(
                 "Syncer.sync() with no tables would do nothing; call Syncer.teardown() to "
@@ -447,27 +468,35 @@ class Syncer:
         due = self._interval is not None and now - self._last_full >= self._interval
         last = self._last
         self._last = None  # until this sync has landed
-        with self._client.ensure_guard("*", "*"):
-            if (
-                full
-                or last is None
-                or due
-                or last.jumps != desired.jumps
-                or last.tables() != desired.tables()
-            ):
-                result = _sync_against_kernel(self._client, self._prefix, desired)
-                self._last_full = now
-            else:
-                result = self._sync_against_memory(last, desired)
-        self._last = desired
+        try:
+            with self._client.ensure_guard("*", "*"):
+                if (
+                    full
+                    or last is None
+                    or due
+                    or last.jumps != desired.jumps
+                    or last.tables() != desired.tables()
+                ):
+                    result = _sync_against_kernel(self._client, self._prefix, desired, how)
+                    if not how.dry_run:
+                        self._last_full = now
+                else:
+                    result = self._sync_against_memory(last, desired, how)
+        except BaseException:
+            if how.dry_run:
+                self._last = last  # a dry run changed nothing, even when it failed
+            raise
+        self._last = last if how.dry_run else desired
         return result
 
-    def teardown(self) -> SyncResult:
+    def teardown(self, *, dry_run: bool = False, check: bool = False) -> SyncResult:
         """Remove every chain with the prefix, and the jumps into them (see IPTables.teardown)."""
-        self._last = None
-        return teardown_chains(self._client, self._prefix)
+        how = Apply(dry_run, check)
+        if not how.dry_run:
+            self._last = None
+        return teardown_chains(self._client, self._prefix, how)
 
-    def _sync_against_memory(self, last: _Desired, desired: _Desired) -> SyncResult:
+    def _sync_against_memory(self, last: _Desired, desired: _Desired, how: Apply) -> SyncResult:
         """Same tables, same jumps as the last sync: only changed chains are written."""
         result = SyncResult()
         payload = Payload()
@@ -487,4 +516,4 @@ class Syncer:
             stale = [c for c in old if c not in new]
             result.deleted.extend((table, c) for c in stale)
             payload.table(table, decls + removes(stale) + body)
-        return _apply(self._client, payload, result, desired)
+        return _apply(self._client, payload, result, desired, how)

@@ -14,9 +14,12 @@ arranges lines.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence
 
-__all__ = ["Payload", "declare", "command", "appends", "removes", "one_table"]
+from ._errors import InvalidArgumentError
+
+__all__ = ["Payload", "Apply", "APPLY", "declare", "command", "appends", "removes", "one_table"]
 
 
 def declare(chain: str) -> str:
@@ -88,3 +91,26 @@ def one_table(table: str, lines: Sequence[str]) -> bytes:
     payload = Payload()
     payload.table(table, lines)
     return payload.encode()
+
+
+@dataclass(frozen=True)
+class Apply:
+    """What to do with a written payload: send it, or (a dry run) only return it.
+
+    ``check`` also has the kernel's binary read it without committing
+    (``iptables-restore --test``); it only makes sense for a dry run, since a real
+    restore is atomic already.
+    """
+
+    dry_run: bool = False
+    check: bool = False
+
+    def __post_init__(self) -> None:
+        if self.check and not self.dry_run:
+            raise InvalidArgumentError(
+                "check=True asks iptables-restore --test and applies nothing: use it with "
+                "dry_run=True (a real restore is atomic already)"
+            )
+
+
+APPLY = Apply()
