@@ -90,7 +90,8 @@ class IPTables:
     ``mode`` picks the binaries: ``"auto"`` runs ``iptables`` (whatever the host's
     alternatives point at), ``"nft"``/``"legacy"`` run ``iptables-nft``/``-legacy``.
     The version and backend are probed once, on first use, and gate the flags sent.
-    ``netns`` runs every command through ``ip netns exec NAME``. ``lock_file`` sets
+    ``netns`` runs every command in a network namespace: a name through ``ip netns
+    exec NAME``, a path (``/proc/PID/ns/net``) through ``nsenter``. ``lock_file`` sets
     ``XTABLES_LOCKFILE`` for the children and is the file this client flocks itself
     when ``iptables-restore`` is too old to wait.
 

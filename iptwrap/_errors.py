@@ -280,6 +280,30 @@ _CLASSIFICATION: Tuple[ClassificationRow, ...] = (
     _row(None, r'Cannot open network namespace "[^"]*"', NamespaceNotFoundError, "ip netns"),
     _row(
         None,
+        r"nsenter: cannot open \S+: No such file or directory",
+        NamespaceNotFoundError,
+        "nsenter",
+    ),
+    _row(
+        None,
+        r"nsenter: reassociate to namespace '[^']*' failed: Invalid argument",
+        NamespaceNotFoundError,
+        "nsenter (not a network namespace)",
+    ),
+    _row(
+        None,
+        r"nsenter: failed to execute \S+: No such file or directory",
+        BinaryNotFoundError,
+        "nsenter",
+    ),
+    _row(
+        None,
+        r"nsenter: reassociate to namespace '[^']*' failed: Operation not permitted",
+        PermissionDeniedError,
+        "nsenter",
+    ),
+    _row(
+        None,
         r'exec of "[^"]*" failed: No such file or directory',
         BinaryNotFoundError,
         "ip netns exec",

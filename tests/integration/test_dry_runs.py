@@ -24,6 +24,7 @@ def _rules(ns: Namespace, backend: str) -> list:
     text = ns.save(backend)
     return [line for line in text.splitlines() if line.startswith("-A") or " - [" in line]
 
+
 # name: (payload, caught by --test on nft, caught on legacy); the real restore refuses all
 CASES: Dict[str, Tuple[str, bool, bool]] = {
     "unknown option": ("*filter\n-A INPUT --bogus\nCOMMIT\n", True, True),

@@ -101,3 +101,25 @@ def test_the_binaries_refuse_what_the_client_refuses_first(ns: Namespace, backen
         _refused_by_the_binary(ns, backend, 4, ["-t", table, "-A", chain, *rule])
     for family in (4, 6):
         assert "-A " not in ns.save(backend, family)
+
+
+# ---- a namespace given as a path, as CNI plugins are handed it
+
+
+def test_a_namespace_path_works_like_its_name(ns: Namespace) -> None:
+    import subprocess
+
+    by_path = IPTables(netns=f"/run/netns/{ns.name}", ensure_lock_file=False)
+    by_path.ensure_chain("filter", "BYPATH")
+    assert "BYPATH" in IPTables(netns=ns.name).list_chains("filter")
+    holder = subprocess.Popen(["ip", "netns", "exec", ns.name, "sleep", "30"])
+    try:
+        proc_path = f"/proc/{holder.pid}/ns/net"
+        assert "BYPATH" in IPTables(netns=proc_path).list_chains("filter")
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(iptwrap.NamespaceNotFoundError):
+        IPTables(netns="/run/netns/iptw-no-such-namespace").list_chains("filter")
+    with pytest.raises(iptwrap.NamespaceNotFoundError):
+        IPTables(netns="/etc/hostname").list_chains("filter")  # a file, not a namespace

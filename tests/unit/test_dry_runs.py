@@ -38,11 +38,16 @@ def test_a_dry_run_batch_returns_the_payload_a_real_one_sends(backend: str) -> N
 def test_a_dry_run_sync_and_teardown_apply_nothing() -> None:
     ipt = FakeIPTables()
     dry = ipt.sync("AG-", CHAINS, JUMPS, dry_run=True)
-    assert dry.changed and not dry.applied and ipt.list_chains("filter") == [
-        "INPUT",
-        "FORWARD",
-        "OUTPUT",
-    ]
+    assert (
+        dry.changed
+        and not dry.applied
+        and ipt.list_chains("filter")
+        == [
+            "INPUT",
+            "FORWARD",
+            "OUTPUT",
+        ]
+    )
     real = ipt.sync("AG-", CHAINS, JUMPS)
     assert real.applied and real.payload == dry.payload
     down = ipt.teardown("AG-", dry_run=True)

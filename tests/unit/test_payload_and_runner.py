@@ -204,3 +204,17 @@ def test_subprocess_runner_netns_prefix(mocker) -> None:
     argv = popen.call_args.args[0]
     assert argv == ["ip", "netns", "exec", "blue", "iptables", "-S"]
     assert "shell" not in popen.call_args.kwargs
+
+
+def test_a_namespace_path_runs_through_nsenter_and_a_name_through_ip_netns() -> None:
+    from iptwrap._runner import SubprocessRunner
+
+    assert SubprocessRunner(netns="/proc/1234/ns/net").prefix == [
+        "nsenter",
+        "--net=/proc/1234/ns/net",
+        "--",
+    ]
+    assert SubprocessRunner(netns="blue").prefix == ["ip", "netns", "exec", "blue"]
+    for bad in ("relative/path", "-blue", ""):
+        with pytest.raises(ValueError):
+            SubprocessRunner(netns=bad)
