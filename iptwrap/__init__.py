@@ -35,7 +35,7 @@ from ._errors import (
 from ._interface import Interface
 from ._listing import ChainPolicy, RuleCounters
 from ._payload import InvalidArgumentError
-from ._runner import Result, Runner, RunnerTimeout, SubprocessRunner
+from ._runner import Result, Runner, RunnerTimeout, RunResult, SubprocessRunner
 from ._settings import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_ENSURE_LOCK_FILE,
@@ -45,7 +45,7 @@ from ._settings import (
     RetryPolicy,
 )
 from ._sync import Jump, Syncer, SyncResult
-from ._types import Chain, Mode, Protocol, RulePosition, Table
+from ._types import Chain, ChainLike, Mode, Protocol, RulePosition, Table, TableLike, TableName
 from ._version import BinaryInfo, Version
 
 __version__ = "0.1.0"
@@ -99,11 +99,15 @@ __all__ = [
     "RulePosition",
     "RuleRejectedError",
     "Runner",
+    "RunResult",
     "RunnerTimeout",
     "SubprocessRunner",
     "SyncResult",
     "Syncer",
     "Table",
+    "TableName",
+    "TableLike",
+    "ChainLike",
     "TableNotFoundError",
     "Version",
     "VersionError",

@@ -1,20 +1,25 @@
 """``Interface``: what agents program against, satisfied by the real and fake clients.
 
 It mirrors Kubernetes' ``pkg/util/iptables`` ``Interface`` in Python naming, plus the
-listing and chain verbs go-iptables users rely on. Type your agent's dependency as
+listing and chain verbs go-iptables users rely on, and everything the README tells
+agents to use: ``batch``, ``sync``, ``teardown``, ``save``, ``check_restore``. Type your agent's dependency as
 ``iptwrap.Interface`` and hand it ``IPTables(...)`` in production and
 ``iptwrap.fake.FakeIPTables(...)`` in unit tests.
 """
 
 from __future__ import annotations
 
-from typing import IO, List, Optional, Union
+from typing import IO, TYPE_CHECKING, List, Optional, Sequence, Union
 
 from typing_extensions import Protocol as _Protocol
 from typing_extensions import runtime_checkable
 
-from ._listing import RuleCounters
+from ._listing import ChainPolicy, RuleCounters
 from ._types import ChainLike, Protocol, RulePosition, TableLike
+
+if TYPE_CHECKING:  # the annotations only: these modules import the client
+    from ._batch import Batch
+    from ._sync import DesiredChains, Jump, SyncResult
 
 __all__ = ["Interface"]
 
@@ -75,3 +80,29 @@ class Interface(_Protocol):
     ) -> None: ...
 
     def restore_all(self, data: bytes, *, flush: bool = True, counters: bool = False) -> None: ...
+
+    def save(self, table: Optional[TableLike] = None, *, counters: bool = False) -> bytes: ...
+
+    def check_restore(self, data: bytes) -> None: ...
+
+    def rule_exists(self, table: TableLike, chain: ChainLike, *args: str) -> bool: ...
+
+    def get_policy(self, table: TableLike, chain: ChainLike) -> Optional[ChainPolicy]: ...
+
+    def delete_rule_number(self, table: TableLike, chain: ChainLike, number: int) -> None: ...
+
+    def batch(self, *, dry_run: bool = False, check: bool = False) -> Batch: ...
+
+    def sync(
+        self,
+        prefix: str,
+        chains: DesiredChains,
+        jumps: Sequence[Jump] = (),
+        *,
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> SyncResult: ...
+
+    def teardown(
+        self, prefix: str, *, dry_run: bool = False, check: bool = False
+    ) -> SyncResult: ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from itertools import chain as _chain
-from typing import Iterable, List, Optional, Sequence, Set, Tuple, cast
+from typing import Iterable, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from ._errors import InvalidArgumentError, UnknownTableError
 from ._ruleargs import may_hold_refused_option, refused_option
@@ -59,7 +59,7 @@ _GOOD_CHAINS: Set[str] = set()
 MAX_CHAIN_NAME = 28
 
 
-def table_name(table: TableLike) -> str:
+def table_name(table: Union[TableLike, str]) -> str:
     name = table if type(table) is str else str(getattr(table, "value", table))
     if name in _KNOWN_TABLES:
         return name

@@ -19,7 +19,7 @@ from typing_extensions import Protocol, runtime_checkable
 from ._errors import RunnerTimeout
 from ._watchdog import WATCHDOG, kill_group
 
-__all__ = ["Result", "Runner", "SubprocessRunner", "RunnerTimeout"]
+__all__ = ["RunResult", "Result", "Runner", "SubprocessRunner", "RunnerTimeout"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,10 @@ class Result:
     stderr: bytes
 
 
-class _ResultLike(Protocol):
+class RunResult(Protocol):
+    """What a :class:`Runner` returns: an exit code and the two streams (the shape of
+    ``subprocess.CompletedProcess``; :class:`Result` is one)."""
+
     @property
     def returncode(self) -> int: ...
 
@@ -58,7 +61,7 @@ class Runner(Protocol):
         *,
         input: Optional[bytes] = None,
         timeout: Optional[float] = None,
-    ) -> _ResultLike: ...
+    ) -> RunResult: ...
 
 
 class SubprocessRunner:

@@ -55,11 +55,14 @@ from ._writer import APPLY, Apply, Payload, appends, command, declare, removes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import IPTables
+    from ._interface import Interface
 
 __all__ = ["Jump", "SyncResult", "Syncer", "sync_chains", "teardown_chains"]
 
 RuleArgs = Sequence[str]
-DesiredChains = Mapping[TableLike, Mapping[ChainLike, Iterable[RuleArgs]]]
+# Keyed by str, not TableLike: a Mapping's key type is invariant, and an agent's own
+# dict of tables is a dict[str, ...] (the names are still checked, before anything runs)
+DesiredChains = Mapping[str, Mapping[ChainLike, Iterable[RuleArgs]]]
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def _normalize(prefix: str, chains: DesiredChains, jumps: Sequence[Jump]) -> _De
 
 
 def _apply(
-    client: IPTables, payload: Payload, result: SyncResult, desired: _Desired, how: Apply
+    client: Interface, payload: Payload, result: SyncResult, desired: _Desired, how: Apply
 ) -> SyncResult:
     if payload:
         result.payload = payload.encode()
@@ -429,10 +432,14 @@ class Syncer:
     whose desired rules changed, without reading the kernel at all: after a
     one-service change that is one small restore. If something else may flush your
     chains, keep the interval short or watch a canary chain.
+
+    It drives any :class:`iptwrap.Interface` (a wrapper of your own around the client
+    included): the full syncs through its ``sync``, the others through its
+    ``restore_all``.
     """
 
     def __init__(
-        self, client: IPTables, prefix: str, *, full_sync_interval: Optional[float] = 3600.0
+        self, client: Interface, prefix: str, *, full_sync_interval: Optional[float] = 3600.0
     ) -> None:
         _normalize(prefix, {}, ())  # validates the prefix
         self._client = client
@@ -469,19 +476,20 @@ class Syncer:
         last = self._last
         self._last = None  # until this sync has landed
         try:
-            with self._client.ensure_guard("*", "*"):
-                if (
-                    full
-                    or last is None
-                    or due
-                    or last.jumps != desired.jumps
-                    or last.tables() != desired.tables()
-                ):
-                    result = _sync_against_kernel(self._client, self._prefix, desired, how)
-                    if not how.dry_run:
-                        self._last_full = now
-                else:
-                    result = self._sync_against_memory(last, desired, how)
+            if (
+                full
+                or last is None
+                or due
+                or last.jumps != desired.jumps
+                or last.tables() != desired.tables()
+            ):
+                result = self._client.sync(
+                    self._prefix, chains, jumps, dry_run=dry_run, check=check
+                )
+                if not how.dry_run:
+                    self._last_full = now
+            else:
+                result = self._sync_against_memory(last, desired, how)
         except BaseException:
             if how.dry_run:
                 self._last = last  # a dry run changed nothing, even when it failed
@@ -491,10 +499,9 @@ class Syncer:
 
     def teardown(self, *, dry_run: bool = False, check: bool = False) -> SyncResult:
         """Remove every chain with the prefix, and the jumps into them (see IPTables.teardown)."""
-        how = Apply(dry_run, check)
-        if not how.dry_run:
+        if not Apply(dry_run, check).dry_run:
             self._last = None
-        return teardown_chains(self._client, self._prefix, how)
+        return self._client.teardown(self._prefix, dry_run=dry_run, check=check)
 
     def _sync_against_memory(self, last: _Desired, desired: _Desired, how: Apply) -> SyncResult:
         """Same tables, same jumps as the last sync: only changed chains are written."""

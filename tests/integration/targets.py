@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from iptwrap import Binaries, IPTables, Protocol
+from iptwrap import Binaries, IPTables, Protocol, TableName
 from iptwrap.fake import FakeIPTables
 
 from .netns import (
@@ -39,7 +39,7 @@ class Target:
     ns: Optional[Namespace] = None  # the real kernel's namespace
     release: str = HOST_RELEASE
 
-    def save(self, table: Optional[str] = None) -> str:
+    def save(self, table: Optional[TableName] = None) -> str:
         out = self.ipt.save(table).decode()
         return "".join(line + "\n" for line in out.splitlines() if not line.startswith("#"))
 

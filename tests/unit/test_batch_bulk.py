@@ -154,7 +154,8 @@ def test_sync_takes_rules_from_any_iterable_but_not_a_str(ipt: FakeIPTables) -> 
 
 def test_calls_keep_their_order_across_verbs_chains_and_bulk_calls(ipt: FakeIPTables) -> None:
     ipt.ensure_chain("filter", "AG")
-    table, chain = "filter", "AG"  # the same objects call after call: the hot path
+    table: iptwrap.TableName = "filter"  # the same objects call after call: the hot path
+    chain = "AG"
     with ipt.batch() as b:
         b.append_rule(table, chain, "-s", "192.0.2.1", "-j", "ACCEPT")
         b.append_rules(table, "INPUT", [["-s", "192.0.2.2", "-j", "ACCEPT"]])

@@ -33,7 +33,7 @@ def test_bad_chain_names_never_reach_a_process(bad: str) -> None:
 @pytest.mark.parametrize("bad", ["NAT", "no such", "-t", "", "x\n"])
 def test_bad_table_names(bad: str) -> None:
     with pytest.raises(iptwrap.InvalidArgumentError):
-        table_name(bad)
+        table_name(bad)  # type: ignore[arg-type]
 
 
 def test_good_names() -> None:
