@@ -12,6 +12,33 @@ Exit codes of the iptables binaries: 1 other problem (rule or chain absent, chai
 exists, kernel said no on legacy), 2 parameter problem, 3 version problem (unknown
 table), 4 resource problem (nft netlink error, or legacy lock timeout). Exit 4 is not
 always the lock, so only rows that also match a lock *message* are lock errors.
+
+Every public exception is defined here::
+
+    Exception
+    ├── IPTablesError                 a command ran (or could not) and failed
+    │   ├── NotFoundError             the chain or rule is absent
+    │   │   └── JumpTargetNotFoundError  (also a ParameterError)
+    │   ├── TableNotFoundError        (not a NotFoundError)
+    │   │   └── UnknownTableError     (also an InvalidArgumentError: refused first)
+    │   ├── ParameterError, AlreadyExistsError, ChainInUseError, RuleRejectedError,
+    │   │   InvalidRuleNumberError, BadPolicyError, VersionError, ResourceError
+    │   ├── PermissionDeniedError     not root, or no CAP_NET_ADMIN (with a hint)
+    │   ├── LockTimeoutError, LockFileError
+    │   ├── CommandTimeoutError, CommandKilledError, BinaryNotFoundError,
+    │   │   NamespaceNotFoundError
+    │   └── RestoreError              names the payload line; also its cause's class
+    │       └── BatchError            names the batch operation (and a hint)
+    ├── ValueError
+    │   ├── InvalidArgumentError      refused before anything ran
+    │   └── SaveFormatError           not iptables-save text
+    └── RunnerTimeout                 raised by a Runner; the client makes it a
+                                      CommandTimeoutError
+
+Invalid arguments are ``ValueError``s, not ``IPTablesError``s: nothing ran, and
+``except IPTablesError`` in an agent's retry loop must not swallow a bug in its own
+call. The one exception is a misspelt table, which is both (``UnknownTableError``):
+code written before the check caught the binary's ``TableNotFoundError`` for it.
 """
 
 from __future__ import annotations
