@@ -154,11 +154,20 @@ REFUSALS: List[tuple[str, Check, Type[iptwrap.IPTablesError]]] = [
         iptwrap.ChainInUseError,
     ),
     (
+        # the kernel's refusal, through a payload (the client's own calls refuse first)
         "DNAT in filter",
+        lambda i, t: i.restore_all(
+            f"*filter\n-A INPUT -p tcp -j DNAT --to-destination {t.addr(1)}\nCOMMIT\n".encode(),
+            flush=False,
+        ),
+        iptwrap.RestoreError,  # nft: RuleRejectedError too; legacy: a bare "line 3 failed"
+    ),
+    (
+        "DNAT in filter, as a call",
         lambda i, t: i.append_rule(
             "filter", "INPUT", "-p", "tcp", "-j", "DNAT", "--to-destination", t.addr(1)
         ),
-        iptwrap.RuleRejectedError,
+        iptwrap.InvalidArgumentError,
     ),
     (
         "MASQUERADE in PREROUTING",
@@ -175,9 +184,9 @@ REFUSALS: List[tuple[str, Check, Type[iptwrap.IPTablesError]]] = [
         iptwrap.RuleRejectedError,
     ),
     (
-        "REJECT in nat",
+        "REJECT in nat",  # the kernel's refusal of a target's table: as DNAT in filter
         lambda i, t: i.append_rule("nat", "PREROUTING", "-j", "REJECT"),
-        iptwrap.RuleRejectedError,
+        iptwrap.InvalidArgumentError,
     ),
     (
         "DROP in nat",
