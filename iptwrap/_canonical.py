@@ -16,7 +16,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 __all__ = [
     "canonical_rule_text",
-    "canonical_texts",
     "canonical_key_texts",
     "CanonicalError",
     "without_prefix_lengths",
@@ -108,29 +107,6 @@ def _remember(cache: _ChainCache, key: str, text: str) -> None:
         cache[key] = text
 
 
-def canonical_texts(
-    rules: Sequence[Tuple[str, ...]],
-    *,
-    table: str,
-    chain: str,
-    family: int,
-    backend: str,
-    version: str = _VERSION,
-    chain_exists: Optional[Callable[[str, str], bool]] = None,
-) -> List[Optional[str]]:
-    """:func:`canonical_rule_text` for many rules of one chain; None where it fails."""
-    keys = ["\n".join(rule) if rule else "\0" for rule in rules]
-    return canonical_key_texts(
-        keys,
-        table=table,
-        chain=chain,
-        family=family,
-        backend=backend,
-        version=version,
-        chain_exists=chain_exists,
-    )
-
-
 def canonical_key_texts(
     keys: Sequence[str],
     *,
@@ -141,7 +117,8 @@ def canonical_key_texts(
     version: str = _VERSION,
     chain_exists: Optional[Callable[[str, str], bool]] = None,
 ) -> List[Optional[str]]:
-    """:func:`canonical_texts` for rule keys (tokens joined by newlines, ``"\0"`` for none).
+    """:func:`canonical_rule_text` for many rules of one chain, given as keys (tokens
+    joined by newlines, ``"\0"`` for none); None where it fails.
 
     A resync asks for the same thousand rules each time: one ``map`` over the chain's
     cache, then the engine only for the misses.

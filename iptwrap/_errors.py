@@ -86,6 +86,9 @@ __all__ = [
 class IPTablesError(Exception):
     """A command failed. Carries what the child was given and what it said."""
 
+    # what to do about it, added to every message of the class
+    HINT: Optional[str] = None
+
     def __init__(
         self,
         argv: Sequence[str],
@@ -99,6 +102,8 @@ class IPTablesError(Exception):
         self.stdout = stdout
         self.stderr = stderr
         text = message if message is not None else _first_meaningful_line(stderr)
+        if self.HINT is not None:
+            text = f"{text} ({self.HINT})"
         # shell-quoted, so that a rule passed as one string shows as one quoted word
         cmd = shlex.join(self.argv)
         if not self.argv:  # refused before any command was built
@@ -179,17 +184,6 @@ class PermissionDeniedError(IPTablesError):
     """
 
     HINT = "run as root, or with CAP_NET_ADMIN in the network namespace"
-
-    def __init__(
-        self,
-        argv: Sequence[str],
-        returncode: Optional[int],
-        stdout: bytes = b"",
-        stderr: bytes = b"",
-        message: Optional[str] = None,
-    ) -> None:
-        text = message if message is not None else _first_meaningful_line(stderr)
-        super().__init__(argv, returncode, stdout, stderr, f"{text} ({self.HINT})")
 
 
 class LockTimeoutError(IPTablesError):

@@ -24,7 +24,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ._canonical import canonical_key_texts, canonical_texts
+from ._canonical import canonical_key_texts
 from ._errors import IPTablesError
 from ._log import log
 from ._payload import checked_table, key_tokens, restore_line
@@ -79,15 +79,8 @@ class Identity:
         kernel refused it); the caller then asks ``-C`` for that rule alone.
         """
         if self.modelled:
-            return canonical_texts(
-                rules,
-                table=table,
-                chain=chain,
-                family=self._family,
-                backend=self._backend,
-                version=self._version,
-                chain_exists=chain_exists,
-            )
+            keys = ["\n".join(rule) if rule else "\0" for rule in rules]
+            return self.key_texts(table, chain, keys, chain_exists)
         return self._kernel_texts(table, rules)
 
     def key_texts(
