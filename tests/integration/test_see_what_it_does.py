@@ -123,3 +123,35 @@ def test_a_namespace_path_works_like_its_name(ns: Namespace) -> None:
         IPTables(netns="/run/netns/iptw-no-such-namespace").list_chains("filter")
     with pytest.raises(iptwrap.NamespaceNotFoundError):
         IPTables(netns="/etc/hostname").list_chains("filter")  # a file, not a namespace
+
+
+# ---- the pytest plugin's real-kernel fixture
+
+pytest_plugins = ["pytester"]
+
+
+def test_netns_iptables_is_a_real_namespace_and_always_removed(pytester: pytest.Pytester) -> None:
+    from .netns import require
+
+    require()
+    pytester.makepyfile(
+        """
+        import pytest, subprocess
+
+        @pytest.mark.iptwrap(mode="both")
+        def test_real(netns_iptables, tmp_path_factory):
+            netns_iptables.ensure_chain("filter", "FIXTURE")
+            assert "FIXTURE" in netns_iptables.list_chains("filter")
+            with open("names.txt", "a") as f:
+                f.write(repr(netns_iptables).split("netns='")[1].split("'")[0] + "\\n")
+            raise AssertionError("a failing test still removes its namespace")
+        """
+    )
+    result = pytester.runpytest_inprocess("-q")
+    result.assert_outcomes(failed=2)
+    names = (pytester.path / "names.txt").read_text().split()
+    assert len(names) == 2 and all(n.startswith("iptw-") for n in names)
+    import subprocess
+
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not [n for n in names if n in listed]

@@ -174,7 +174,19 @@ def test_every_public_exception_lives_in_one_module() -> None:
 
 
 def _production_modules() -> List[Path]:
-    return [p for p in PKG.rglob("*.py") if "fake" not in p.relative_to(PKG).parts]
+    """The library proper: not the fake, not the pytest plugin (loaded by pytest only)."""
+    return [
+        p
+        for p in PKG.rglob("*.py")
+        if "fake" not in p.relative_to(PKG).parts and p.name != "pytest_plugin.py"
+    ]
+
+
+def test_only_the_pytest_plugin_needs_pytest_and_nothing_imports_it() -> None:
+    graph = _graph()
+    assert {m for m, deps in graph.items() if "iptwrap.pytest_plugin" in deps} == set()
+    users = {p.name for p in PKG.rglob("*.py") if "import pytest" in p.read_text()}
+    assert users == {"pytest_plugin.py"}
 
 
 def _strings(path: Path) -> List[str]:

@@ -20,6 +20,8 @@ import iptwrap
 from iptwrap import Protocol, RulePosition
 from iptwrap.fake import FakeIPTables
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -65,7 +67,18 @@ def test_the_pages_have_python_blocks() -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_every_python_block_runs(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_python_block_runs(
+    page: Path, monkeypatch: pytest.MonkeyPatch, pytester: pytest.Pytester
+) -> None:
+    # a block that imports pytest is a test module of the reader's: pytest runs it,
+    # with the plugin's fixtures
+    suites = [(line, code) for line, code in python_blocks(page) if "import pytest" in code]
+    for line, code in suites:
+        pytester.makepyfile(**{f"test_docs_{page.stem}_{line}": code})
+    if suites:
+        outcome = pytester.runpytest_inprocess("-q")
+        assert outcome.ret == 0, f"{page.name}: {outcome.stdout.str()}"
+        assert outcome.parseoutcomes().get("passed", 0) > 0
     monkeypatch.setattr(iptwrap, "IPTables", _fake_iptables)
     namespace: Dict[str, Any] = {
         "__name__": "docs",
@@ -73,6 +86,8 @@ def test_every_python_block_runs(page: Path, monkeypatch: pytest.MonkeyPatch) ->
         "blocked": ["203.0.113.7", "203.0.113.9"],
     }
     for line, code in python_blocks(page):
+        if "import pytest" in code:
+            continue
         before = {k for k in namespace if k.startswith("test_")}
         try:
             exec(compile(code, f"{page.name}:{line}", "exec"), namespace)

@@ -13,9 +13,9 @@ CHAINS = {"filter": {"AG-IN": [["-p", "tcp", "--dport", "22", "-j", "ACCEPT"]]}}
 JUMPS = [Jump("filter", "INPUT", ("-j", "AG-IN"))]
 
 
-@pytest.mark.parametrize("backend", ["nft", "legacy"])
-def test_a_dry_run_batch_returns_the_payload_a_real_one_sends(backend: str) -> None:
-    ipt = FakeIPTables(mode=backend)
+@pytest.mark.iptwrap(mode="both")
+def test_a_dry_run_batch_returns_the_payload_a_real_one_sends(fake_iptables: FakeIPTables) -> None:
+    ipt = fake_iptables
     ipt.list_chains("filter")  # legacy instantiates a table the first time it is read
     before = ipt.dump()
 
@@ -35,8 +35,8 @@ def test_a_dry_run_batch_returns_the_payload_a_real_one_sends(backend: str) -> N
     assert ipt.dump() != before
 
 
-def test_a_dry_run_sync_and_teardown_apply_nothing() -> None:
-    ipt = FakeIPTables()
+def test_a_dry_run_sync_and_teardown_apply_nothing(fake_iptables: FakeIPTables) -> None:
+    ipt = fake_iptables
     dry = ipt.sync("AG-", CHAINS, JUMPS, dry_run=True)
     assert (
         dry.changed
@@ -56,8 +56,8 @@ def test_a_dry_run_sync_and_teardown_apply_nothing() -> None:
     assert "AG-IN" not in ipt.list_chains("filter")
 
 
-def test_a_dry_run_leaves_the_syncers_memory_as_it_was() -> None:
-    ipt = FakeIPTables()
+def test_a_dry_run_leaves_the_syncers_memory_as_it_was(fake_iptables: FakeIPTables) -> None:
+    ipt = fake_iptables
     syncer = Syncer(ipt, "AG-")
     syncer.sync(CHAINS, JUMPS)
     changed = {"filter": {"AG-IN": [["-p", "tcp", "--dport", "2222", "-j", "ACCEPT"]]}}
@@ -83,8 +83,11 @@ def test_check_without_a_dry_run_is_refused() -> None:
             call()
 
 
-def test_a_checked_dry_run_asks_restore_test_and_names_the_operation() -> None:
-    ipt = FakeIPTables(mode="legacy")
+@pytest.mark.iptwrap(mode="legacy")
+def test_a_checked_dry_run_asks_restore_test_and_names_the_operation(
+    fake_iptables: FakeIPTables,
+) -> None:
+    ipt = fake_iptables
     with pytest.raises(iptwrap.BatchError) as err, ipt.batch(dry_run=True, check=True) as b:
         b.append_rule("filter", "INPUT", "-j", "ACCEPT")
         b.append_rule("filter", "NO-SUCH-CHAIN", "-j", "ACCEPT")

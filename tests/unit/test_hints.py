@@ -141,9 +141,9 @@ def test_a_target_outside_its_tables_names_them(
     assert ipt.calls == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_batch_or_sync_the_binary_refuses_carries_the_hint(backend: str) -> None:
-    ipt = FakeIPTables(mode=backend)
+@pytest.mark.iptwrap(mode="both")
+def test_a_batch_or_sync_the_binary_refuses_carries_the_hint(fake_iptables: FakeIPTables) -> None:
+    ipt = fake_iptables
     ipt.ensure_chain("filter", "AG")
     before = ipt.dump()
     with pytest.raises(iptwrap.BatchError) as err, ipt.batch() as b:
