@@ -1,6 +1,6 @@
 """The demo: real agents' rulesets applied through the fake, printed as iptables-save.
 
-``python -m iptwrap`` (or ``./ci/demo``). No root, no kernel: the production client
+``iptwrap demo`` (or ``./ci/demo``). No root, no kernel: the production client
 runs over ``iptwrap.fake.FakeRunner``, which answers as iptables 1.8.9 would.
 """
 
@@ -18,7 +18,7 @@ from ._types import Protocol, RulePosition
 def main(argv: Optional[List[str]] = None) -> int:
     from .fake import FakeIPTables, FakeRunner
 
-    parser = argparse.ArgumentParser(prog="python -m iptwrap", description=__doc__)
+    parser = argparse.ArgumentParser(prog="iptwrap demo", description=__doc__)
     parser.add_argument("--backend", choices=("nft", "legacy"), default="nft")
     parser.add_argument("--ipv6", action="store_true", help="drive ip6tables instead")
     parser.add_argument(
