@@ -9,11 +9,10 @@ unchanged over the in-memory fake (``iptwrap.fake``) in unit tests.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import threading
 import time
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import tenacity
 
@@ -44,7 +43,8 @@ from ._listing import (
     rules_from_list_rules,
 )
 from ._lock import LockFileUnavailable, LockNotAcquired, hold_xtables_lock, lock_path
-from ._log import log, log_command, log_retry
+from ._log import log_call, log_retry
+from ._monitor import monitor
 from ._payload import (
     InvalidArgumentError,
     chain_name,
@@ -477,6 +477,18 @@ class IPTables:
         """
         return teardown_chains(self, prefix, Apply(dry_run, check))
 
+    def monitor(
+        self,
+        canary: ChainLike,
+        tables: Sequence[TableLike],
+        reload: Callable[[], object],
+        interval: float,
+        stop: threading.Event,
+    ) -> None:
+        """Kubernetes' ``Monitor``: until ``stop`` is set, ``reload`` after each flush of
+        ``tables``, seen by a canary chain polled every ``interval`` s (:mod:`._monitor`)."""
+        monitor(self, canary, tables, reload, interval, stop)
+
     def check_restore(self, data: bytes) -> None:
         """``iptables-restore --test --noflush``: raise as the restore would; apply nothing.
 
@@ -759,30 +771,17 @@ class IPTables:
         try:
             result = self._runner.run(argv, input=payload, timeout=timeout)
         except FileNotFoundError as exc:
-            self._log(argv, None, start, payload, "not found")
+            log_call(self._runner, argv, None, start, payload, "not found")
             raise BinaryNotFoundError(
                 argv, None, message=f"{exc.filename or argv[0]}: not found"
             ) from None
         except RunnerTimeout as exc:
-            self._log(argv, None, start, payload, f"killed after {exc.timeout:g}s")
+            log_call(self._runner, argv, None, start, payload, f"killed after {exc.timeout:g}s")
             raise CommandTimeoutError(
                 argv, None, exc.stdout, exc.stderr, message=f"killed after {exc.timeout:g}s"
             ) from None
-        self._log(argv, result.returncode, start, payload)
+        log_call(self._runner, argv, result.returncode, start, payload)
         return Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
-
-    def _log(
-        self,
-        argv: List[str],
-        returncode: Optional[int],
-        start: float,
-        payload: Optional[bytes],
-        outcome: str = "",
-    ) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            prefix = getattr(self._runner, "prefix", ())
-            elapsed = time.perf_counter() - start
-            log_command(argv, prefix, returncode, elapsed, payload, outcome)
 
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""

@@ -9,7 +9,8 @@ agents to use: ``batch``, ``sync``, ``teardown``, ``save``, ``check_restore``. T
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, List, Optional, Sequence, Union
+import threading
+from typing import IO, TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 from typing_extensions import Protocol as _Protocol
 from typing_extensions import runtime_checkable
@@ -106,3 +107,12 @@ class Interface(_Protocol):
     def teardown(
         self, prefix: str, *, dry_run: bool = False, check: bool = False
     ) -> SyncResult: ...
+
+    def monitor(
+        self,
+        canary: ChainLike,
+        tables: Sequence[TableLike],
+        reload: Callable[[], object],
+        interval: float,
+        stop: threading.Event,
+    ) -> None: ...

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import shlex
+import time
 from typing import Optional, Sequence
 
-__all__ = ["log", "payload_log", "command_text", "log_command", "log_retry"]
+__all__ = ["log", "payload_log", "command_text", "log_command", "log_call", "log_retry"]
 
 log = logging.getLogger("iptwrap")
 payload_log = logging.getLogger("iptwrap.payload")
@@ -57,6 +58,21 @@ def log_command(
         )
         if payload_log.isEnabledFor(_DEBUG):
             payload_log.debug("%s payload:\n%s", where, payload.decode("utf-8", "replace"))
+
+
+def log_call(
+    runner: object,
+    argv: Sequence[str],
+    returncode: Optional[int],
+    start: float,
+    payload: Optional[bytes],
+    outcome: str = "",
+) -> None:
+    """:func:`log_command` for a call that started at ``start`` (``time.perf_counter``),
+    with the runner's namespace prefix; one ``isEnabledFor`` when DEBUG is off."""
+    if log.isEnabledFor(_DEBUG):
+        prefix = getattr(runner, "prefix", ())
+        log_command(argv, prefix, returncode, time.perf_counter() - start, payload, outcome)
 
 
 def log_retry(argv: Sequence[str], attempt: int, attempts: int, holder: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -76,6 +77,9 @@ class FakeRunner:
         self.faults = Faults(mode)
         self.calls: List[Tuple[str, ...]] = []
         self._kernels: Dict[Tuple[str, int], Kernel] = {}
+        # one command at a time, as the kernel applies them: an agent's threads (a
+        # monitor beside its sync loop) may share one host
+        self._serial = threading.RLock()
 
     # ---- state access (for tests and the lead's helpers) -------------------------------------
     def kernel(self, family: int = 4, backend: Optional[str] = None) -> Kernel:
@@ -102,7 +106,10 @@ class FakeRunner:
         input: Optional[bytes] = None,
         timeout: Optional[float] = None,
     ) -> Result:
-        argv = list(argv)
+        with self._serial:
+            return self._run(list(argv), input, timeout)
+
+    def _run(self, argv: List[str], input: Optional[bytes], timeout: Optional[float]) -> Result:
         self.calls.append(tuple(argv))
         if not argv:
             raise ValueError("empty argv")
@@ -123,7 +130,8 @@ class FakeRunner:
         prog = _Prog(argv[0], self.mode)
         if prog.tool != "save":
             raise ValueError(f"inspect() runs the save command only, not {argv[0]!r}")
-        return self._dispatch(prog, argv, None, None)
+        with self._serial:
+            return self._dispatch(prog, argv, None, None)
 
     def _dispatch(
         self, prog: _Prog, argv: List[str], input: Optional[bytes], timeout: Optional[float]
