@@ -107,3 +107,35 @@ def test_the_vm_recipe_runs_the_suite_once_as_the_docs_say() -> None:
     assert "vagrant ssh" not in comment  # the provisioner already runs the suite
     assert "procps" in vagrantfile and '".vagrant/"' in vagrantfile
     assert "`vagrant up`" in (ROOT / "docs" / "design.md").read_text()
+
+
+def test_a_users_suite_runs_with_only_iptwrap_and_pytest_installed(
+    built: Dict[str, Path], tmp_path: Path
+) -> None:
+    """A fresh venv, ``pip install <the wheel> pytest``, and an agent's test file that
+    uses the plugin's fixture: it passes, with nothing of this checkout on the path."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         str(built["wheel"]), "pytest"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr
+    suite = tmp_path / "agent_tests"
+    suite.mkdir()
+    (suite / "test_agent.py").write_text(
+        "import pytest\n"
+        "from iptwrap import RulePosition\n\n"
+        "@pytest.mark.iptwrap(mode='both')\n"
+        "def test_agent(fake_iptables):\n"
+        "    fake_iptables.ensure_rule(RulePosition.APPEND, 'filter', 'INPUT', '-j', 'ACCEPT')\n"
+        "    assert fake_iptables.rules('filter', 'INPUT') == ['-A INPUT -j ACCEPT']\n"
+    )
+    run = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
+        cwd=suite, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
