@@ -28,18 +28,36 @@ __all__ = ["main"]
 ClientFactory = Callable[[argparse.Namespace], Interface]
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """The options every subcommand takes, before or after its name.
+
+    The subcommands' copies have no defaults (``SUPPRESS``): a default there would
+    overwrite what was given before the subcommand, and ``iptwrap --netns blue apply``
+    would apply to the host.
+    """
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--netns", metavar="NAME|PATH", help="run in this network namespace")
-    common.add_argument("--mode", choices=("auto", "nft", "legacy"), default="auto")
-    common.add_argument("-6", dest="ipv6", action="store_true", help="ip6tables")
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    common.add_argument(
+        "--netns", metavar="NAME|PATH", default=default(None), help="in this network namespace"
+    )
+    common.add_argument(
+        "--mode", choices=("auto", "nft", "legacy"), default=default("auto"), help="backend"
+    )
+    common.add_argument(
+        "-6", dest="ipv6", action="store_true", default=default(False), help="ip6tables"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks"
+    )
     return common
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = _common()
-    parser = argparse.ArgumentParser(prog="iptwrap", description=__doc__, parents=[common])
+    parser = argparse.ArgumentParser(prog="iptwrap", description=__doc__, parents=[_common(True)])
+    common = _common(False)
     sub = parser.add_subparsers(dest="command", required=True)
     save = sub.add_parser("save", parents=[common], help="print the current rules")
     save.add_argument("--table", "-t", help="one table (default: all)")

@@ -46,5 +46,10 @@ def test_apply_diff_save_in_a_namespace(ns: Namespace, backend: str, tmp_path: P
     assert [r["spec"] for r in dump["tables"]["filter"]["chains"]["AGENT"]["rules"]] == [
         "-p tcp -m tcp --dport 22 -j ACCEPT"
     ]
+    # the options before the subcommand are the same options (never the host's rules)
+    before = _iptwrap("--netns", ns.name, "--mode", backend, "save", "--table", "filter")
+    assert before.returncode == 0 and ":AGENT - [0:0]" in before.stdout
+    missing = _iptwrap("--netns", "/run/netns/iptw-no-such-namespace", "save")
+    assert missing.returncode == 2 and missing.stderr.startswith("iptwrap: NamespaceNotFoundError")
     missing = _iptwrap("save", "--netns", "iptw-no-such-namespace", "--mode", backend)
     assert missing.returncode == 2 and missing.stderr.startswith("iptwrap: NamespaceNotFoundError")

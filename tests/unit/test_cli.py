@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -126,3 +127,34 @@ def test_every_command_line_in_the_docs_parses() -> None:
         assert words[0] == "iptwrap"
         args, rest = _parser().parse_known_args([w for w in words[1:] if "[" not in w])
         assert args.command in ("save", "diff", "apply", "demo")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--netns", "blue", "--mode", "legacy", "-6", "--debug", "save"],
+        ["save", "--netns", "blue", "--mode", "legacy", "-6", "--debug"],
+        ["--netns", "blue", "-6", "save", "--mode", "legacy", "--debug"],
+        ["--netns", "blue", "--mode", "legacy", "-6", "--debug", "apply", "f.rules"],
+    ],
+)
+def test_the_common_options_hold_before_or_after_the_subcommand(argv: List[str]) -> None:
+    """A default of the subcommand's must never overwrite what came before it: that
+    would run ``iptwrap --netns blue apply`` on the host."""
+    from iptwrap._cli import _parser
+
+    args, rest = _parser().parse_known_args(argv)
+    assert rest == []
+    assert (args.netns, args.mode, args.ipv6, args.debug) == ("blue", "legacy", True, True)
+
+
+def test_the_client_is_built_with_the_options_given_before_the_subcommand() -> None:
+    seen: List[argparse.Namespace] = []
+
+    def client(args: argparse.Namespace) -> FakeIPTables:
+        seen.append(args)
+        return FakeIPTables()
+
+    main(["--netns", "blue", "--mode", "legacy", "save"], client=client, stdout=io.StringIO())
+    (args,) = seen
+    assert (args.netns, args.mode) == ("blue", "legacy")
