@@ -107,6 +107,14 @@ def build_rules(
             m and not _ones(m, fam) for _a, m in (saddrs or []) + (daddrs or [])
         ):
             refusal = "Invalid argument"  # a mask with no leading one: an empty prefix
+    inverted_any = any(
+        p.invflags.get(flag) and addrs and any(m == 0 for _a, m in addrs)
+        for flag, addrs in (("s", saddrs), ("d", daddrs))
+    )
+    if refusal is None and ctx.backend == "nft" and inverted_any:
+        # "! -s 0/0" matches nothing: nf_tables refuses the zero-length compare
+        # (RULE_APPEND failed, measured on 1.8.9); legacy keeps it, printed in full
+        refusal = "Invalid argument"
     if refusal is not None:
         vt = frozenset()
 
@@ -185,13 +193,13 @@ def build_rules(
             head = ""
             ls = ld = any_addr
             if sa is not None:
-                if sa[1]:
+                if sa[1] or inv.get("s"):
                     head += (
                         f"{' !' if inv.get('s') else ''} -s {format_addr(sa[0], sa[1], fam, False)}"
                     )
                 ls = ("!" if inv.get("s") else "") + format_addr(sa[0], sa[1], fam, True)
             if da is not None:
-                if da[1]:
+                if da[1] or inv.get("d"):
                     head += (
                         f"{' !' if inv.get('d') else ''} -d {format_addr(da[0], da[1], fam, False)}"
                     )

@@ -401,6 +401,10 @@ def _parse_addresses(arg: str, family: int) -> Tuple[Tuple[int, int], ...]:
         if not sep:
             host = m
         mask = _parse_mask(m if sep else None, family)
+        if mask == 0:
+            # libxtables: "if a null mask is given, the name is ignored, like in
+            # any/0" (so ip6tables takes -s 0/0 and iptables -s ::/0)
+            host = "0.0.0.0" if family == 4 else "::"
         addr = parse_ipv4(host) if family == 4 else parse_ipv6(host)
         if addr is None:
             raise ParameterProblem(f"host/network `{host}' not found")

@@ -115,7 +115,12 @@ def test_addresses_the_binaries_accept_are_let_through(backend: str) -> None:
     ipt6.append_rule("filter", "INPUT", "-s", "2001:db8::/32", "-j", "ACCEPT")
     assert len(ipt4.rules("nat", "PREROUTING")) == 1 and len(ipt6.rules("filter", "INPUT")) == 1
     # a /0 makes the address irrelevant: both binaries accept one of the other family
-    # (go-iptables' suite); the fake does not model that yet, the check lets it through
+    # (go-iptables' suite; tests/integration/test_null_mask_addresses.py)
+    ipt4.append_rule("filter", "OUTPUT", "-s", "::/0", "-j", "ACCEPT")
+    ipt6.append_rule("filter", "OUTPUT", "-s", "0.0.0.0/0", "-j", "ACCEPT")
+    assert (
+        ipt4.rules("filter", "OUTPUT") == ipt6.rules("filter", "OUTPUT") == ["-A OUTPUT -j ACCEPT"]
+    )
     for family, rule in ((4, ["-s", "::/0"]), (6, ["-s", "0.0.0.0/0"]), (6, ["-d", "192.0.2.1/0"])):
         assert rule_hint(family, "filter", rule) is None
     assert rule_hint(4, "filter", ["-s", "host.example"]) is None  # names are the binary's
