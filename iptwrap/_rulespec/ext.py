@@ -9,7 +9,20 @@ restrictions.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Generic,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 from .errors import ParameterProblem
 from .model import ParseContext
@@ -43,8 +56,16 @@ def hooks(*names: str) -> FrozenSet[str]:
 Restriction = Tuple[Optional[FrozenSet[str]], Optional[FrozenSet[str]], Optional[str]]
 NO_RESTRICTION: Restriction = (None, None, None)
 
-# What one extension instance has parsed so far, keyed by the extension's own names.
-St = Dict[str, Any]
+
+# What one extension instance has parsed so far, keyed by the extension's own names:
+# the untyped state of an extension that has no state class of its own yet.
+class St(Dict[str, Any]):
+    """Untyped parsed state, keyed by the extension's own names."""
+
+
+# An extension's parsed state: a small dataclass per extension (its fields are what
+# the printers, the kernel checks and the tracer read).
+S = TypeVar("S")
 
 # The verdicts a target's "--queue-bypass"-like options and the -j column treat as built in.
 STANDARD_VERDICTS = ("ACCEPT", "DROP", "RETURN", "QUEUE")
@@ -117,8 +138,12 @@ class RuleBuild:
         self.target: Optional[ExtInst] = None
 
 
-class Ext:
-    """One match or target module. Subclasses fill ``name``, ``opts`` and the hooks."""
+class Ext(Generic[S]):
+    """One match or target module. Subclasses fill ``name``, ``opts``, the hooks, and
+    ``state``: the class of what one instance parses (a dataclass whose defaults are
+    the module's own), made fresh for every ``-m``/``-j`` of a rule."""
+
+    state: Type[S]
 
     name: str = ""
     save_name: str = ""  # name printed after -m/-j when it differs (NOTRACK)
@@ -148,19 +173,23 @@ class Ext:
             self.__dict__["_first"] = cache
         return cache[oid]
 
-    def init(self, st: Dict[str, Any], rb: RuleBuild) -> None:
-        """Set defaults in the fresh state dict."""
+    def new_state(self, rb: RuleBuild) -> S:
+        """A fresh state for one instance; ``init`` then sets what depends on the rule."""
+        st = self.state()
+        self.init(st, rb)
+        return st
 
-    def parse(
-        self, st: Dict[str, Any], oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
-    ) -> None:
+    def init(self, st: S, rb: RuleBuild) -> None:
+        """Set the defaults that depend on the rule (family, protocol) in a fresh state."""
+
+    def parse(self, st: S, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         raise NotImplementedError
 
-    def final(self, st: Dict[str, Any], rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: S, rb: RuleBuild) -> Tuple[str, str]:
         """(save text, -L -n text), each starting with a space or empty."""
         return "", ""
 
-    def restrict(self, st: Dict[str, Any], rb: RuleBuild) -> Restriction:
+    def restrict(self, st: S, rb: RuleBuild) -> Restriction:
         """(hooks, tables, kernel refusal) for this rule; by default the class's limits."""
         return self.only_hooks, self.only_tables, None
 
@@ -189,12 +218,11 @@ class ExtInst:
 
     __slots__ = ("ext", "st", "seen", "completed")
 
-    def __init__(self, ext: Ext, rb: RuleBuild) -> None:
+    def __init__(self, ext: Ext[Any], rb: RuleBuild) -> None:
         self.ext = ext
-        self.st: Dict[str, Any] = {}
+        self.st: Any = ext.new_state(rb)
         self.seen: Dict[str, bool] = {}
         self.completed = False
-        ext.init(self.st, rb)
 
     def fcheck(self) -> None:
         """xtables_options_fcheck: mandatory, "also requires" and exclusion checks."""
@@ -236,17 +264,19 @@ class ExtInst:
         self.ext.parse(self.st, oid, arg, inv, rb, cur)
 
 
-MATCHES: Dict[str, Ext] = {}
-TARGETS: Dict[str, Ext] = {}
+MATCHES: Dict[str, Ext[Any]] = {}
+TARGETS: Dict[str, Ext[Any]] = {}
+
+E = TypeVar("E", bound="Ext[Any]")
 
 
-def register_match(cls: Callable[[], Ext]) -> Callable[[], Ext]:
+def register_match(cls: Callable[[], E]) -> Callable[[], E]:
     inst = cls()
     MATCHES[inst.name] = inst
     return cls
 
 
-def register_target(cls: Callable[[], Ext]) -> Callable[[], Ext]:
+def register_target(cls: Callable[[], E]) -> Callable[[], E]:
     inst = cls()
     TARGETS[inst.name] = inst
     return cls

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from . import matches as _m  # noqa: F401  (registers the match modules)
 from . import targets as _t  # noqa: F401  (registers the target modules)
@@ -170,7 +170,7 @@ class _Parser:
         self.outiface: Optional[str] = None
         self.jumpto: Optional[str] = None
         self.goto = False
-        self.target_ext: Optional[Ext] = None
+        self.target_ext: Optional[Ext[Any]] = None
         self.counters: Optional[Tuple[int, int]] = None
         self.verbose = 0
         self.wait: Optional[float] = None

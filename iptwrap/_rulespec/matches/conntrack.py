@@ -57,7 +57,8 @@ def _state_txt(v: int, allowed: Tuple[Tuple[str, int], ...]) -> str:
 
 
 @register_match
-class ConntrackMatch(Ext):
+class ConntrackMatch(Ext[St]):
+    state = St
     name = "conntrack"
     opts = {
         "ctstate": Opt("ctstate", inv=True),
@@ -139,7 +140,8 @@ class ConntrackMatch(Ext):
 
 
 @register_match
-class StateMatch(Ext):
+class StateMatch(Ext[St]):
+    state = St
     name = "state"
     opts = {"state": Opt("state", inv=True)}
     _ST = (("INVALID", 1), ("NEW", 2), ("RELATED", 4), ("ESTABLISHED", 8), ("UNTRACKED", 16))
@@ -159,7 +161,8 @@ class StateMatch(Ext):
 
 
 @register_match
-class ConnbytesMatch(Ext):
+class ConnbytesMatch(Ext[St]):
+    state = St
     name = "connbytes"
     opts = {
         "connbytes": Opt("connbytes", inv=True),
@@ -206,7 +209,8 @@ class ConnbytesMatch(Ext):
 
 
 @register_match
-class ConnlimitMatch(Ext):
+class ConnlimitMatch(Ext[St]):
+    state = St
     name = "connlimit"
     opts = {
         "connlimit-upto": Opt("upto"),
@@ -244,7 +248,8 @@ class ConnlimitMatch(Ext):
 
 
 @register_match
-class HelperMatch(Ext):
+class HelperMatch(Ext[St]):
+    state = St
     name = "helper"
     opts = {"helper": Opt("helper", inv=True)}
 

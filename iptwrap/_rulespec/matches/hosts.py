@@ -50,7 +50,8 @@ _RTN = (
 
 
 @register_match
-class AddrtypeMatch(Ext):
+class AddrtypeMatch(Ext[St]):
+    state = St
     name = "addrtype"
     opts = {
         "src-type": Opt("src", inv=True),
@@ -108,7 +109,8 @@ class AddrtypeMatch(Ext):
 
 
 @register_match
-class IprangeMatch(Ext):
+class IprangeMatch(Ext[St]):
+    state = St
     name = "iprange"
     opts = {"src-range": Opt("src", inv=True), "dst-range": Opt("dst", inv=True)}
 
@@ -145,7 +147,8 @@ class IprangeMatch(Ext):
 
 
 @register_match
-class LengthMatch(Ext):
+class LengthMatch(Ext[St]):
+    state = St
     name = "length"
     opts = {"length": Opt("length", inv=True)}
 
@@ -172,7 +175,8 @@ class LengthMatch(Ext):
 
 
 @register_match
-class PhysdevMatch(Ext):
+class PhysdevMatch(Ext[St]):
+    state = St
     name = "physdev"
     opts = {
         "physdev-in": Opt("in", inv=True),
@@ -214,7 +218,8 @@ class PhysdevMatch(Ext):
 
 
 @register_match
-class SetMatch(Ext):
+class SetMatch(Ext[St]):
+    state = St
     name = "set"
     opts = {
         "match-set": Opt("set", inv=True),
@@ -255,7 +260,8 @@ _PKTTYPES = ("unicast", "broadcast", "multicast", "host", "otherhost")
 
 
 @register_match
-class PkttypeMatch(Ext):
+class PkttypeMatch(Ext[St]):
+    state = St
     name = "pkttype"
     opts = {"pkt-type": Opt("t", inv=True)}
 
@@ -273,7 +279,8 @@ class PkttypeMatch(Ext):
 
 
 @register_match
-class MacMatch(Ext):
+class MacMatch(Ext[St]):
+    state = St
     name = "mac"
     opts = {"mac-source": Opt("src", inv=True)}
 
@@ -297,7 +304,8 @@ class MacMatch(Ext):
 
 
 @register_match
-class SocketMatch(Ext):
+class SocketMatch(Ext[St]):
+    state = St
     name = "socket"
     opts = {
         "transparent": Opt("transparent", arg=False),
@@ -316,7 +324,8 @@ class SocketMatch(Ext):
 
 
 @register_match
-class RpfilterMatch(Ext):
+class RpfilterMatch(Ext[St]):
+    state = St
     name = "rpfilter"
     opts = {
         "loose": Opt("loose", arg=False),

@@ -135,7 +135,8 @@ def _parse_icmp(
 
 
 @register_match
-class IcmpMatch(Ext):
+class IcmpMatch(Ext[St]):
+    state = St
     name = "icmp"
     families = (4,)
     opts = {"icmp-type": Opt("type", inv=True)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -26,7 +26,8 @@ __all__: List[str] = []
 
 
 @register_match
-class FragMatch(Ext):
+class FragMatch(Ext[St]):
+    state = St
     name = "frag"
     families = (6,)
     opts = {
@@ -80,7 +81,8 @@ class FragMatch(Ext):
 
 
 @register_match
-class EspMatch(Ext):
+class EspMatch(Ext[St]):
+    state = St
     name = "esp"
     opts = {"espspi": Opt("spi", inv=True)}
     proto_num = 50
@@ -133,7 +135,8 @@ _V6HDRS = (
 
 
 @register_match
-class Ipv6headerMatch(Ext):
+class Ipv6headerMatch(Ext[St]):
+    state = St
     name = "ipv6header"
     families = (6,)
     opts = {"header": Opt("header", inv=True), "soft": Opt("soft", arg=False)}
@@ -163,7 +166,7 @@ class Ipv6headerMatch(Ext):
         return s, lst
 
 
-def _v6_range(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
+def _v6_range(ext: Ext[Any], opt: str, arg: str) -> Tuple[int, int]:
     lo, sep, hi = arg.partition(":")
     a = strtoui(lo) if lo else 0
     b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
@@ -173,7 +176,8 @@ def _v6_range(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
 
 
 @register_match
-class RtMatch(Ext):
+class RtMatch(Ext[St]):
+    state = St
     name = "rt"
     families = (6,)
     opts = {
@@ -210,7 +214,8 @@ class RtMatch(Ext):
 
 
 @register_match
-class HbhMatch(Ext):
+class HbhMatch(Ext[St]):
+    state = St
     name = "hbh"
     families = (6,)
     opts = {"hbh-len": Opt("len", inv=True), "hbh-opts": Opt("opts")}
@@ -271,7 +276,8 @@ def _mh_type(s: str) -> Optional[int]:
 
 
 @register_match
-class MhMatch(Ext):
+class MhMatch(Ext[St]):
+    state = St
     name = "mh"
     families = (6,)
     opts = {"mh-type": Opt("type", inv=True)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -37,7 +37,8 @@ def _mark_txt(v: int, m: int) -> str:
 
 
 @register_match
-class MarkMatch(Ext):
+class MarkMatch(Ext[St]):
+    state = St
     name = "mark"
     opts = {"mark": Opt("mark", inv=True)}
 
@@ -93,7 +94,7 @@ _DSCP_CLASSES = {
 }
 
 
-def parse_dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
+def parse_dscp(ext: Ext[Any], opt: str, oid: str, arg: str) -> int:
     if oid.endswith("class"):
         v = _DSCP_CLASSES.get(arg.upper())
         if v is None:
@@ -103,7 +104,8 @@ def parse_dscp(ext: Ext, opt: str, oid: str, arg: str) -> int:
 
 
 @register_match
-class DscpMatch(Ext):
+class DscpMatch(Ext[St]):
+    state = St
     name = "dscp"
     excl = {"dscp": ("dscp-class",), "dscp-class": ("dscp",)}
     opts = {"dscp": Opt("dscp", inv=True), "dscp-class": Opt("dscp-class", inv=True)}
@@ -131,7 +133,7 @@ _TOS_NAMES = {
 }
 
 
-def parse_tos(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
+def parse_tos(ext: Ext[Any], opt: str, arg: str) -> Tuple[int, int]:
     sym = _TOS_NAMES.get(arg.lower())
     if sym is not None:
         return sym, 0x3F
@@ -144,7 +146,8 @@ def parse_tos(ext: Ext, opt: str, arg: str) -> Tuple[int, int]:
 
 
 @register_match
-class TosMatch(Ext):
+class TosMatch(Ext[St]):
+    state = St
     name = "tos"
     opts = {"tos": Opt("tos", inv=True)}
 
@@ -164,7 +167,8 @@ class TosMatch(Ext):
 
 
 @register_match
-class TtlMatch(Ext):
+class TtlMatch(Ext[St]):
+    state = St
     name = "ttl"
     excl = {"eq": ("lt", "gt"), "lt": ("eq", "gt"), "gt": ("eq", "lt")}
     families = (4,)

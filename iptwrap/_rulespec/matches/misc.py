@@ -39,7 +39,8 @@ __all__: List[str] = []
 
 
 @register_match
-class CommentMatch(Ext):
+class CommentMatch(Ext[St]):
+    state = St
     name = "comment"
     opts = {"comment": Opt("comment")}
 
@@ -58,7 +59,7 @@ class CommentMatch(Ext):
 # ---------------------------------------------------------------- owner
 
 
-def _id_range(ext: Ext, opt: str, arg: str, by_name: Any) -> Tuple[int, int]:
+def _id_range(ext: Ext[Any], opt: str, arg: str, by_name: Any) -> Tuple[int, int]:
     lo, sep, hi = arg.partition("-")
     a = strtoui(lo, 0, 0xFFFFFFFE)
     if a is None and not sep:
@@ -73,7 +74,8 @@ def _id_range(ext: Ext, opt: str, arg: str, by_name: Any) -> Tuple[int, int]:
 
 
 @register_match
-class OwnerMatch(Ext):
+class OwnerMatch(Ext[St]):
+    state = St
     name = "owner"
     opts = {
         "uid-owner": Opt("uid", inv=True),
@@ -114,7 +116,8 @@ class OwnerMatch(Ext):
 
 
 @register_match
-class StringMatch(Ext):
+class StringMatch(Ext[St]):
+    state = St
     name = "string"
 
     def restrict(self, st: St, rb: RuleBuild) -> Restriction:
@@ -171,7 +174,8 @@ class StringMatch(Ext):
 
 
 @register_match
-class CgroupMatch(Ext):
+class CgroupMatch(Ext[St]):
+    state = St
     name = "cgroup"
     opts = {"cgroup": Opt("cgroup", inv=True), "path": Opt("path", inv=True)}
 
@@ -271,7 +275,8 @@ def _hms(t: int) -> str:
 
 
 @register_match
-class TimeMatch(Ext):
+class TimeMatch(Ext[St]):
+    state = St
     name = "time"
     opts = {
         "timestart": Opt("timestart"),
@@ -380,7 +385,8 @@ def _u32_num(tok: str) -> int:
 
 
 @register_match
-class U32Match(Ext):
+class U32Match(Ext[St]):
+    state = St
     name = "u32"
     opts = {"u32": Opt("u32", inv=True)}
 
@@ -434,7 +440,8 @@ _ = (mask_to_cidr,)
 
 
 @register_match
-class PolicyMatch(Ext):
+class PolicyMatch(Ext[St]):
+    state = St
     name = "policy"
     opts = {
         "dir": Opt("dir"),

@@ -49,7 +49,8 @@ def _parse_tcpf(s: str) -> int:
     return v
 
 
-class _PortMatch(Ext):
+class _PortMatch(Ext[St]):
+    state = St
     proto_name = ""
     proto_num = 0
 
@@ -206,7 +207,8 @@ _MP_PROTOS = {6: "tcp", 17: "udp", 136: "udplite", 132: "sctp", 33: "dccp"}
 
 
 @register_match
-class MultiportMatch(Ext):
+class MultiportMatch(Ext[St]):
+    state = St
     name = "multiport"
     excl = {
         "sports": ("dports", "ports"),
@@ -265,7 +267,8 @@ class MultiportMatch(Ext):
 
 
 @register_match
-class TcpmssMatch(Ext):
+class TcpmssMatch(Ext[St]):
+    state = St
     name = "tcpmss"
     opts = {"mss": Opt("mss", inv=True)}
 

@@ -29,7 +29,8 @@ __all__: List[str] = []
 
 
 @register_match
-class StatisticMatch(Ext):
+class StatisticMatch(Ext[St]):
+    state = St
     name = "statistic"
     mandatory = ("mode",)
     also = {"every": ("packet",)}
@@ -141,7 +142,8 @@ def _print_rate(period: int, scale: int) -> str:
 
 
 @register_match
-class LimitMatch(Ext):
+class LimitMatch(Ext[St]):
+    state = St
     name = "limit"
     opts = {"limit": Opt("limit"), "limit-burst": Opt("burst")}
 
@@ -174,7 +176,8 @@ class LimitMatch(Ext):
 
 
 @register_match
-class HashlimitMatch(Ext):
+class HashlimitMatch(Ext[St]):
+    state = St
     name = "hashlimit"
     excl = {"upto": ("above",), "above": ("upto",)}
     opts = {
@@ -254,7 +257,8 @@ class HashlimitMatch(Ext):
 
 
 @register_match
-class RecentMatch(Ext):
+class RecentMatch(Ext[St]):
+    state = St
     name = "recent"
     excl = {
         "set": ("rcheck", "update", "remove"),
@@ -334,7 +338,8 @@ class RecentMatch(Ext):
 
 
 @register_match
-class QuotaMatch(Ext):
+class QuotaMatch(Ext[St]):
+    state = St
     name = "quota"
     opts = {"quota": Opt("quota", inv=True)}
 

@@ -46,7 +46,8 @@ _LOG_LEVELS = {
 
 
 @register_target
-class LogTarget(Ext):
+class LogTarget(Ext[St]):
+    state = St
     name = "LOG"
     is_target = True
     opts = {
@@ -102,7 +103,8 @@ class LogTarget(Ext):
 
 
 @register_target
-class NflogTarget(Ext):
+class NflogTarget(Ext[St]):
+    state = St
     name = "NFLOG"
     is_target = True
     opts = {
@@ -147,7 +149,8 @@ class NflogTarget(Ext):
 
 
 @register_target
-class NfqueueTarget(Ext):
+class NfqueueTarget(Ext[St]):
+    state = St
     name = "NFQUEUE"
     excl = {"num": ("balance",), "balance": ("num",)}
     is_target = True
@@ -200,7 +203,8 @@ class NfqueueTarget(Ext):
 
 
 @register_target
-class SynproxyTarget(Ext):
+class SynproxyTarget(Ext[St]):
+    state = St
     name = "SYNPROXY"
     is_target = True
     opts = {
@@ -239,7 +243,8 @@ class SynproxyTarget(Ext):
 
 
 @register_target
-class TeeTarget(Ext):
+class TeeTarget(Ext[St]):
+    state = St
     name = "TEE"
     is_target = True
     opts = {"gateway": Opt("gateway"), "oif": Opt("oif")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -45,7 +45,7 @@ def _mark_print(prefix: str, v: int, m: int) -> str:
     return f" {prefix} xset 0x{v:x}/0x{m:x}"
 
 
-def _u32(ext: Ext, opt: str, arg: str) -> int:
+def _u32(ext: Ext[Any], opt: str, arg: str) -> int:
     v = strtoui(arg)
     if v is None:
         raise ParameterProblem(
@@ -54,7 +54,7 @@ def _u32(ext: Ext, opt: str, arg: str) -> int:
     return v
 
 
-def _mark_operation(ext: Ext, oid: str, arg: str) -> Tuple[int, int]:
+def _mark_operation(ext: Ext[Any], oid: str, arg: str) -> Tuple[int, int]:
     """MARK/CONNMARK ``--{set,and,or,xor}-mark`` and ``--set-xmark`` as (value, mask),
     the pair the kernel stores and iptables-save prints as ``--set-xmark v/m``."""
     if oid == "set-mark":
@@ -71,7 +71,8 @@ def _mark_operation(ext: Ext, oid: str, arg: str) -> Tuple[int, int]:
 
 
 @register_target
-class MarkTarget(Ext):
+class MarkTarget(Ext[St]):
+    state = St
     name = "MARK"
     excl = {
         k: tuple(o for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark") if o != k)
@@ -99,7 +100,8 @@ class MarkTarget(Ext):
 
 
 @register_target
-class ConnmarkTarget(Ext):
+class ConnmarkTarget(Ext[St]):
+    state = St
     name = "CONNMARK"
     excl = {
         k: tuple(
@@ -171,7 +173,8 @@ def _has_syn_match(rb: RuleBuild) -> bool:
 
 
 @register_target
-class TcpmssTarget(Ext):
+class TcpmssTarget(Ext[St]):
+    state = St
     name = "TCPMSS"
     is_target = True
     opts = {"set-mss": Opt("set"), "clamp-mss-to-pmtu": Opt("clamp", arg=False)}
@@ -202,7 +205,8 @@ class TcpmssTarget(Ext):
 
 
 @register_target
-class TtlTarget(Ext):
+class TtlTarget(Ext[St]):
+    state = St
     name = "TTL"
     is_target = True
     families = (4,)
@@ -244,7 +248,8 @@ class HlTarget(TtlTarget):
 
 
 @register_target
-class TosTarget(Ext):
+class TosTarget(Ext[St]):
+    state = St
     name = "TOS"
     is_target = True
     opts = {
@@ -273,7 +278,8 @@ class TosTarget(Ext):
 
 
 @register_target
-class DscpTarget(Ext):
+class DscpTarget(Ext[St]):
+    state = St
     name = "DSCP"
     is_target = True
     opts = {
@@ -298,7 +304,8 @@ class DscpTarget(Ext):
 
 
 @register_target
-class TproxyTarget(Ext):
+class TproxyTarget(Ext[St]):
+    state = St
     name = "TPROXY"
     is_target = True
     opts = {
@@ -337,7 +344,8 @@ class TproxyTarget(Ext):
 
 
 @register_target
-class ChecksumTarget(Ext):
+class ChecksumTarget(Ext[St]):
+    state = St
     name = "CHECKSUM"
     is_target = True
     opts = {"checksum-fill": Opt("fill", arg=False)}
@@ -354,7 +362,8 @@ class ChecksumTarget(Ext):
 
 
 @register_target
-class ClassifyTarget(Ext):
+class ClassifyTarget(Ext[St]):
+    state = St
     name = "CLASSIFY"
     is_target = True
     opts = {"set-class": Opt("class")}
@@ -380,7 +389,8 @@ class ClassifyTarget(Ext):
 
 
 @register_target
-class HmarkTarget(Ext):
+class HmarkTarget(Ext[St]):
+    state = St
     name = "HMARK"
     is_target = True
     opts = {

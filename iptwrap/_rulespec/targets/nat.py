@@ -123,7 +123,8 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
     return out if ports is None else f"{out}:{ports}"
 
 
-class _NatTarget(Ext):
+class _NatTarget(Ext[St]):
+    state = St
     is_target = True
     to_opt = ""
     flags: Tuple[str, ...] = ()
@@ -180,7 +181,8 @@ class SnatTarget(_NatTarget):
 
 
 @register_target
-class MasqueradeTarget(Ext):
+class MasqueradeTarget(Ext[St]):
+    state = St
     name = "MASQUERADE"
     is_target = True
     opts = {
@@ -223,7 +225,8 @@ class RedirectTarget(MasqueradeTarget):
 
 
 @register_target
-class NetmapTarget(Ext):
+class NetmapTarget(Ext[St]):
+    state = St
     name = "NETMAP"
     is_target = True
     opts = {"to": Opt("to")}

@@ -46,7 +46,8 @@ _REJECT6 = (
 
 
 @register_target
-class RejectTarget(Ext):
+class RejectTarget(Ext[St]):
+    state = St
     name = "REJECT"
     is_target = True
     opts = {"reject-with": Opt("with")}
@@ -74,7 +75,8 @@ class RejectTarget(Ext):
 
 
 @register_target
-class AuditTarget(Ext):
+class AuditTarget(Ext[St]):
+    state = St
     name = "AUDIT"
     is_target = True
     opts = {"type": Opt("type")}
@@ -118,7 +120,8 @@ def _ct_events(arg: str, names: Tuple[str, ...]) -> str:
 
 
 @register_target
-class CtTarget(Ext):
+class CtTarget(Ext[St]):
+    state = St
     name = "CT"
     is_target = True
     opts = {
@@ -173,7 +176,8 @@ class CtTarget(Ext):
 
 
 @register_target
-class NotrackTarget(Ext):
+class NotrackTarget(Ext[St]):
+    state = St
     name = "NOTRACK"
     list_name = "CT"
     is_target = True
@@ -186,7 +190,8 @@ class NotrackTarget(Ext):
 
 
 @register_target
-class TraceTarget(Ext):
+class TraceTarget(Ext[St]):
+    state = St
     name = "TRACE"
     is_target = True
     opts = {}
