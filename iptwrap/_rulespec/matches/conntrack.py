@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -10,7 +11,6 @@ from ..ext import (
     Ext,
     Opt,
     RuleBuild,
-    St,
     register_match,
 )
 from ..values import (
@@ -56,9 +56,15 @@ def _state_txt(v: int, allowed: Tuple[Tuple[str, int], ...]) -> str:
     return ",".join(names) if names else "NONE"
 
 
+@dataclass
+class _ConntrackState:
+    # option id -> (its value as iptables-save prints it, inverted), for each option given
+    given: Dict[str, Tuple[str, bool]] = field(default_factory=dict)
+
+
 @register_match
-class ConntrackMatch(Ext[St]):
-    state = St
+class ConntrackMatch(Ext[_ConntrackState]):
+    state = _ConntrackState
     name = "conntrack"
     opts = {
         "ctstate": Opt("ctstate", inv=True),
@@ -91,7 +97,9 @@ class ConntrackMatch(Ext[St]):
         "ctdir",
     )
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _ConntrackState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "ctstate":
             v: str = _state_txt(_states(arg, _CTSTATES, "ctstate"), _CTSTATES)
         elif oid == "ctstatus":
@@ -122,47 +130,64 @@ class ConntrackMatch(Ext[St]):
             if u not in ("ORIGINAL", "REPLY"):
                 raise self.bad(oid, arg)
             v = u
-        st[oid] = (v, inv)
+        st.given[oid] = (v, inv)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _ConntrackState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
         lst = ""
         for k in self._ORDER:
-            if k not in st:
+            if k not in st.given:
                 continue
-            v, inv = st[k]
+            v, inv = st.given[k]
             s += f"{' !' if inv else ''} --{k} {v}"
-            lv = st.get(k + "_l", v)
-            lst += f"{' !' if inv else ''} {k} {lv}"
+            lst += f"{' !' if inv else ''} {k} {v}"
         if not s:
             raise ParameterProblem("conntrack: At least one option is required")
         return s, lst
 
 
+@dataclass
+class _StateMatchState:
+    states: Optional[str] = None  # the states as printed ("NEW,ESTABLISHED"); None: not given
+    inv: bool = False
+
+
 @register_match
-class StateMatch(Ext[St]):
-    state = St
+class StateMatch(Ext[_StateMatchState]):
+    state = _StateMatchState
     name = "state"
     opts = {"state": Opt("state", inv=True)}
     _ST = (("INVALID", 1), ("NEW", 2), ("RELATED", 4), ("ESTABLISHED", 8), ("UNTRACKED", 16))
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["v"] = _state_txt(_states(arg, self._ST, "state"), self._ST)
-        st["inv"] = inv
+    def parse(
+        self, st: _StateMatchState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.states = _state_txt(_states(arg, self._ST, "state"), self._ST)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _StateMatchState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.states is None:
             raise self.mand("state")
-        i = st["inv"]
-        return f"{' !' if i else ''} --state {st['v']}", f"{' !' if i else ''} state {st['v']}"
+        i = st.inv
+        return f"{' !' if i else ''} --state {st.states}", f"{' !' if i else ''} state {st.states}"
 
 
 # ---------------------------------------------------------------- connbytes
 
 
+@dataclass
+class _ConnbytesState:
+    # --connbytes from[:to], counted in the mode's unit; low None: --connbytes not given yet
+    low: Optional[int] = None
+    high: int = (1 << 64) - 1  # set together with low; the maximum when open-ended
+    inv: bool = False
+    direction: Optional[str] = None  # --connbytes-dir: original, reply or both
+    mode: Optional[str] = None  # --connbytes-mode: packets, bytes or avgpkt
+
+
 @register_match
-class ConnbytesMatch(Ext[St]):
-    state = St
+class ConnbytesMatch(Ext[_ConnbytesState]):
+    state = _ConnbytesState
     name = "connbytes"
     opts = {
         "connbytes": Opt("connbytes", inv=True),
@@ -170,7 +195,9 @@ class ConnbytesMatch(Ext[St]):
         "connbytes-mode": Opt("mode"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _ConnbytesState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "connbytes":
             lo, sep, hi = arg.partition(":")
             a = strtoui(lo, 0, (1 << 64) - 1) if lo else 0
@@ -179,38 +206,50 @@ class ConnbytesMatch(Ext[St]):
                 raise ParameterProblem(
                     'connbytes: bad value for option "--connbytes", or out of range.\n'
                 )
-            st["r"] = (a, b, inv)
+            st.low, st.high, st.inv = a, b, inv
         elif oid == "dir":
             if arg not in ("original", "reply", "both"):
                 raise ParameterProblem(f"Unknown --connbytes-dir `{arg}'")
-            st["dir"] = arg
+            st.direction = arg
         else:
             if arg not in ("packets", "bytes", "avgpkt"):
                 raise ParameterProblem(f"Unknown --connbytes-mode `{arg}'")
-            st["mode"] = arg
+            st.mode = arg
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        for k, o in (("r", "connbytes"), ("dir", "connbytes-dir"), ("mode", "connbytes-mode")):
-            if k not in st:
-                raise self.mand(o)
-        a, b, inv = st["r"]
+    def final(self, st: _ConnbytesState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.low is None:
+            raise self.mand("connbytes")
+        if st.direction is None:
+            raise self.mand("connbytes-dir")
+        if st.mode is None:
+            raise self.mand("connbytes-mode")
+        a, b, inv = st.low, st.high, st.inv
         ft = f"{'! ' if inv else ''}%s{a}" + (f":{b}" if b != (1 << 64) - 1 else "")
         s = (
             " "
             + (ft % "--connbytes ")
-            + f" --connbytes-mode {st['mode']} --connbytes-dir {st['dir']}"
+            + f" --connbytes-mode {st.mode} --connbytes-dir {st.direction}"
         )
         lst = (
             " "
             + (ft % "connbytes ")
-            + f" connbytes mode {st['mode']} connbytes direction {st['dir']}"
+            + f" connbytes mode {st.mode} connbytes direction {st.direction}"
         )
         return s, lst
 
 
+@dataclass
+class _ConnlimitState:
+    limit: Optional[int] = None  # None: neither --connlimit-upto nor --connlimit-above given
+    # set together with limit: match above it (--connlimit-above; "! --connlimit-above" is upto)
+    above: bool = False
+    mask: int = 32  # --connlimit-mask; init sets the family's full prefix length as default
+    side: str = "saddr"  # "saddr" or "daddr": which address the connections are grouped by
+
+
 @register_match
-class ConnlimitMatch(Ext[St]):
-    state = St
+class ConnlimitMatch(Ext[_ConnlimitState]):
+    state = _ConnlimitState
     name = "connlimit"
     opts = {
         "connlimit-upto": Opt("upto"),
@@ -220,25 +259,30 @@ class ConnlimitMatch(Ext[St]):
         "connlimit-daddr": Opt("daddr", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def init(self, st: _ConnlimitState, rb: RuleBuild) -> None:
+        st.mask = 32 if rb.family == 4 else 128
+
+    def parse(
+        self, st: _ConnlimitState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid in ("upto", "above"):
-            if "lim" in st:
+            if st.limit is not None:
                 raise ParameterProblem(
                     'connlimit: option "--connlimit-above" cannot be used together with "--connlimit-upto".\n'
                 )
-            v = self.uint("connlimit-" + oid, arg)
-            st["lim"] = (v, (oid == "above") != inv)
+            st.limit = self.uint("connlimit-" + oid, arg)
+            st.above = (oid == "above") != inv
         elif oid == "mask":
-            st["mask"] = self.uint("connlimit-mask", arg, 0, 255)
+            st.mask = self.uint("connlimit-mask", arg, 0, 255)
         else:
-            st["side"] = oid
+            st.side = oid
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "lim" not in st:
+    def final(self, st: _ConnlimitState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.limit is None:
             raise ParameterProblem('You must specify "--connlimit-above" or "--connlimit-upto".')
-        v, above = st["lim"]
-        mask = st.get("mask", 32 if rb.family == 4 else 128)
-        side = st.get("side", "saddr")
+        v, above = st.limit, st.above
+        mask = st.mask
+        side = st.side
         s = f" --connlimit-{'above' if above else 'upto'} {v} --connlimit-mask {mask} --connlimit-{side}"
         lst = f" #conn {'src' if side == 'saddr' else 'dst'}/{mask} {'>' if above else '<='} {v}"
         return s, lst
@@ -247,19 +291,28 @@ class ConnlimitMatch(Ext[St]):
 # ---------------------------------------------------------------- helper / quota / cgroup / socket / rpfilter
 
 
+@dataclass
+class _HelperState:
+    helper: Optional[str] = None  # the helper's name, cut to 29 characters; None: not given
+    inv: bool = False
+
+
 @register_match
-class HelperMatch(Ext[St]):
-    state = St
+class HelperMatch(Ext[_HelperState]):
+    state = _HelperState
     name = "helper"
     opts = {"helper": Opt("helper", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["h"] = (arg[:29], inv)
+    def parse(
+        self, st: _HelperState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.helper = arg[:29]
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "h" not in st:
+    def final(self, st: _HelperState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.helper is None:
             raise self.mand("helper")
-        h, i = st["h"]
+        h, i = st.helper, st.inv
         return f"{' !' if i else ''} --helper" + save_string(
             h
         ), f' helper match {"! " if i else ""}"{h}"'

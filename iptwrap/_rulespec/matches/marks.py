@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -10,7 +11,6 @@ from ..ext import (
     Ext,
     Opt,
     RuleBuild,
-    St,
     register_match,
 )
 from ..values import (
@@ -36,21 +36,32 @@ def _mark_txt(v: int, m: int) -> str:
     return f"0x{v:x}" if m == 0xFFFFFFFF else f"0x{v:x}/0x{m:x}"
 
 
+@dataclass
+class _MarkState:
+    """--mark value[/mask] of the mark and connmark matches."""
+
+    value: Optional[int] = None  # None: --mark not given yet
+    mask: int = 0xFFFFFFFF  # set together with value
+    inv: bool = False
+
+
 @register_match
-class MarkMatch(Ext[St]):
-    state = St
+class MarkMatch(Ext[_MarkState]):
+    state = _MarkState
     name = "mark"
     opts = {"mark": Opt("mark", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["vm"] = parse_markmask(self.name, oid, arg)
-        st["inv"] = inv
+    def parse(
+        self, st: _MarkState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.value, st.mask = parse_markmask(self.name, oid, arg)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "vm" not in st:
+    def final(self, st: _MarkState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise self.mand("mark")
-        t = _mark_txt(*st["vm"])
-        i = st["inv"]
+        t = _mark_txt(st.value, st.mask)
+        i = st.inv
         return f"{' !' if i else ''} --mark {t}", f" mark match{' !' if i else ''} {t}"
 
 
@@ -58,11 +69,11 @@ class MarkMatch(Ext[St]):
 class ConnmarkMatch(MarkMatch):
     name = "connmark"
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "vm" not in st:
+    def final(self, st: _MarkState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise self.mand("mark")
-        t = _mark_txt(*st["vm"])
-        i = st["inv"]
+        t = _mark_txt(st.value, st.mask)
+        i = st.inv
         return f"{' !' if i else ''} --mark {t}", f" connmark match {'!' if i else ''} {t}"
 
 
@@ -103,24 +114,32 @@ def parse_dscp(ext: Ext[Any], opt: str, oid: str, arg: str) -> int:
     return ext.uint(opt, arg, 0, 63)
 
 
+@dataclass
+class _DscpState:
+    value: Optional[int] = None  # 0-63, from --dscp or --dscp-class; None: not given
+    inv: bool = False
+
+
 @register_match
-class DscpMatch(Ext[St]):
-    state = St
+class DscpMatch(Ext[_DscpState]):
+    state = _DscpState
     name = "dscp"
     excl = {"dscp": ("dscp-class",), "dscp-class": ("dscp",)}
     opts = {"dscp": Opt("dscp", inv=True), "dscp-class": Opt("dscp-class", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["v"] = parse_dscp(self, oid, oid, arg)
-        st["inv"] = inv
+    def parse(
+        self, st: _DscpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.value = parse_dscp(self, oid, oid, arg)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _DscpState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise ParameterProblem("DSCP match: Parameter --dscp is required")
-        i = st["inv"]
+        i = st.inv
         return (
-            f"{' !' if i else ''} --dscp 0x{st['v']:02x}",
-            f" DSCP match {'!' if i else ''}0x{st['v']:02x}",
+            f"{' !' if i else ''} --dscp 0x{st.value:02x}",
+            f" DSCP match {'!' if i else ''}0x{st.value:02x}",
         )
 
 
@@ -145,30 +164,48 @@ def parse_tos(ext: Ext[Any], opt: str, arg: str) -> Tuple[int, int]:
     return a, b
 
 
+@dataclass
+class _TosState:
+    value: Optional[int] = None  # None: --tos not given yet
+    mask: int = 0xFF  # set together with value (0x3f for a symbolic name)
+    inv: bool = False
+
+
 @register_match
-class TosMatch(Ext[St]):
-    state = St
+class TosMatch(Ext[_TosState]):
+    state = _TosState
     name = "tos"
     opts = {"tos": Opt("tos", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["vm"] = parse_tos(self, "tos", arg)
-        st["inv"] = inv
+    def parse(
+        self, st: _TosState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.value, st.mask = parse_tos(self, "tos", arg)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "vm" not in st:
+    def final(self, st: _TosState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise self.mand("tos")
-        v, m = st["vm"]
-        i = st["inv"]
+        v, m = st.value, st.mask
+        i = st.inv
         return (
             f"{' !' if i else ''} --tos 0x{v:02x}/0x{m:02x}",
             f" tos match{'!' if i else ''}0x{v:02x}/0x{m:02x}",
         )
 
 
+@dataclass
+class _TtlState:
+    """The one comparison of the ttl (IPv4) or hl (IPv6) match."""
+
+    # "eq", "ne" (an inverted --ttl-eq/--hl-eq), "lt" or "gt"; None: no option given yet
+    op: Optional[str] = None
+    value: int = 0  # the TTL / hop limit compared with (0-255), set together with op
+
+
 @register_match
-class TtlMatch(Ext[St]):
-    state = St
+class TtlMatch(Ext[_TtlState]):
+    state = _TtlState
     name = "ttl"
     excl = {"eq": ("lt", "gt"), "lt": ("eq", "gt"), "gt": ("eq", "lt")}
     families = (4,)
@@ -179,17 +216,19 @@ class TtlMatch(Ext[St]):
     }
     label = "TTL"
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["op"] = "ne" if (oid == "eq" and inv) else oid
-        st["v"] = self.uint(f"{self.name}-{oid}", arg, 0, 255)
+    def parse(
+        self, st: _TtlState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.op = "ne" if (oid == "eq" and inv) else oid
+        st.value = self.uint(f"{self.name}-{oid}", arg, 0, 255)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "op" not in st:
+    def final(self, st: _TtlState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.op is None:
             raise ParameterProblem(
                 f"{self.label} match: You must specify one of "
                 f"`--{self.name}-eq', `--{self.name}-lt', `--{self.name}-gt"
             )
-        op, v = st["op"], st["v"]
+        op, v = st.op, st.value
         n = self.name
         save = {
             "eq": f" --{n}-eq {v}",
