@@ -6,6 +6,7 @@ import calendar
 import grp
 import pwd
 import time
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import ParameterProblem
@@ -16,7 +17,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     hooks,
     register_match,
 )
@@ -38,22 +38,29 @@ __all__: List[str] = []
 # ---------------------------------------------------------------- comment
 
 
+@dataclass
+class _CommentState:
+    comment: Optional[str] = None  # cut to 255 bytes
+
+
 @register_match
-class CommentMatch(Ext[St]):
-    state = St
+class CommentMatch(Ext[_CommentState]):
+    state = _CommentState
     name = "comment"
     opts = {"comment": Opt("comment")}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _CommentState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         b = arg.encode("utf-8", "surrogateescape")
         if len(b) > 255:
             arg = b[:255].decode("utf-8", "ignore")
-        st["c"] = arg
+        st.comment = arg
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "c" not in st:
+    def final(self, st: _CommentState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.comment is None:
             raise self.mand("comment")
-        return " --comment" + save_string(st["c"]), f" /* {st['c']} */"
+        return " --comment" + save_string(st.comment), f" /* {st.comment} */"
 
 
 # ---------------------------------------------------------------- owner
@@ -73,9 +80,20 @@ def _id_range(ext: Ext[Any], opt: str, arg: str, by_name: Any) -> Tuple[int, int
     return a, b
 
 
+@dataclass
+class _OwnerState:
+    uid: Optional[Tuple[int, int]] = None  # (first, last) of --uid-owner
+    uid_inv: bool = False
+    gid: Optional[Tuple[int, int]] = None  # (first, last) of --gid-owner
+    gid_inv: bool = False
+    socket_exists: bool = False
+    socket_exists_inv: bool = False
+    suppl_groups: bool = False  # --suppl-groups cannot be inverted
+
+
 @register_match
-class OwnerMatch(Ext[St]):
-    state = St
+class OwnerMatch(Ext[_OwnerState]):
+    state = _OwnerState
     name = "owner"
     opts = {
         "uid-owner": Opt("uid", inv=True),
@@ -84,26 +102,37 @@ class OwnerMatch(Ext[St]):
         "suppl-groups": Opt("suppl", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _OwnerState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "uid":
-            st["uid"] = (_id_range(self, "uid-owner", arg, lambda n: pwd.getpwnam(n).pw_uid), inv)
+            st.uid = _id_range(self, "uid-owner", arg, lambda n: pwd.getpwnam(n).pw_uid)
+            st.uid_inv = inv
         elif oid == "gid":
-            st["gid"] = (_id_range(self, "gid-owner", arg, lambda n: grp.getgrnam(n).gr_gid), inv)
+            st.gid = _id_range(self, "gid-owner", arg, lambda n: grp.getgrnam(n).gr_gid)
+            st.gid_inv = inv
+        elif oid == "socket":
+            st.socket_exists = True
+            st.socket_exists_inv = inv
         else:
-            st[oid] = ((0, 0), inv)
+            st.suppl_groups = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _OwnerState, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
-        for k, opt, lab in (
-            ("socket", "socket-exists", "owner socket exists"),
-            ("uid", "uid-owner", "owner UID match"),
-            ("gid", "gid-owner", "owner GID match"),
-            ("suppl", "suppl-groups", "incl. suppl. groups"),
+        # (inverted, option, -L label, value text) of each option given, in print order
+        given: List[Tuple[bool, str, str, str]] = []
+        if st.socket_exists:
+            given.append((st.socket_exists_inv, "socket-exists", "owner socket exists", ""))
+        for ids, i, opt, lab in (
+            (st.uid, st.uid_inv, "uid-owner", "owner UID match"),
+            (st.gid, st.gid_inv, "gid-owner", "owner GID match"),
         ):
-            if k not in st:
-                continue
-            (a, b), i = st[k]
-            v = "" if k in ("socket", "suppl") else (f" {a}" if a == b else f" {a}-{b}")
+            if ids is not None:
+                a, b = ids
+                given.append((i, opt, lab, f" {a}" if a == b else f" {a}-{b}"))
+        if st.suppl_groups:
+            given.append((False, "suppl-groups", "incl. suppl. groups", ""))
+        for i, opt, lab, v in given:
             s += f"{' !' if i else ''} --{opt}{v}"
             lst += f"{' !' if i else ''} {lab}{v}"
         if not s:
@@ -115,13 +144,23 @@ class OwnerMatch(Ext[St]):
     only_hooks = hooks("OUTPUT", "POSTROUTING")
 
 
+@dataclass
+class _StringState:
+    string: Optional[str] = None
+    string_inv: bool = False
+    algo: Optional[str] = None
+    from_offset: int = 0  # --from
+    to_offset: int = 65535  # --to
+    icase: bool = False
+
+
 @register_match
-class StringMatch(Ext[St]):
-    state = St
+class StringMatch(Ext[_StringState]):
+    state = _StringState
     name = "string"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        if st.get("algo") not in ("bm", "kmp"):
+    def restrict(self, st: _StringState, rb: RuleBuild) -> Restriction:
+        if st.algo not in ("bm", "kmp"):
             return None, None, "No such file or directory"
         return NO_RESTRICTION
 
@@ -134,71 +173,90 @@ class StringMatch(Ext[St]):
         "icase": Opt("icase", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _StringState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "string":
             if any(not (0x20 <= ord(c) < 0x7F) for c in arg):
                 raise ParameterProblem(
                     "fake: string match with non-printable bytes is not emulated"
                 )
-            st["s"] = (arg, inv)
+            st.string = arg
+            st.string_inv = inv
         elif oid == "hex":
             raise ParameterProblem("fake: string option `--hex-string' is not emulated")
         elif oid == "algo":
             if len(arg) > 15:
                 raise ParameterProblem("string: algorithm name too long / unknown")
-            st["algo"] = arg
+            st.algo = arg
         elif oid in ("from", "to"):
-            st[oid] = self.uint(oid, arg, 0, 65535)
+            offset = self.uint(oid, arg, 0, 65535)
+            if oid == "from":
+                st.from_offset = offset
+            else:
+                st.to_offset = offset
         else:
-            st["icase"] = True
+            st.icase = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "s" not in st:
+    def final(self, st: _StringState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.string is None:
             raise ParameterProblem("STRING match: You must specify `--string' or `--hex-string'")
-        if "algo" not in st:
+        if st.algo is None:
             raise self.mand("algo")
-        v, inv = st["s"]
+        v, inv = st.string, st.string_inv
         q = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        s = f" {'! ' if inv else ''}--string {q} --algo {st['algo']}"
-        lst = f" STRING match {'!' if inv else ''} {q} ALGO name {st['algo']}"
-        if st.get("from"):
-            s += f" --from {st['from']}"
-            lst += f" FROM {st['from']}"
-        if st.get("to", 65535) != 65535 or release_of(rb.ctx.version).string_saves_default_to:
-            s += f" --to {st.get('to', 65535)}"
-            lst += f" TO {st.get('to', 65535)}"
-        if st.get("icase"):
+        s = f" {'! ' if inv else ''}--string {q} --algo {st.algo}"
+        lst = f" STRING match {'!' if inv else ''} {q} ALGO name {st.algo}"
+        if st.from_offset:
+            s += f" --from {st.from_offset}"
+            lst += f" FROM {st.from_offset}"
+        if st.to_offset != 65535 or release_of(rb.ctx.version).string_saves_default_to:
+            s += f" --to {st.to_offset}"
+            lst += f" TO {st.to_offset}"
+        if st.icase:
             s += " --icase"
             lst += " ICASE"
         return s, lst
 
 
+@dataclass
+class _CgroupState:
+    classid: Optional[int] = None  # --cgroup
+    classid_inv: bool = False
+    path: Optional[str] = None  # --path
+    path_inv: bool = False
+
+
 @register_match
-class CgroupMatch(Ext[St]):
-    state = St
+class CgroupMatch(Ext[_CgroupState]):
+    state = _CgroupState
     name = "cgroup"
     opts = {"cgroup": Opt("cgroup", inv=True), "path": Opt("path", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _CgroupState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "cgroup":
-            st["c"] = (self.uint("cgroup", arg), inv)
+            st.classid = self.uint("cgroup", arg)
+            st.classid_inv = inv
         else:
-            st["p"] = (arg, inv)
+            st.path = arg
+            st.path_inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _CgroupState, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
-        if "p" in st:
-            p, i = st["p"]
+        if st.path is not None:
+            p, i = st.path, st.path_inv
             s += f"{' !' if i else ''} --path {p}"
             lst += f" cgroup {'! ' if i else ''}{p}"
-        if "c" in st:
-            c, i = st["c"]
+        if st.classid is not None:
+            c, i = st.classid, st.classid_inv
             s += f"{' !' if i else ''} --cgroup {c}"
             lst += f" cgroup {'! ' if i else ''}{c}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        refusal = None if ("c" in st or "p" in st) else "Invalid argument"
+    def restrict(self, st: _CgroupState, rb: RuleBuild) -> Restriction:
+        refusal = None if (st.classid is not None or st.path is not None) else "Invalid argument"
         return hooks("INPUT", "OUTPUT", "POSTROUTING"), None, refusal
 
 
@@ -274,9 +332,21 @@ def _hms(t: int) -> str:
     return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
 
 
+@dataclass
+class _TimeState:
+    timestart: int = 0  # seconds since midnight
+    timestop: int = 86399
+    weekdays: int = 0xFE  # bit n: weekday n (1 = Monday .. 7 = Sunday)
+    monthdays: int = 0xFFFFFFFE  # bit n: day n of the month (1..31)
+    datestart: int = 0  # seconds since the epoch (UTC)
+    datestop: int = 0x7FFFFFFF
+    kerneltz: bool = False  # --kerneltz/--localtz; --utc clears it
+    contiguous: bool = False
+
+
 @register_match
-class TimeMatch(Ext[St]):
-    state = St
+class TimeMatch(Ext[_TimeState]):
+    state = _TimeState
     name = "time"
     opts = {
         "timestart": Opt("timestart"),
@@ -291,7 +361,9 @@ class TimeMatch(Ext[St]):
         "contiguous": Opt("contiguous", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _TimeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid in ("timestart", "timestop"):
             v = _parse_daytime(arg)
             if v is None:
@@ -299,7 +371,10 @@ class TimeMatch(Ext[St]):
                     f'invalid time "{arg}" specified, should be hh:mm[:ss] format and within '
                     "the boundaries"
                 )
-            st[oid] = v
+            if oid == "timestart":
+                st.timestart = v
+            else:
+                st.timestop = v
         elif oid == "weekdays":
             bits = 0
             for part in arg.split(","):
@@ -317,15 +392,19 @@ class TimeMatch(Ext[St]):
                     bits |= 1 << (h + 1)
             if inv:
                 bits = (~bits) & 0xFE
-            st["weekdays"] = bits
+            st.weekdays = bits
         elif oid in ("kerneltz", "localtz"):
-            st["kerneltz"] = True
+            st.kerneltz = True
         elif oid == "utc":
-            st.pop("kerneltz", None)
+            st.kerneltz = False
         elif oid == "contiguous":
-            st["contiguous"] = True
+            st.contiguous = True
         elif oid in ("datestart", "datestop"):
-            st[oid] = _parse_date(arg)
+            date = _parse_date(arg)
+            if oid == "datestart":
+                st.datestart = date
+            else:
+                st.datestop = date
         else:  # monthdays
             mbits = 0
             for part in arg.split(","):
@@ -335,28 +414,28 @@ class TimeMatch(Ext[St]):
                 mbits |= 1 << d
             if inv:
                 mbits = (~mbits) & 0xFFFFFFFE
-            st["monthdays"] = mbits
+            st.monthdays = mbits
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _TimeState, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
-        a = st.get("timestart", 0)
-        b = st.get("timestop", 86399)
+        a = st.timestart
+        b = st.timestop
         if a != 0 or b != 86399:
             s += f" --timestart {_hms(a)} --timestop {_hms(b)}"
             lst += f" from {_hms(a)} to {_hms(b)}"
-        wd = st.get("weekdays", 0xFE)
+        wd = st.weekdays
         if wd != 0xFE:
             days = ",".join(d for i, d in enumerate(_WEEKDAYS) if wd & (1 << (i + 1)))
             lst += f" on {days}"
-        md = st.get("monthdays", 0xFFFFFFFE)
+        md = st.monthdays
         if md != 0xFFFFFFFE:
             ds = [d for d in range(1, 32) if md & (1 << d)]
             s += " --monthdays " + ",".join(str(d) for d in ds)
             lst += " on " + ",".join(f"{d}{_ordinal(d)}" for d in ds)
         if wd != 0xFE:
             s += f" --weekdays {days}"
-        ds0 = st.get("datestart", 0)
-        ds1 = st.get("datestop", 0x7FFFFFFF)
+        ds0 = st.datestart
+        ds1 = st.datestop
         if ds0:
             s += f" --datestart {_fmt_date(ds0)}"
             lst += f" starting from {_fmt_date(ds0).replace('T', ' ')}"
@@ -364,11 +443,11 @@ class TimeMatch(Ext[St]):
             s += f" --datestop {_fmt_date(ds1)}"
         if ds1 != 0x7FFFFFFF:
             lst += f" until date {_fmt_date(ds1).replace('T', ' ')}"
-        if st.get("kerneltz"):
+        if st.kerneltz:
             s += " --kerneltz"
         else:
             lst += " UTC"
-        if st.get("contiguous"):
+        if st.contiguous:
             s += " --contiguous"
             lst += " contiguous"
         return s, " TIME" + lst
@@ -384,13 +463,21 @@ def _u32_num(tok: str) -> int:
     return v
 
 
+@dataclass
+class _U32State:
+    tests: Optional[str] = None  # the tests, numbers rewritten in hex
+    inv: bool = False
+
+
 @register_match
-class U32Match(Ext[St]):
-    state = St
+class U32Match(Ext[_U32State]):
+    state = _U32State
     name = "u32"
     opts = {"u32": Opt("u32", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _U32State, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         tests = []
         for test in arg.split("&&"):
             loc, sep, vals = test.partition("=")
@@ -423,12 +510,13 @@ class U32Match(Ext[St]):
                 a = _u32_num(lo)
                 ranges.append(f"0x{a:x}" + (f":0x{_u32_num(hi):x}" if s2 else ""))
             tests.append(out + "=" + ",".join(ranges))
-        st["v"] = ("&&".join(tests), inv)
+        st.tests = "&&".join(tests)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _U32State, rb: RuleBuild) -> Tuple[str, str]:
+        if st.tests is None:
             raise self.mand("u32")
-        v, i = st["v"]
+        v, i = st.tests, st.inv
         return f'{" !" if i else ""} --u32 "{v}"', f' u32 {"! " if i else ""}"{v}"'
 
 
@@ -439,9 +527,26 @@ _ = (mask_to_cidr,)
 # ---------------------------------------------------------------- policy
 
 
+# One policy element (the options between two --next): option id -> (save text,
+# -L text, inverted). Only proto's two texts differ ("esp" and "50").
+_PolicyElem = Dict[str, Tuple[str, str, bool]]
+
+
+def _one_empty_elem() -> List[_PolicyElem]:
+    return [{}]
+
+
+@dataclass
+class _PolicyState:
+    direction: Optional[str] = None  # --dir: "in" or "out"
+    pol: str = "ipsec"  # --pol: "none" or "ipsec"
+    strict: bool = False
+    elems: List[_PolicyElem] = field(default_factory=_one_empty_elem)  # --next starts one
+
+
 @register_match
-class PolicyMatch(Ext[St]):
-    state = St
+class PolicyMatch(Ext[_PolicyState]):
+    state = _PolicyState
     name = "policy"
     opts = {
         "dir": Opt("dir"),
@@ -457,25 +562,24 @@ class PolicyMatch(Ext[St]):
     }
     multi = frozenset({"reqid", "spi", "tunnel-src", "tunnel-dst", "proto", "mode", "next"})
 
-    def init(self, st: St, rb: RuleBuild) -> None:
-        st["ents"] = [{}]
-
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        ent: Dict[str, Any] = st["ents"][-1]
+    def parse(
+        self, st: _PolicyState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        ent = st.elems[-1]
         if oid == "dir":
             if arg not in ("in", "out"):
                 raise ParameterProblem(f'policy match: invalid dir "{arg}"')
-            st["dir"] = arg
+            st.direction = arg
         elif oid == "pol":
             if arg not in ("none", "ipsec"):
                 raise ParameterProblem(f'policy match: invalid policy "{arg}"')
-            st["pol"] = arg
+            st.pol = arg
         elif oid == "strict":
-            st["strict"] = True
+            st.strict = True
         elif oid == "next":
-            if not st.get("strict"):
+            if not st.strict:
                 raise ParameterProblem("policy match: `--next' has no meaning in non-strict mode")
-            st["ents"].append({})
+            st.elems.append({})
         else:
             if oid in ent:
                 raise ParameterProblem(f"policy match: double --{oid} option")
@@ -483,30 +587,32 @@ class PolicyMatch(Ext[St]):
                 v = strtoui(arg)
                 if v is None:
                     raise self.bad(oid, arg)
-                ent[oid] = (str(v) if oid == "reqid" else f"0x{v:x}", inv)
+                text = str(v) if oid == "reqid" else f"0x{v:x}"
+                ent[oid] = (text, text, inv)
             elif oid == "proto":
                 p = parse_protocol(arg)
                 if p not in (50, 51, 108):
                     raise ParameterProblem(
                         f"policy match: protocol must be ah/esp/ipcomp, got {arg}"
                     )
-                ent[oid] = ((proto_save_name(p), str(p)), inv)
+                ent[oid] = (proto_save_name(p), str(p), inv)
             elif oid == "mode":
                 if arg not in ("tunnel", "transport"):
                     raise ParameterProblem(f'policy match: invalid mode "{arg}"')
-                ent[oid] = (arg, inv)
+                ent[oid] = (arg, arg, inv)
             else:
                 (a, m), *_r = parse_addresses(arg, rb.family)
-                ent[oid] = (format_addr(a, m, rb.family, True), inv)
+                text = format_addr(a, m, rb.family, True)
+                ent[oid] = (text, text, inv)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "dir" not in st:
+    def final(self, st: _PolicyState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.direction is None:
             raise ParameterProblem("policy match: neither --dir in nor --dir out specified")
-        pol = st.get("pol", "ipsec")
-        ents: List[Dict[str, Any]] = st["ents"]
-        s = f" --dir {st['dir']} --pol {pol}"
-        lst = f" policy match dir {st['dir']} pol {pol}"
-        if st.get("strict"):
+        pol = st.pol
+        ents = st.elems
+        s = f" --dir {st.direction} --pol {pol}"
+        lst = f" policy match dir {st.direction} pol {pol}"
+        if st.strict:
             s += " --strict"
             lst += " strict"
         for i, ent in enumerate(ents):
@@ -515,18 +621,15 @@ class PolicyMatch(Ext[St]):
             for k in ("reqid", "spi", "proto", "mode", "tunnel-dst", "tunnel-src"):
                 if k not in ent:
                     continue
-                v, inv = ent[k]
-                sv, lv = v if k == "proto" else (v, v)
+                sv, lv, inv = ent[k]
                 s += f"{' !' if inv else ''} --{k} {sv}"
                 lst += f"{' !' if inv else ''} {k} {lv}"
             if i + 1 < len(ents):
                 s += " --next"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        refusal = (
-            "Invalid argument" if st.get("pol", "ipsec") == "none" and st.get("strict") else None
-        )
-        if st.get("dir") == "in":
+    def restrict(self, st: _PolicyState, rb: RuleBuild) -> Restriction:
+        refusal = "Invalid argument" if st.pol == "none" and st.strict else None
+        if st.direction == "in":
             return hooks("PREROUTING", "INPUT", "FORWARD"), None, refusal
         return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
