@@ -18,11 +18,10 @@ import tenacity
 
 from ._batch import Batch
 from ._canonical import delete_takes_an_earlier_rule, repeats_a_match
+from ._command import run_command
 from ._dump import chain_specs
 from ._errors import (
     AlreadyExistsError,
-    BinaryNotFoundError,
-    CommandTimeoutError,
     IPTablesError,
     LockFileError,
     LockTimeoutError,
@@ -43,7 +42,7 @@ from ._listing import (
     rules_from_list_rules,
 )
 from ._lock import LockFileUnavailable, LockNotAcquired, hold_xtables_lock, lock_path
-from ._log import log_call, log_retry
+from ._log import log_retry
 from ._monitor import monitor
 from ._payload import (
     InvalidArgumentError,
@@ -62,7 +61,7 @@ from ._retry import (
     log_retries,
     sleep_first,
 )
-from ._runner import Runner, RunnerTimeout, SubprocessRunner
+from ._runner import Runner, SubprocessRunner
 from ._settings import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
@@ -767,21 +766,7 @@ class IPTables:
     def _call(
         self, argv: List[str], payload: Optional[bytes], timeout: Optional[float]
     ) -> Completed:
-        start = time.perf_counter()
-        try:
-            result = self._runner.run(argv, input=payload, timeout=timeout)
-        except FileNotFoundError as exc:
-            log_call(self._runner, argv, None, start, payload, "not found")
-            raise BinaryNotFoundError(
-                argv, None, message=f"{exc.filename or argv[0]}: not found"
-            ) from None
-        except RunnerTimeout as exc:
-            log_call(self._runner, argv, None, start, payload, f"killed after {exc.timeout:g}s")
-            raise CommandTimeoutError(
-                argv, None, exc.stdout, exc.stderr, message=f"killed after {exc.timeout:g}s"
-            ) from None
-        log_call(self._runner, argv, result.returncode, start, payload)
-        return Completed(result.returncode, bytes(result.stdout), bytes(result.stderr))
+        return run_command(self._runner, argv, payload, timeout)
 
     def __repr__(self) -> str:
         where = f", netns={self._netns!r}" if self._netns else ""

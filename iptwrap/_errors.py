@@ -27,8 +27,13 @@ Every public exception is defined here::
     │   ├── LockTimeoutError, LockFileError
     │   ├── CommandTimeoutError, CommandKilledError, BinaryNotFoundError,
     │   │   NamespaceNotFoundError
-    │   └── RestoreError              names the payload line; also its cause's class
-    │       └── BatchError            names the batch operation (and a hint)
+    │   ├── RestoreError              names the payload line; also its cause's class
+    │   │   └── BatchError            names the batch operation (and a hint)
+    │   └── IPSetError                an ipset command failed (line: its restore line)
+    │       ├── SetNotFoundError, EntryNotFoundError   (also NotFoundErrors)
+    │       ├── SetExistsError, EntryExistsError       (also AlreadyExistsErrors)
+    │       ├── IPSetParameterError   (also a ParameterError), SetInUseError,
+    │       └── SetFullError          (also a ResourceError)
     ├── ValueError
     │   ├── InvalidArgumentError      refused before anything ran
     │   └── SaveFormatError           not iptables-save text
@@ -77,6 +82,15 @@ __all__ = [
     "CommandKilledError",
     "BinaryNotFoundError",
     "NamespaceNotFoundError",
+    "IPSetError",
+    "SetNotFoundError",
+    "SetExistsError",
+    "EntryExistsError",
+    "EntryNotFoundError",
+    "SetInUseError",
+    "IPSetParameterError",
+    "SetFullError",
+    "classify_ipset",
     "ClassificationRow",
     "classify",
     "is_not_found",
@@ -278,6 +292,53 @@ class NamespaceNotFoundError(IPTablesError):
     """
 
 
+class IPSetError(IPTablesError):
+    """An ``ipset`` command failed.
+
+    Also an :class:`IPTablesError`, so that one ``except`` covers every netfilter
+    command an agent runs. Causes outside ipset itself (a missing binary or
+    namespace, a timeout, no privilege) raise the shared classes instead, as they do
+    for iptables. ``line`` is the ``ipset restore`` input line it names, if any
+    (``Error in line N:``); ``operation`` the batch call behind that line.
+    """
+
+    operation: Optional[str] = None
+
+    @property
+    def line(self) -> Optional[int]:
+        m = _IPSET_LINE.search(self.stderr_text)
+        return int(m.group(1)) if m else None
+
+
+class SetNotFoundError(IPSetError, NotFoundError):
+    """The named set does not exist."""
+
+
+class SetExistsError(IPSetError, AlreadyExistsError):
+    """A set of that name exists already (create without ``ignore_exists``, rename)."""
+
+
+class EntryExistsError(IPSetError, AlreadyExistsError):
+    """The entry is in the set already (add without ``ignore_exists``)."""
+
+
+class EntryNotFoundError(IPSetError, NotFoundError):
+    """The entry is not in the set (delete without ``ignore_missing``)."""
+
+
+class SetInUseError(IPSetError):
+    """The kernel refused to destroy or rename a set that a rule references."""
+
+
+class IPSetParameterError(IPSetError, ParameterError):
+    """ipset refused the command's words: a bad element or option for the set's type,
+    an unknown type, or a swap of sets of different types."""
+
+
+class SetFullError(IPSetError, ResourceError):
+    """The set holds ``maxelem`` entries, or a bitmap's range has no room."""
+
+
 @dataclass(frozen=True)
 class ClassificationRow:
     """One row of the table: exit code (None = any), stderr pattern, class, where seen."""
@@ -398,6 +459,35 @@ _CLASSIFICATION: Tuple[ClassificationRow, ...] = (
     _row(4, r"", ResourceError, "nft"),
     # fmt: on
 )
+
+
+# ipset 7.17's messages ("ipset v7.17: <message>", exit 1), measured in namespaces;
+# the first matching row wins. Namespace and binary rows come from the table above.
+_IPSET_LINE = re.compile(r"Error in line (\d+):")
+_IPSET_CLASSIFICATION: Tuple[Tuple[Pattern[str], Type[IPTablesError]], ...] = (
+    (re.compile(r"Kernel error received: Operation not permitted"), PermissionDeniedError),
+    (re.compile(r"in use by a kernel component"), SetInUseError),
+    (re.compile(r"does not exist"), SetNotFoundError),
+    (re.compile(r"same name already exists|new name already exists"), SetExistsError),
+    (re.compile(r"it's already added"), EntryExistsError),
+    (re.compile(r"it's not added"), EntryNotFoundError),
+    (re.compile(r"is full|out of range of the set"), SetFullError),
+    (re.compile(r"Syntax error|cannot be used|type does not match|Unknown"), IPSetParameterError),
+)
+
+
+def classify_ipset(returncode: int, stderr: bytes) -> Type[IPTablesError]:
+    """The error class of a failed ``ipset`` command."""
+    if returncode < 0:
+        return CommandKilledError
+    text = stderr.decode("utf-8", "replace")
+    for row in _CLASSIFICATION:  # entering the namespace, finding the binary
+        if row.seen_on.startswith(("ip netns", "nsenter")) and row.pattern.search(text):
+            return row.error
+    for pattern, error in _IPSET_CLASSIFICATION:
+        if pattern.search(text):
+            return error
+    return IPSetError
 
 
 def classify(returncode: int, stderr: bytes) -> Type[IPTablesError]:
