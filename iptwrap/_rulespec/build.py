@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Tuple
 from . import matches as _m  # noqa: F401  (registers the match modules)
 from . import targets as _t  # noqa: F401  (registers the target modules)
 from .ext import ExtInst, RuleBuild
+from .matches.ports import _PortMatch, _PortState
 from .model import RuleSpec
 from .release import release_of
 from .values import (
@@ -31,31 +32,31 @@ def _merge_nft_ports(
     as one match per protocol. Also says whether two matches became one."""
     out: List[Tuple[ExtInst, str, str]] = []
     first: Dict[str, ExtInst] = {}
+    first_st: Dict[str, _PortState] = {}  # the state of each of first's instances
     changed = merged = False
     for inst, s, lst in finals:
         name = inst.ext.name
         ext = inst.ext
         st = inst.st
-        if (
-            name in ("tcp", "udp")
-            and ext.ports_only(st)  # type: ignore[attr-defined]
-            and not ext.has_ports(st)  # type: ignore[attr-defined]
-            and (st["sinv"] or st["dinv"])
-        ):
-            # "! --dport 0:65535": a payload expression that reads back as nothing
-            changed = True
-            continue
-        if name in ("tcp", "udp") and ext.ports_only(st) and ext.has_ports(st):  # type: ignore[attr-defined]
-            prev = first.get(name)
-            if prev is None:
-                first[name] = inst
-            else:
-                for k, ik in (("spts", "sinv"), ("dpts", "dinv")):
-                    if inst.st[k] != (0, 0xFFFF):
-                        prev.st[k] = inst.st[k]
-                        prev.st[ik] = inst.st[ik]
-                changed = merged = True
+        if name in ("tcp", "udp") and isinstance(ext, _PortMatch) and isinstance(st, _PortState):
+            if ext.ports_only(st) and not ext.has_ports(st) and (st.sports_inv or st.dports_inv):
+                # "! --dport 0:65535": a payload expression that reads back as nothing
+                changed = True
                 continue
+            if ext.ports_only(st) and ext.has_ports(st):
+                prev = first_st.get(name)
+                if prev is None:
+                    first[name] = inst
+                    first_st[name] = st
+                else:
+                    if st.sports != (0, 0xFFFF):
+                        prev.sports = st.sports
+                        prev.sports_inv = st.sports_inv
+                    if st.dports != (0, 0xFFFF):
+                        prev.dports = st.dports
+                        prev.dports_inv = st.dports_inv
+                    changed = merged = True
+                    continue
         out.append((inst, s, lst))
     if not changed:
         return finals, False

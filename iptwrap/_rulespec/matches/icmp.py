@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List, Tuple
 
 from ..errors import ParameterProblem
@@ -11,7 +12,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     register_match,
 )
 from ..release import release_of
@@ -134,9 +134,19 @@ def _parse_icmp(
     return t2, 0, 0xFF
 
 
+@dataclass
+class _IcmpState:
+    """An icmp match: the type and the range of codes (the defaults match any packet)."""
+
+    icmp_type: int = 0xFF  # 0xFF: any type (the icmp module's own default)
+    code_min: int = 0
+    code_max: int = 0xFF
+    inv: bool = False
+
+
 @register_match
-class IcmpMatch(Ext[St]):
-    state = St
+class IcmpMatch(Ext[_IcmpState]):
+    state = _IcmpState
     name = "icmp"
     families = (4,)
     opts = {"icmp-type": Opt("type", inv=True)}
@@ -145,18 +155,18 @@ class IcmpMatch(Ext[St]):
     list_prefix = "icmp"
     table: Tuple[Tuple[str, int, int, int], ...] = ICMP4_TYPES
 
-    def init(self, st: St, rb: RuleBuild) -> None:
-        st["t"] = (0xFF, 0, 0xFF) if self.proto_num == 1 else (0, 0, 0xFF)
-        st["inv"] = False
-
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _IcmpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         word = "Invalid" if release_of(rb.ctx.version).old_messages else "Unknown"
-        st["t"] = _parse_icmp(arg, self.table, self.proto_num == 58, word)
-        st["inv"] = inv
+        st.icmp_type, st.code_min, st.code_max = _parse_icmp(
+            arg, self.table, self.proto_num == 58, word
+        )
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        t, c0, c1 = st["t"]
-        inv = st["inv"]
+    def final(self, st: _IcmpState, rb: RuleBuild) -> Tuple[str, str]:
+        t, c0, c1 = st.icmp_type, st.code_min, st.code_max
+        inv = st.inv
         s = " !" if inv else ""
         if t == 0xFF and self.proto_num == 1:
             s += f" --{self.opt_name} any"
@@ -171,12 +181,20 @@ class IcmpMatch(Ext[St]):
             lst += f" codes {c0}-{c1}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _IcmpState, rb: RuleBuild) -> Restriction:
         return None, None, _refuse_proto(rb, self.proto_num)
+
+
+@dataclass
+class _Icmp6State(_IcmpState):
+    """An icmp6 match: as icmp's, but ICMPv6 has no "any" type: the type defaults to 0."""
+
+    icmp_type: int = 0
 
 
 @register_match
 class Icmp6Match(IcmpMatch):
+    state = _Icmp6State
     name = "icmp6"
     families = (6,)
     opts = {"icmpv6-type": Opt("type", inv=True)}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, TypeVar
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -12,7 +13,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     register_match,
 )
 from ..release import release_of
@@ -49,49 +49,64 @@ def _parse_tcpf(s: str) -> int:
     return v
 
 
-class _PortMatch(Ext[St]):
-    state = St
+@dataclass
+class _PortState:
+    """What a tcp, udp, sctp or dccp match parsed: its source and destination ports."""
+
+    # (first, last) of each range; the full range when the option was not given
+    sports: Tuple[int, int] = (0, 0xFFFF)
+    dports: Tuple[int, int] = (0, 0xFFFF)
+    sports_inv: bool = False
+    dports_inv: bool = False
+    # whether --sport / --dport was given already (tcp, sctp and dccp allow each once)
+    sports_given: bool = False
+    dports_given: bool = False
+
+
+_P = TypeVar("_P", bound=_PortState)
+
+
+class _PortMatch(Ext[_P]):
     proto_name = ""
     proto_num = 0
 
-    def init(self, st: St, rb: RuleBuild) -> None:
-        st["spts"] = (0, 0xFFFF)
-        st["dpts"] = (0, 0xFFFF)
-        st["sinv"] = st["dinv"] = False
-
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(self, st: _P, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         if oid in ("sport", "dport") and self.name != "udp":
-            key = "spts" if oid == "sport" else "dpts"
-            if st.get(key + "_set"):
+            given = st.sports_given if oid == "sport" else st.dports_given
+            if given:
                 which = "source" if oid == "sport" else "destination"
                 raise ParameterProblem(f"Only one `--{which}-port' allowed")
-            st[key + "_set"] = True
+            if oid == "sport":
+                st.sports_given = True
+            else:
+                st.dports_given = True
         if oid == "sport":
-            st["spts"] = parse_port_range(arg, self.proto_name)
-            st["sinv"] = inv
+            st.sports = parse_port_range(arg, self.proto_name)
+            st.sports_inv = inv
         elif oid == "dport":
-            st["dpts"] = parse_port_range(arg, self.proto_name)
-            st["dinv"] = inv
+            st.dports = parse_port_range(arg, self.proto_name)
+            st.dports_inv = inv
         else:
             self.parse_more(st, oid, arg, inv, rb, cur)
 
-    def parse_more(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse_more(self, st: _P, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
         raise ParameterProblem(f"fake: {self.name} option `{oid}' is not emulated")
 
-    def ports_only(self, st: St) -> bool:
+    def ports_only(self, st: _P) -> bool:
         return True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        (sa, sb), (da, db) = st["spts"], st["dpts"]
-        s = _save_ports("sport", sa, sb, st["sinv"]) + _save_ports("dport", da, db, st["dinv"])
-        lst = f" {self.name}" + _print_ports("spt", sa, sb, st["sinv"])
-        lst += _print_ports("dpt", da, db, st["dinv"])
+    def final(self, st: _P, rb: RuleBuild) -> Tuple[str, str]:
+        (sa, sb), (da, db) = st.sports, st.dports
+        s = _save_ports("sport", sa, sb, st.sports_inv)
+        s += _save_ports("dport", da, db, st.dports_inv)
+        lst = f" {self.name}" + _print_ports("spt", sa, sb, st.sports_inv)
+        lst += _print_ports("dpt", da, db, st.dports_inv)
         return s, lst
 
-    def has_ports(self, st: St) -> bool:
-        return bool(st["spts"] != (0, 0xFFFF) or st["dpts"] != (0, 0xFFFF))
+    def has_ports(self, st: _P) -> bool:
+        return bool(st.sports != (0, 0xFFFF) or st.dports != (0, 0xFFFF))
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _P, rb: RuleBuild) -> Restriction:
         if (
             rb.backend == "nft"
             and (self.has_ports(st) or not self.ports_only(st))
@@ -114,8 +129,24 @@ _PORT_OPTS = {
 }
 
 
+@dataclass
+class _TcpState(_PortState):
+    """A tcp match: the ports, and the flags and option tests."""
+
+    flags: Optional[Tuple[int, int]] = None  # (mask, comp) of --tcp-flags or --syn
+    flags_inv: bool = False
+    option: Optional[int] = None  # the --tcp-option number
+    option_inv: bool = False
+
+    def get(self, key: str) -> object:
+        """The dict-style read that targets/marks.py's ``_has_syn_match`` still makes
+        (``m.st.get("flags")``, ``m.st.get("finv")``) until it reads the fields."""
+        return {"flags": self.flags, "finv": self.flags_inv}.get(key)
+
+
 @register_match
-class TcpMatch(_PortMatch):
+class TcpMatch(_PortMatch[_TcpState]):
+    state = _TcpState
     name = "tcp"
     multi = frozenset({"sport", "dport", "flags", "syn", "option"})
     proto_name = "tcp"
@@ -129,51 +160,47 @@ class TcpMatch(_PortMatch):
         },
     )
 
-    def init(self, st: St, rb: RuleBuild) -> None:
-        super().init(st, rb)
-        st["flags"] = None
-        st["finv"] = False
-        st["option"] = None
-        st["oinv"] = False
-
-    def parse_more(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse_more(
+        self, st: _TcpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid in ("flags", "syn"):
-            if st["flags"] is not None:
+            if st.flags is not None:
                 raise ParameterProblem("Only one of `--syn' or `--tcp-flags'  allowed")
             if oid == "syn":
-                st["flags"] = (0x17, 0x02)
+                st.flags = (0x17, 0x02)
             else:
                 if not cur.has_arg():
                     raise ParameterProblem("--tcp-flags requires two args.")
                 comp = cur.take()
-                st["flags"] = (_parse_tcpf(arg), _parse_tcpf(comp))
-            st["finv"] = inv
+                st.flags = (_parse_tcpf(arg), _parse_tcpf(comp))
+            st.flags_inv = inv
         elif oid == "option":
-            if st["option"] is not None:
+            if st.option is not None:
                 raise ParameterProblem("Only one `--tcp-option' allowed")
             v = strtoui(arg, 1, 255)
             if v is None:
                 raise ParameterProblem(f"Bad TCP option `{arg}'")
-            st["option"] = v
-            st["oinv"] = inv
+            st.option = v
+            st.option_inv = inv
 
-    def ports_only(self, st: St) -> bool:
-        return st["flags"] is None and st["option"] is None
+    def ports_only(self, st: _TcpState) -> bool:
+        return st.flags is None and st.option is None
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _TcpState, rb: RuleBuild) -> Tuple[str, str]:
         s, lst = super().final(st, rb)
-        if st["option"] is not None:
-            s += f"{' !' if st['oinv'] else ''} --tcp-option {st['option']}"
-            lst += f" option={'!' if st['oinv'] else ''}{st['option']}"
-        if st["flags"] is not None:
-            m, c = st["flags"]
-            s += f"{' !' if st['finv'] else ''} --tcp-flags {_tcpf(m)} {_tcpf(c)}"
-            lst += f" flags:{'!' if st['finv'] else ''}0x{m:02X}/0x{c:02X}"
+        if st.option is not None:
+            s += f"{' !' if st.option_inv else ''} --tcp-option {st.option}"
+            lst += f" option={'!' if st.option_inv else ''}{st.option}"
+        if st.flags is not None:
+            m, c = st.flags
+            s += f"{' !' if st.flags_inv else ''} --tcp-flags {_tcpf(m)} {_tcpf(c)}"
+            lst += f" flags:{'!' if st.flags_inv else ''}0x{m:02X}/0x{c:02X}"
         return s, lst
 
 
 @register_match
-class UdpMatch(_PortMatch):
+class UdpMatch(_PortMatch[_PortState]):
+    state = _PortState
     name = "udp"
     proto_name = "udp"
     proto_num = 17
@@ -181,7 +208,8 @@ class UdpMatch(_PortMatch):
 
 
 @register_match
-class SctpMatch(_PortMatch):
+class SctpMatch(_PortMatch[_PortState]):
+    state = _PortState
     name = "sctp"
     multi = frozenset({"sport", "dport"})
     proto_name = "sctp"
@@ -190,7 +218,8 @@ class SctpMatch(_PortMatch):
 
 
 @register_match
-class DccpMatch(_PortMatch):
+class DccpMatch(_PortMatch[_PortState]):
+    state = _PortState
     name = "dccp"
     multi = frozenset({"sport", "dport"})
     proto_name = "dccp"
@@ -206,9 +235,18 @@ class DccpMatch(_PortMatch):
 _MP_PROTOS = {6: "tcp", 17: "udp", 136: "udplite", 132: "sctp", 33: "dccp"}
 
 
+@dataclass
+class _MultiportState:
+    """A multiport match: its one option (the options exclude each other)."""
+
+    kind: Optional[str] = None  # "sports", "dports" or "ports"; None until given
+    ports: str = ""  # the list as saved and listed: "22,80,1000:2000"
+    inv: bool = False
+
+
 @register_match
-class MultiportMatch(Ext[St]):
-    state = St
+class MultiportMatch(Ext[_MultiportState]):
+    state = _MultiportState
     name = "multiport"
     excl = {
         "sports": ("dports", "ports"),
@@ -223,7 +261,9 @@ class MultiportMatch(Ext[St]):
         "ports": Opt("ports", inv=True),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _MultiportState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         pname = _MP_PROTOS.get(rb.proto if rb.proto is not None else -1)
         if rb.proto_inv:
             raise ParameterProblem("multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP")
@@ -247,32 +287,42 @@ class MultiportMatch(Ext[St]):
                 count += 1
             if count > 15:
                 raise ParameterProblem("too many ports specified")
-        st["kind"] = oid
-        st["ports"] = ",".join(items)
-        st["inv"] = inv
+        st.kind = oid
+        st.ports = ",".join(items)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "kind" not in st:
+    def final(self, st: _MultiportState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.kind is None:
             raise ParameterProblem("multiport expection an option")
-        k = st["kind"]
-        s = f"{' !' if st['inv'] else ''} --{k} {st['ports']}"
-        lst = f" multiport {k} {' !' if st['inv'] else ''}{st['ports']}"
+        k = st.kind
+        s = f"{' !' if st.inv else ''} --{k} {st.ports}"
+        lst = f" multiport {k} {' !' if st.inv else ''}{st.ports}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _MultiportState, rb: RuleBuild) -> Restriction:
         return NO_RESTRICTION
 
 
 # ---------------------------------------------------------------- tcpmss match
 
 
+@dataclass
+class _TcpmssState:
+    """A tcpmss match: the MSS range."""
+
+    mss: Optional[Tuple[int, int]] = None  # (first, last); None until --mss is given
+    inv: bool = False
+
+
 @register_match
-class TcpmssMatch(Ext[St]):
-    state = St
+class TcpmssMatch(Ext[_TcpmssState]):
+    state = _TcpmssState
     name = "tcpmss"
     opts = {"mss": Opt("mss", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _TcpmssState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         lo, sep, hi = arg.partition(":")
         a = strtoui(lo, 0, 65535)
         b = strtoui(hi, 0, 65535) if sep else a
@@ -280,14 +330,15 @@ class TcpmssMatch(Ext[St]):
             raise ParameterProblem(
                 'tcpmss: bad value for option "--mss", or out of range (0-65535).\n'
             )
-        st["v"] = _ports_txt(a, b)
-        st["inv"] = inv
+        st.mss = (a, b)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _TcpmssState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.mss is None:
             raise self.mand("mss")
-        i = st["inv"]
-        return f"{' !' if i else ''} --mss {st['v']}", f" tcpmss match {'!' if i else ''}{st['v']}"
+        v = _ports_txt(*st.mss)
+        i = st.inv
+        return f"{' !' if i else ''} --mss {v}", f" tcpmss match {'!' if i else ''}{v}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _TcpmssState, rb: RuleBuild) -> Restriction:
         return None, None, _refuse_proto(rb, 6)
