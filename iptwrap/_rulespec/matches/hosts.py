@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -13,7 +14,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     hooks,
     register_match,
 )
@@ -49,9 +49,20 @@ _RTN = (
 )
 
 
+@dataclass
+class _AddrtypeState:
+    # the types of --src-type / --dst-type, comma-separated in _RTN order (None: not given)
+    src_types: Optional[str] = None
+    src_inv: bool = False
+    dst_types: Optional[str] = None
+    dst_inv: bool = False
+    limit_in: bool = False  # --limit-iface-in
+    limit_out: bool = False  # --limit-iface-out
+
+
 @register_match
-class AddrtypeMatch(Ext[St]):
-    state = St
+class AddrtypeMatch(Ext[_AddrtypeState]):
+    state = _AddrtypeState
     name = "addrtype"
     opts = {
         "src-type": Opt("src", inv=True),
@@ -60,7 +71,9 @@ class AddrtypeMatch(Ext[St]):
         "limit-iface-out": Opt("out", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _AddrtypeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid in ("src", "dst"):
             bits = 0
             for part in arg.split(","):
@@ -68,39 +81,45 @@ class AddrtypeMatch(Ext[St]):
                 if u not in _RTN:
                     raise ParameterProblem(f'addrtype: bad type "{part}"')
                 bits |= 1 << _RTN.index(u)
-            st[oid] = (",".join(n for i, n in enumerate(_RTN) if bits & (1 << i)), inv)
+            types = ",".join(n for i, n in enumerate(_RTN) if bits & (1 << i))
+            if oid == "src":
+                st.src_types, st.src_inv = types, inv
+            else:
+                st.dst_types, st.dst_inv = types, inv
+        elif oid == "in":
+            st.limit_in = True
         else:
-            st[oid] = True
+            st.limit_out = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "src" not in st and "dst" not in st:
+    def final(self, st: _AddrtypeState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.src_types is None and st.dst_types is None:
             raise ParameterProblem("addrtype: you must specify --src-type or --dst-type")
-        if "in" in st and "out" in st:
+        if st.limit_in and st.limit_out:
             raise ParameterProblem(
                 "addrtype: you can't specify both --limit-iface-in and --limit-iface-out"
             )
         s = ""
         lst = " ADDRTYPE match"
-        if "src" in st:
-            v, inv = st["src"]
+        if st.src_types is not None:
+            v, inv = st.src_types, st.src_inv
             s += f"{' !' if inv else ''} --src-type {v}"
             lst += f" src-type {'!' if inv else ''}{v}"
-        if "dst" in st:
-            v, inv = st["dst"]
+        if st.dst_types is not None:
+            v, inv = st.dst_types, st.dst_inv
             s += f"{' !' if inv else ''} --dst-type {v}"
             lst += f" dst-type {'!' if inv else ''}{v}"
-        if "in" in st:
+        if st.limit_in:
             s += " --limit-iface-in"
             lst += " limit-in"
-        if "out" in st:
+        if st.limit_out:
             s += " --limit-iface-out"
             lst += " limit-out"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        if "in" in st:
+    def restrict(self, st: _AddrtypeState, rb: RuleBuild) -> Restriction:
+        if st.limit_in:
             return hooks("PREROUTING", "INPUT", "FORWARD"), None, None
-        if "out" in st:
+        if st.limit_out:
             return hooks("OUTPUT", "POSTROUTING", "FORWARD"), None, None
         return NO_RESTRICTION
 
@@ -108,13 +127,26 @@ class AddrtypeMatch(Ext[St]):
 # ---------------------------------------------------------------- iprange / length
 
 
+@dataclass
+class _IprangeState:
+    # each range as printed, "lo-hi" (None: not given)
+    src_range: Optional[str] = None
+    src_inv: bool = False
+    dst_range: Optional[str] = None
+    dst_inv: bool = False
+    # the kernel's warnings about reversed ranges, told when the rule is complete
+    warnings: List[str] = field(default_factory=list)
+
+
 @register_match
-class IprangeMatch(Ext[St]):
-    state = St
+class IprangeMatch(Ext[_IprangeState]):
+    state = _IprangeState
     name = "iprange"
     opts = {"src-range": Opt("src", inv=True), "dst-range": Opt("dst", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _IprangeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         lo, sep, hi = arg.partition("-")
         conv = parse_ipv4 if rb.family == 4 else parse_ipv6
         fmt = ipv4_to_str if rb.family == 4 else ipv6_to_str
@@ -124,35 +156,46 @@ class IprangeMatch(Ext[St]):
             raise self.bad(f"{oid}-range", lo)
         if b is None:
             raise self.bad(f"{oid}-range", hi)
-        st[oid] = (f"{fmt(a)}-{fmt(b)}", inv)
+        if oid == "src":
+            st.src_range, st.src_inv = f"{fmt(a)}-{fmt(b)}", inv
+        else:
+            st.dst_range, st.dst_inv = f"{fmt(a)}-{fmt(b)}", inv
         if a > b:
-            st.setdefault("warn", []).append(
+            st.warnings.append(
                 f"xt_iprange: range {fmt(a)}-{fmt(b)} is reversed and will never match"
             )
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "src" not in st and "dst" not in st:
+    def final(self, st: _IprangeState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.src_range is None and st.dst_range is None:
             raise ParameterProblem("iprange match: You must specify `--src-range' or `--dst-range'")
-        rb.warnings.extend(st.get("warn", ()))
+        rb.warnings.extend(st.warnings)
         s = lst = ""
-        if "src" in st:
-            v, i = st["src"]
+        if st.src_range is not None:
+            v, i = st.src_range, st.src_inv
             s += f"{' !' if i else ''} --src-range {v}"
             lst += f" source IP range {'! ' if i else ''}{v}"
-        if "dst" in st:
-            v, i = st["dst"]
+        if st.dst_range is not None:
+            v, i = st.dst_range, st.dst_inv
             s += f"{' !' if i else ''} --dst-range {v}"
             lst += f" destination IP range {'! ' if i else ''}{v}"
         return s, lst
 
 
+@dataclass
+class _LengthState:
+    length: Optional[str] = None  # "lo:hi" or "n", as printed (None: not given)
+    inv: bool = False
+
+
 @register_match
-class LengthMatch(Ext[St]):
-    state = St
+class LengthMatch(Ext[_LengthState]):
+    state = _LengthState
     name = "length"
     opts = {"length": Opt("length", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _LengthState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         lo, sep, hi = arg.partition(":")
         a = strtoui(lo, 0, 65535) if lo else 0
         b = (strtoui(hi, 0, 65535) if hi else 65535) if sep else a
@@ -161,22 +204,36 @@ class LengthMatch(Ext[St]):
                 f'length: bad value for option "--length" near "{arg}", or out of range '
                 "(0-65535).\n"
             )
-        st["v"] = _ports_txt(a, b)
-        st["inv"] = inv
+        st.length = _ports_txt(a, b)
+        st.inv = inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _LengthState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.length is None:
             raise self.mand("length")
-        i = st["inv"]
-        return f"{' !' if i else ''} --length {st['v']}", f" length {'!' if i else ''}{st['v']}"
+        i = st.inv
+        return f"{' !' if i else ''} --length {st.length}", f" length {'!' if i else ''}{st.length}"
 
 
 # ---------------------------------------------------------------- physdev
 
 
+@dataclass
+class _PhysdevState:
+    in_iface: Optional[str] = None  # --physdev-in (None: not given)
+    in_inv: bool = False
+    out_iface: Optional[str] = None  # --physdev-out (None: not given)
+    out_inv: bool = False
+    is_in: bool = False  # --physdev-is-in given
+    is_in_inv: bool = False
+    is_out: bool = False  # --physdev-is-out given
+    is_out_inv: bool = False
+    is_bridged: bool = False  # --physdev-is-bridged given
+    is_bridged_inv: bool = False
+
+
 @register_match
-class PhysdevMatch(Ext[St]):
-    state = St
+class PhysdevMatch(Ext[_PhysdevState]):
+    state = _PhysdevState
     name = "physdev"
     opts = {
         "physdev-in": Opt("in", inv=True),
@@ -186,30 +243,38 @@ class PhysdevMatch(Ext[St]):
         "physdev-is-bridged": Opt("bridged", arg=False, inv=True),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if oid in ("in", "out"):
-            st[oid] = (parse_iface(arg, rb.warnings), inv)
+    def parse(
+        self, st: _PhysdevState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "in":
+            st.in_iface, st.in_inv = parse_iface(arg, rb.warnings), inv
+        elif oid == "out":
+            st.out_iface, st.out_inv = parse_iface(arg, rb.warnings), inv
+        elif oid == "isin":
+            st.is_in, st.is_in_inv = True, inv
+        elif oid == "isout":
+            st.is_out, st.is_out_inv = True, inv
         else:
-            st[oid] = ("", inv)
+            st.is_bridged, st.is_bridged_inv = True, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _PhysdevState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
-        for k, opt in (
-            ("isin", "physdev-is-in"),
-            ("in", "physdev-in"),
-            ("isout", "physdev-is-out"),
-            ("out", "physdev-out"),
-            ("bridged", "physdev-is-bridged"),
+        # (given, its interface, inverted, option), in the order iptables prints them
+        for given, v, i, opt in (
+            (st.is_in, None, st.is_in_inv, "physdev-is-in"),
+            (st.in_iface is not None, st.in_iface, st.in_inv, "physdev-in"),
+            (st.is_out, None, st.is_out_inv, "physdev-is-out"),
+            (st.out_iface is not None, st.out_iface, st.out_inv, "physdev-out"),
+            (st.is_bridged, None, st.is_bridged_inv, "physdev-is-bridged"),
         ):
-            if k in st:
-                v, i = st[k]
+            if given:
                 s += f"{' !' if i else ''} --{opt}" + (f" {v}" if v else "")
         if not s:
             raise ParameterProblem("PHYSDEV: no physdev option specified")
         return s, " PHYSDEV match" + s
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
-        if ("out" in st or "isout" in st) and ("bridged" not in st or st["bridged"][1]):
+    def restrict(self, st: _PhysdevState, rb: RuleBuild) -> Restriction:
+        if (st.out_iface is not None or st.is_out) and (not st.is_bridged or st.is_bridged_inv):
             return ALL_HOOKS - {"OUTPUT"}, None, None
         return NO_RESTRICTION
 
@@ -217,9 +282,16 @@ class PhysdevMatch(Ext[St]):
 # ---------------------------------------------------------------- set
 
 
+@dataclass
+class _SetState:
+    set_name: Optional[str] = None  # --match-set's set (None: not given)
+    flags: str = ""  # its second argument: "src"/"dst", comma-separated, as given
+    inv: bool = False
+
+
 @register_match
-class SetMatch(Ext[St]):
-    state = St
+class SetMatch(Ext[_SetState]):
+    state = _SetState
     name = "set"
     opts = {
         "match-set": Opt("set", inv=True),
@@ -229,7 +301,9 @@ class SetMatch(Ext[St]):
         "update-subcounters": Opt("upsc", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _SetState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "set":
             if not cur.has_arg():
                 raise ParameterProblem("--match-set requires two args.")
@@ -243,14 +317,14 @@ class SetMatch(Ext[St]):
                     raise ParameterProblem(
                         "You must specify (the comma separated list of) 'src' or 'dst'."
                     )
-            st["set"] = (arg, flags, inv)
+            st.set_name, st.flags, st.inv = arg, flags, inv
         else:
             raise ParameterProblem(f"fake: set option `--{oid}' is not emulated")
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "set" not in st:
+    def final(self, st: _SetState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.set_name is None:
             raise ParameterProblem("You must specify `--match-set' with proper arguments")
-        n, f, i = st["set"]
+        n, f, i = st.set_name, st.flags, st.inv
         return f"{' !' if i else ''} --match-set {n} {f}", f"{' !' if i else ''} match-set {n} {f}"
 
 
@@ -259,53 +333,77 @@ class SetMatch(Ext[St]):
 _PKTTYPES = ("unicast", "broadcast", "multicast", "host", "otherhost")
 
 
+@dataclass
+class _PkttypeState:
+    pkt_type: Optional[str] = None  # lower case, "host" read as "unicast" (None: not given)
+    inv: bool = False
+
+
 @register_match
-class PkttypeMatch(Ext[St]):
-    state = St
+class PkttypeMatch(Ext[_PkttypeState]):
+    state = _PkttypeState
     name = "pkttype"
     opts = {"pkt-type": Opt("t", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _PkttypeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         a = arg.lower()
         if a not in _PKTTYPES:
             raise ParameterProblem(f"Bad packet type '{arg}'")
-        st["t"] = ("unicast" if a == "host" else a, inv)
+        st.pkt_type, st.inv = "unicast" if a == "host" else a, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "t" not in st:
+    def final(self, st: _PkttypeState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.pkt_type is None:
             raise self.mand("pkt-type")
-        t, i = st["t"]
+        t, i = st.pkt_type, st.inv
         return f"{' !' if i else ''} --pkt-type {t}", f" PKTTYPE {'!' if i else ''}= {t}"
 
 
+@dataclass
+class _MacState:
+    mac: Optional[str] = None  # "xx:xx:xx:xx:xx:xx", lower case (None: not given)
+    inv: bool = False
+
+
 @register_match
-class MacMatch(Ext[St]):
-    state = St
+class MacMatch(Ext[_MacState]):
+    state = _MacState
     name = "mac"
     opts = {"mac-source": Opt("src", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _MacState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         parts = arg.split(":")
         if len(parts) != 6 or any(
             not (1 <= len(p) <= 2) or any(c not in "0123456789abcdefABCDEF" for c in p)
             for p in parts
         ):
             raise ParameterProblem("Invalid MAC address specified.")
-        st["m"] = (":".join(f"{int(p, 16):02x}" for p in parts), inv)
+        st.mac, st.inv = ":".join(f"{int(p, 16):02x}" for p in parts), inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "m" not in st:
+    def final(self, st: _MacState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.mac is None:
             raise self.mand("mac-source")
-        m, i = st["m"]
+        m, i = st.mac, st.inv
         sep = "" if release_of(rb.ctx.version).mac_list_no_space else " "
         return f"{' !' if i else ''} --mac-source {m}", f" MAC{' !' if i else ''}{sep}{m}"
 
     only_hooks = hooks("PREROUTING", "INPUT", "FORWARD")
 
 
+@dataclass
+class _SocketState:
+    # each: its flag option (--transparent, --nowildcard, --restore-skmark) was given
+    transparent: bool = False
+    nowildcard: bool = False
+    restore_skmark: bool = False
+
+
 @register_match
-class SocketMatch(Ext[St]):
-    state = St
+class SocketMatch(Ext[_SocketState]):
+    state = _SocketState
     name = "socket"
     opts = {
         "transparent": Opt("transparent", arg=False),
@@ -313,19 +411,43 @@ class SocketMatch(Ext[St]):
         "restore-skmark": Opt("restore-skmark", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st[oid] = True
+    def parse(
+        self, st: _SocketState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "transparent":
+            st.transparent = True
+        elif oid == "nowildcard":
+            st.nowildcard = True
+        else:
+            st.restore_skmark = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        s = "".join(f" --{k}" for k in ("transparent", "nowildcard", "restore-skmark") if k in st)
+    def final(self, st: _SocketState, rb: RuleBuild) -> Tuple[str, str]:
+        s = "".join(
+            f" --{k}"
+            for k, on in (
+                ("transparent", st.transparent),
+                ("nowildcard", st.nowildcard),
+                ("restore-skmark", st.restore_skmark),
+            )
+            if on
+        )
         return s, " socket" + s
 
     only_hooks = hooks("PREROUTING", "INPUT")
 
 
+@dataclass
+class _RpfilterState:
+    # each: its flag option (--loose, --validmark, --accept-local, --invert) was given
+    loose: bool = False
+    validmark: bool = False
+    accept_local: bool = False
+    invert: bool = False
+
+
 @register_match
-class RpfilterMatch(Ext[St]):
-    state = St
+class RpfilterMatch(Ext[_RpfilterState]):
+    state = _RpfilterState
     name = "rpfilter"
     opts = {
         "loose": Opt("loose", arg=False),
@@ -334,11 +456,29 @@ class RpfilterMatch(Ext[St]):
         "invert": Opt("invert", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st[oid] = True
+    def parse(
+        self, st: _RpfilterState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "loose":
+            st.loose = True
+        elif oid == "validmark":
+            st.validmark = True
+        elif oid == "accept-local":
+            st.accept_local = True
+        else:
+            st.invert = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        ks = [k for k in ("loose", "validmark", "accept-local", "invert") if k in st]
+    def final(self, st: _RpfilterState, rb: RuleBuild) -> Tuple[str, str]:
+        ks = [
+            k
+            for k, on in (
+                ("loose", st.loose),
+                ("validmark", st.validmark),
+                ("accept-local", st.accept_local),
+                ("invert", st.invert),
+            )
+            if on
+        ]
         return "".join(f" --{k}" for k in ks), " rpfilter" + "".join(f" {k}" for k in ks)
 
     only_hooks = hooks("PREROUTING")

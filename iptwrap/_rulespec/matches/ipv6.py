@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
 from ..errors import ParameterProblem
@@ -11,7 +12,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     register_match,
 )
 from ..values import (
@@ -25,9 +25,21 @@ __all__: List[str] = []
 # ---------------------------------------------------------------- frag (ip6)
 
 
+@dataclass
+class _FragState:
+    ids: Optional[Tuple[int, int]] = None  # --fragid lo:hi (None: not given)
+    ids_inv: bool = False
+    length: Optional[int] = None  # --fraglen (None: not given)
+    len_inv: bool = False
+    res: bool = False  # --fragres
+    first: bool = False  # --fragfirst
+    more: bool = False  # --fragmore
+    last: bool = False  # --fraglast
+
+
 @register_match
-class FragMatch(Ext[St]):
-    state = St
+class FragMatch(Ext[_FragState]):
+    state = _FragState
     name = "frag"
     families = (6,)
     opts = {
@@ -39,39 +51,47 @@ class FragMatch(Ext[St]):
         "fraglast": Opt("last", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _FragState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "id":
             lo, sep, hi = arg.partition(":")
             a = strtoui(lo) if lo else 0
             b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
             if a is None or b is None:
                 raise self.bad("fragid", arg)
-            st["id"] = (a, b, inv)
+            st.ids, st.ids_inv = (a, b), inv
         elif oid == "len":
-            st["len"] = (self.uint("fraglen", arg), inv)
+            st.length, st.len_inv = self.uint("fraglen", arg), inv
+        elif oid == "res":
+            st.res = True
+        elif oid == "first":
+            st.first = True
+        elif oid == "more":
+            st.more = True
         else:
-            st[oid] = True
+            st.last = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _FragState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
         lst = " frag "
-        if "id" in st:
-            a, b, i = st["id"]
+        if st.ids is not None:
+            (a, b), i = st.ids, st.ids_inv
             if not (a == 0 and b == 0xFFFFFFFF):
                 s += f"{' !' if i else ''} --fragid " + (str(a) if a == b else f"{a}:{b}")
             if a != 0 or b != 0xFFFFFFFF or i:
                 lst += f"id:{'!' if i else ''}{a}" if a == b else f"ids:{'!' if i else ''}{a}:{b}"
-        if "len" in st:
-            v, i = st["len"]
+        if st.length is not None:
+            v, i = st.length, st.len_inv
             s += f"{' !' if i else ''} --fraglen {v}"
             lst += f" length:{'!' if i else ''}{v}"
-        for k, o, lab in (
-            ("res", "fragres", "reserved"),
-            ("first", "fragfirst", "first"),
-            ("more", "fragmore", "more"),
-            ("last", "fraglast", "last"),
+        for on, o, lab in (
+            (st.res, "fragres", "reserved"),
+            (st.first, "fragfirst", "first"),
+            (st.more, "fragmore", "more"),
+            (st.last, "fraglast", "last"),
         ):
-            if k in st:
+            if on:
                 s += f" --{o}"
                 lst += f" {lab}"
         return s, lst
@@ -80,24 +100,35 @@ class FragMatch(Ext[St]):
 # ---------------------------------------------------------------- esp / ah
 
 
+@dataclass
+class _SpiState:
+    """esp's and ah's state: --espspi / --ahspi, by default every SPI."""
+
+    spi_lo: int = 0
+    spi_hi: int = 0xFFFFFFFF
+    inv: bool = False
+
+
 @register_match
-class EspMatch(Ext[St]):
-    state = St
+class EspMatch(Ext[_SpiState]):
+    state = _SpiState
     name = "esp"
     opts = {"espspi": Opt("spi", inv=True)}
     proto_num = 50
     label = "esp"
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _SpiState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         lo, sep, hi = arg.partition(":")
         a = strtoui(lo) if lo else 0
         b = (strtoui(hi) if hi else 0xFFFFFFFF) if sep else a
         if a is None or b is None:
             raise ParameterProblem(f'{self.name}: Bad value for "--{self.name}spi" option: "{arg}"')
-        st["spi"] = (a, b, inv)
+        st.spi_lo, st.spi_hi, st.inv = a, b, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        a, b, inv = st.get("spi", (0, 0xFFFFFFFF, False))
+    def final(self, st: _SpiState, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.spi_lo, st.spi_hi, st.inv
         s = ""
         if not (a == 0 and b == 0xFFFFFFFF):
             s = f"{' !' if inv else ''} --{self.name}spi " + (str(a) if a == b else f"{a}:{b}")
@@ -107,7 +138,7 @@ class EspMatch(Ext[St]):
             lst += f" spi:{i}{a}" if a == b else f" spis:{i}{a}:{b}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _SpiState, rb: RuleBuild) -> Restriction:
         return None, None, _refuse_proto(rb, self.proto_num)
 
 
@@ -134,17 +165,26 @@ _V6HDRS = (
 )
 
 
+@dataclass
+class _Ipv6headerState:
+    header_bits: int = 0  # the --header names' bits (the last column of _V6HDRS), or-ed
+    inv: bool = False
+    soft: bool = False
+
+
 @register_match
-class Ipv6headerMatch(Ext[St]):
-    state = St
+class Ipv6headerMatch(Ext[_Ipv6headerState]):
+    state = _Ipv6headerState
     name = "ipv6header"
     families = (6,)
     opts = {"header": Opt("header", inv=True), "soft": Opt("soft", arg=False)}
     mandatory = ("header",)
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _Ipv6headerState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "soft":
-            st["soft"] = True
+            st.soft = True
             return
         bits = 0
         for part in arg.split(","):
@@ -153,14 +193,14 @@ class Ipv6headerMatch(Ext[St]):
             if not hit:
                 raise ParameterProblem(f"unknown header `{part}' specified")
             bits |= hit[0]
-        st["bits"] = (bits, inv)
+        st.header_bits, st.inv = bits, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        bits, inv = st.get("bits", (0, False))
+    def final(self, st: _Ipv6headerState, rb: RuleBuild) -> Tuple[str, str]:
+        bits, inv = st.header_bits, st.inv
         names = ",".join(n for n, _a, _p, b in _V6HDRS if bits & b)
         s = f"{' !' if inv else ''} --header {names}"
         lst = f" ipv6header flags:{'!' if inv else ''}0x{bits:02X}"
-        if st.get("soft"):
+        if st.soft:
             s += " --soft"
             lst += " soft"
         return s, lst
@@ -175,9 +215,19 @@ def _v6_range(ext: Ext[Any], opt: str, arg: str) -> Tuple[int, int]:
     return a, b
 
 
+@dataclass
+class _RtState:
+    rt_type: Optional[int] = None  # --rt-type (None: not given)
+    type_inv: bool = False
+    segsleft: Optional[Tuple[int, int]] = None  # --rt-segsleft lo:hi (None: not given)
+    segsleft_inv: bool = False
+    length: Optional[int] = None  # --rt-len (None: not given)
+    len_inv: bool = False
+
+
 @register_match
-class RtMatch(Ext[St]):
-    state = St
+class RtMatch(Ext[_RtState]):
+    state = _RtState
     name = "rt"
     families = (6,)
     opts = {
@@ -186,43 +236,61 @@ class RtMatch(Ext[St]):
         "rt-len": Opt("len", inv=True),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _RtState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "segsleft":
-            st[oid] = (*_v6_range(self, "rt-segsleft", arg), inv)
+            st.segsleft, st.segsleft_inv = _v6_range(self, "rt-segsleft", arg), inv
         else:
-            st[oid] = (self.uint("rt-" + oid, arg, 0, 255 if oid == "type" else 0xFFFFFFFF), inv)
+            v = self.uint("rt-" + oid, arg, 0, 255 if oid == "type" else 0xFFFFFFFF)
+            if oid == "type":
+                st.rt_type, st.type_inv = v, inv
+            else:
+                st.length, st.len_inv = v, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _RtState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
         lst = " rt"
-        if "type" in st:
-            v, i = st["type"]
+        if st.rt_type is not None:
+            v, i = st.rt_type, st.type_inv
             s += f"{' !' if i else ''} --rt-type {v}"
             lst += f" type:{'!' if i else ''}{v}"
-        if "segsleft" in st:
-            a, b, i = st["segsleft"]
+        if st.segsleft is not None:
+            (a, b), i = st.segsleft, st.segsleft_inv
             if not (a == 0 and b == 0xFFFFFFFF):
                 s += f"{' !' if i else ''} --rt-segsleft " + (str(a) if a == b else f"{a}:{b}")
             if a != 0 or b != 0xFFFFFFFF or i:
                 x = "!" if i else ""
                 lst += f" segsleft:{x}{a}" if a == b else f" segslefts:{x}{a}:{b}"
-        if "len" in st:
-            v, i = st["len"]
+        if st.length is not None:
+            v, i = st.length, st.len_inv
             s += f"{' !' if i else ''} --rt-len {v}"
             lst += f" length:{'!' if i else ''}{v}"
         return s, lst
 
 
+@dataclass
+class _HbhState:
+    """hbh's and dst's state."""
+
+    length: Optional[int] = None  # --hbh-len / --dst-len (None: not given)
+    len_inv: bool = False
+    # --hbh-opts / --dst-opts: "type[:len]", comma-separated, as printed (None: not given)
+    options: Optional[str] = None
+
+
 @register_match
-class HbhMatch(Ext[St]):
-    state = St
+class HbhMatch(Ext[_HbhState]):
+    state = _HbhState
     name = "hbh"
     families = (6,)
     opts = {"hbh-len": Opt("len", inv=True), "hbh-opts": Opt("opts")}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _HbhState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "len":
-            st["len"] = (self.uint(f"{self.name}-len", arg), inv)
+            st.length, st.len_inv = self.uint(f"{self.name}-len", arg), inv
             return
         items = []
         for part in arg.split(","):
@@ -232,18 +300,18 @@ class HbhMatch(Ext[St]):
             if tv is None or (sep and lv is None):
                 raise ParameterProblem(f"{self.name}: bad option `{part}'")
             items.append(f"{tv}" + (f":{lv}" if lv is not None else ""))
-        st["opts"] = ",".join(items)
+        st.options = ",".join(items)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _HbhState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
         lst = f" {self.name}"
-        if "len" in st:
-            v, i = st["len"]
+        if st.length is not None:
+            v, i = st.length, st.len_inv
             s += f"{' !' if i else ''} --{self.name}-len {v}"
             lst += f" length:{'!' if i else ''}{v}"
-        if "opts" in st:
-            s += f" --{self.name}-opts {st['opts']}"
-            lst += f" opts {st['opts']}"
+        if st.options is not None:
+            s += f" --{self.name}-opts {st.options}"
+            lst += f" opts {st.options}"
         return s, lst
 
 
@@ -275,23 +343,33 @@ def _mh_type(s: str) -> Optional[int]:
     return None
 
 
+@dataclass
+class _MhState:
+    # --mh-type lo:hi, by default every type
+    type_lo: int = 0
+    type_hi: int = 0xFF
+    inv: bool = False
+
+
 @register_match
-class MhMatch(Ext[St]):
-    state = St
+class MhMatch(Ext[_MhState]):
+    state = _MhState
     name = "mh"
     families = (6,)
     opts = {"mh-type": Opt("type", inv=True)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _MhState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         lo, sep, hi = arg.partition(":")
         a = _mh_type(lo) if lo else 0
         b = (_mh_type(hi) if hi else 0xFF) if sep else a
         if a is None or b is None:
             raise ParameterProblem(f"Invalid MH type `{arg}'")
-        st["t"] = (a, b, inv)
+        st.type_lo, st.type_hi, st.inv = a, b, inv
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        a, b, inv = st.get("t", (0, 0xFF, False))
+    def final(self, st: _MhState, rb: RuleBuild) -> Tuple[str, str]:
+        a, b, inv = st.type_lo, st.type_hi, st.inv
         s = ""
         lst = " mh"
         if not (a == 0 and b == 0xFF):
@@ -300,5 +378,5 @@ class MhMatch(Ext[St]):
             lst += f" {'!' if inv else ''}{txt}"
         return s, lst
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _MhState, rb: RuleBuild) -> Restriction:
         return None, None, _refuse_proto(rb, 135)
