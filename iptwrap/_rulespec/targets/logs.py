@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -11,7 +12,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     hooks,
     register_target,
 )
@@ -45,9 +45,16 @@ _LOG_LEVELS = {
 }
 
 
+@dataclass
+class _LogState:
+    level: int = 4  # syslog level (warning unless --log-level)
+    prefix: str = ""
+    flags: int = 0  # the kernel's logflags: the bits of _FLAGS given
+
+
 @register_target
-class LogTarget(Ext[St]):
-    state = St
+class LogTarget(Ext[_LogState]):
+    state = _LogState
     name = "LOG"
     is_target = True
     opts = {
@@ -66,34 +73,37 @@ class LogTarget(Ext[St]):
         ("uid", "log-uid", 8),
         ("macdecode", "log-macdecode", 0x20),
     )
+    _FLAG_BITS: Dict[str, int] = {k: bit for k, _opt, bit in _FLAGS}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _LogState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "level":
             v = strtoui(arg, 0, 7)
             if v is None:
                 v = _LOG_LEVELS.get(arg)
             if v is None:
                 raise ParameterProblem(f'log level "{arg}" unknown\n')
-            st["level"] = v
+            st.level = v
         elif oid == "prefix":
             if "\n" in arg:
                 raise ParameterProblem("Newlines not allowed in --log-prefix")
             b = arg.encode("utf-8", "surrogateescape")
-            st["prefix"] = b[:29].decode("utf-8", "ignore") if len(b) > 29 else arg
+            st.prefix = b[:29].decode("utf-8", "ignore") if len(b) > 29 else arg
         else:
-            st[oid] = True
+            st.flags |= self._FLAG_BITS[oid]
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _LogState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
-        prefix = st.get("prefix", "")
-        level = st.get("level", 4)
+        prefix = st.prefix
+        level = st.level
         if prefix:
             s += " --log-prefix" + save_string(prefix)
         if level != 4:
             s += f" --log-level {level}"
         flags = 0
-        for k, opt, bit in self._FLAGS:
-            if k in st:
+        for _k, opt, bit in self._FLAGS:
+            if st.flags & bit:
                 s += f" --{opt}"
                 flags |= bit
         lst = f" LOG flags {flags} level {level}"
@@ -102,9 +112,18 @@ class LogTarget(Ext[St]):
         return s, lst
 
 
+@dataclass
+class _NflogState:
+    prefix: str = ""
+    group: int = 0
+    size: Optional[int] = None
+    range_len: int = 0  # --nflog-range: deprecated, printed only when no --nflog-size
+    threshold: int = 1
+
+
 @register_target
-class NflogTarget(Ext[St]):
-    state = St
+class NflogTarget(Ext[_NflogState]):
+    state = _NflogState
     name = "NFLOG"
     is_target = True
     opts = {
@@ -115,42 +134,54 @@ class NflogTarget(Ext[St]):
         "nflog-threshold": Opt("threshold"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _NflogState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "prefix":
             if "\n" in arg:
                 raise ParameterProblem("Newlines not allowed in --log-prefix")
-            st["prefix"] = arg[:63]
+            st.prefix = arg[:63]
         elif oid == "group":
-            st["group"] = self.uint("nflog-group", arg, 0, 65535)
+            st.group = self.uint("nflog-group", arg, 0, 65535)
         elif oid == "range":
             rb.warnings.append(
                 "warn: --nflog-range has never worked and is no longer supported, "
                 "please use --nflog-size instead"
             )
-            st[oid] = self.uint("nflog-" + oid, arg)
+            st.range_len = self.uint("nflog-range", arg)
+        elif oid == "size":
+            st.size = self.uint("nflog-size", arg)
         else:
-            st[oid] = self.uint("nflog-" + oid, arg)
+            st.threshold = self.uint("nflog-threshold", arg)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _NflogState, rb: RuleBuild) -> Tuple[str, str]:
         out = ""
-        if st.get("prefix"):
+        if st.prefix:
             # 1.8.7 printed the prefix with a leading space of its own (measured)
             sep = " " if release_of(rb.ctx.version).nflog_prefix_double_space else ""
-            out += " PFXprefix" + sep + save_string(st["prefix"])
-        if st.get("group"):
-            out += f" PFXgroup {st['group']}"
-        if "size" in st:
-            out += f" PFXsize {st['size']}"
-        elif st.get("range") and rb.backend == "legacy":
-            out += f" PFXrange {st['range']}"
-        if "threshold" in st and st["threshold"] != 1:
-            out += f" PFXthreshold {st['threshold']}"
+            out += " PFXprefix" + sep + save_string(st.prefix)
+        if st.group:
+            out += f" PFXgroup {st.group}"
+        if st.size is not None:
+            out += f" PFXsize {st.size}"
+        elif st.range_len and rb.backend == "legacy":
+            out += f" PFXrange {st.range_len}"
+        if st.threshold != 1:
+            out += f" PFXthreshold {st.threshold}"
         return out.replace("PFX", "--nflog-"), out.replace("PFX", "nflog-")
 
 
+@dataclass
+class _NfqueueState:
+    num: int = 0
+    balance: Optional[Tuple[int, int]] = None  # (first, last) queue
+    bypass: bool = False
+    fanout: bool = False
+
+
 @register_target
-class NfqueueTarget(Ext[St]):
-    state = St
+class NfqueueTarget(Ext[_NfqueueState]):
+    state = _NfqueueState
     name = "NFQUEUE"
     excl = {"num": ("balance",), "balance": ("num",)}
     is_target = True
@@ -162,9 +193,11 @@ class NfqueueTarget(Ext[St]):
         "queue-cpu-fanout": Opt("fanout", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _NfqueueState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "num":
-            st["num"] = self.uint("queue-num", arg, 0, 65535)
+            st.num = self.uint("queue-num", arg, 0, 65535)
         elif oid == "balance":
             lo, sep, hi = arg.partition(":")
             a = strtoui(lo, 0, 65535)
@@ -173,27 +206,29 @@ class NfqueueTarget(Ext[St]):
                 raise ParameterProblem(f'NFQUEUE: bad range "{arg}"')
             if a >= b:
                 raise ParameterProblem(f"{a} should be less than {b}")
-            st["balance"] = (a, b)
+            st.balance = (a, b)
+        elif oid == "bypass":
+            st.bypass = True
         else:
-            st[oid] = True
+            st.fanout = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "fanout" in st and "balance" not in st:
+    def final(self, st: _NfqueueState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.fanout and st.balance is None:
             raise ParameterProblem(
                 'NFQUEUE: option "--queue-cpu-fanout" also requires "--queue-balance".\n'
             )
-        bal = st.get("balance")
+        bal = st.balance
         if bal is not None and bal[1] > bal[0]:
             s = f" --queue-balance {bal[0]}:{bal[1]}"
             lst = f" NFQUEUE balance {bal[0]}:{bal[1]}"
         else:
-            n = bal[0] if bal is not None else st.get("num", 0)
+            n = bal[0] if bal is not None else st.num
             s = f" --queue-num {n}"
             lst = f" NFQUEUE num {n}"
-        if "bypass" in st:
+        if st.bypass:
             s += " --queue-bypass"
             lst += " bypass"
-        if "fanout" in st:
+        if st.fanout:
             s += " --queue-cpu-fanout"
             lst += " cpu-fanout"
         return s, lst
@@ -202,9 +237,18 @@ class NfqueueTarget(Ext[St]):
 # ---------------------------------------------------------------- SYNPROXY / TEE
 
 
+@dataclass
+class _SynproxyState:
+    sack_perm: bool = False
+    timestamp: bool = False
+    wscale: Optional[int] = None
+    mss: Optional[int] = None
+    ecn: bool = False
+
+
 @register_target
-class SynproxyTarget(Ext[St]):
-    state = St
+class SynproxyTarget(Ext[_SynproxyState]):
+    state = _SynproxyState
     name = "SYNPROXY"
     is_target = True
     opts = {
@@ -215,21 +259,35 @@ class SynproxyTarget(Ext[St]):
         "ecn": Opt("ecn", arg=False),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _SynproxyState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "wscale":
-            st[oid] = self.uint("wscale", arg, 0, 14)
+            st.wscale = self.uint("wscale", arg, 0, 14)
         elif oid == "mss":
-            st[oid] = self.uint("mss", arg, 0, 65535)
+            st.mss = self.uint("mss", arg, 0, 65535)
+        elif oid == "sack-perm":
+            st.sack_perm = True
+        elif oid == "timestamp":
+            st.timestamp = True
         else:
-            st[oid] = True
+            st.ecn = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _SynproxyState, rb: RuleBuild) -> Tuple[str, str]:
         s = ""
         lst = " SYNPROXY "
-        for k in ("sack-perm", "timestamp", "wscale", "mss", "ecn"):
-            if k not in st:
+        # (option, given, its number: None for a flag)
+        items: Tuple[Tuple[str, bool, Optional[int]], ...] = (
+            ("sack-perm", st.sack_perm, None),
+            ("timestamp", st.timestamp, None),
+            ("wscale", st.wscale is not None, st.wscale),
+            ("mss", st.mss is not None, st.mss),
+            ("ecn", st.ecn, None),
+        )
+        for k, given, n in items:
+            if not given:
                 continue
-            v = "" if st[k] is True else f" {st[k]}"
+            v = "" if n is None else f" {n}"
             s += f" --{k}{v}"
             lst += f"{k}{v} "
         return s, lst
@@ -237,36 +295,44 @@ class SynproxyTarget(Ext[St]):
     only_hooks = hooks("INPUT", "FORWARD")
     only_tables = frozenset({"filter", "mangle", "security"})
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _SynproxyState, rb: RuleBuild) -> Restriction:
         refusal = None if (rb.proto == 6 and not rb.proto_inv) else "Invalid argument"
         return self.only_hooks, self.only_tables, refusal
 
 
+@dataclass
+class _TeeState:
+    gateway: Optional[str] = None  # the address as printed
+    oif: Optional[str] = None
+
+
 @register_target
-class TeeTarget(Ext[St]):
-    state = St
+class TeeTarget(Ext[_TeeState]):
+    state = _TeeState
     name = "TEE"
     is_target = True
     opts = {"gateway": Opt("gateway"), "oif": Opt("oif")}
     mandatory = ("gateway",)
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _TeeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "gateway":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
             if v is None:
                 raise ParameterProblem(f"Invalid IP address {arg}")
-            st["gw"] = ipv4_to_str(v) if rb.family == 4 else ipv6_to_str(v)
+            st.gateway = ipv4_to_str(v) if rb.family == 4 else ipv6_to_str(v)
         else:
             if len(arg) >= 16:
                 raise ParameterProblem("oif name too long")
-            st["oif"] = arg
+            st.oif = arg
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _TeeState, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
-        if "gw" in st:
-            s += f" --gateway {st['gw']}"
-            lst += f" TEE gw:{st['gw']}"
-        if "oif" in st:
-            s += f" --oif {st['oif']}"
-            lst += f" oif={st['oif']}"
+        if st.gateway is not None:
+            s += f" --gateway {st.gateway}"
+            lst += f" TEE gw:{st.gateway}"
+        if st.oif is not None:
+            s += f" --oif {st.oif}"
+            lst += f" oif={st.oif}"
         return s, lst

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Set, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import (
@@ -13,7 +14,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     hooks,
     register_target,
 )
@@ -70,9 +70,16 @@ def _mark_operation(ext: Ext[Any], oid: str, arg: str) -> Tuple[int, int]:
     return (_u32(ext, oid, arg), 0)
 
 
+@dataclass
+class _MarkState:
+    # the operation as the kernel stores it (--set-xmark value/mask); None: none given
+    value: Optional[int] = None
+    mask: int = 0
+
+
 @register_target
-class MarkTarget(Ext[St]):
-    state = St
+class MarkTarget(Ext[_MarkState]):
+    state = _MarkState
     name = "MARK"
     excl = {
         k: tuple(o for o in ("set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark") if o != k)
@@ -87,21 +94,34 @@ class MarkTarget(Ext[St]):
         "xor-mark": Opt("xor-mark"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["vm"] = _mark_operation(self, oid, arg)
+    def parse(
+        self, st: _MarkState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.value, st.mask = _mark_operation(self, oid, arg)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "vm" not in st:
+    def final(self, st: _MarkState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise ParameterProblem(
                 "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required"
             )
-        v, m = st["vm"]
+        v, m = st.value, st.mask
         return f" --set-xmark 0x{v:x}/0x{m:x}", _mark_print("MARK", v, m)
 
 
+@dataclass
+class _ConnmarkState:
+    mode: Optional[str] = None  # "set", "save" or "restore"; None: no operation given
+    # mode "set": the operation as the kernel stores it (--set-xmark value/mask)
+    value: int = 0
+    mask: int = 0
+    # modes "save" and "restore"
+    nfmask: int = 0xFFFFFFFF
+    ctmask: int = 0xFFFFFFFF
+
+
 @register_target
-class ConnmarkTarget(Ext[St]):
-    state = St
+class ConnmarkTarget(Ext[_ConnmarkState]):
+    state = _ConnmarkState
     name = "CONNMARK"
     excl = {
         k: tuple(
@@ -125,29 +145,31 @@ class ConnmarkTarget(Ext[St]):
         "ctmask": Opt("ctmask"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _ConnmarkState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid in ("mask", "nfmask", "ctmask"):
             v = _u32(self, oid, arg)
             if oid in ("mask", "nfmask"):
-                st["nfmask"] = v
+                st.nfmask = v
             if oid in ("mask", "ctmask"):
-                st["ctmask"] = v
+                st.ctmask = v
             return
         if oid in ("save", "restore"):
-            st["mode"] = oid
+            st.mode = oid
             return
-        st["mode"] = "set"
-        st["vm"] = _mark_operation(self, oid, arg)
+        st.mode = "set"
+        st.value, st.mask = _mark_operation(self, oid, arg)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        mode = st.get("mode")
+    def final(self, st: _ConnmarkState, rb: RuleBuild) -> Tuple[str, str]:
+        mode = st.mode
         if mode is None:
             raise ParameterProblem("CONNMARK target: No operation specified")
         if mode == "set":
-            v, m = st["vm"]
+            v, m = st.value, st.mask
             return f" --set-xmark 0x{v:x}/0x{m:x}", _mark_print("CONNMARK", v, m)
-        nf = st.get("nfmask", 0xFFFFFFFF)
-        ct = st.get("ctmask", 0xFFFFFFFF)
+        nf = st.nfmask
+        ct = st.ctmask
         s = f" --{mode}-mark --nfmask 0x{nf:x} --ctmask 0x{ct:x}"
         if nf == 0xFFFFFFFF and ct == 0xFFFFFFFF:
             lst = f" CONNMARK {mode}"
@@ -172,41 +194,56 @@ def _has_syn_match(rb: RuleBuild) -> bool:
     return False
 
 
+@dataclass
+class _TcpmssState:
+    # the last of --set-mss and --clamp-mss-to-pmtu given wins
+    mss: Optional[int] = None  # --set-mss
+    clamp: bool = False  # --clamp-mss-to-pmtu
+
+
 @register_target
-class TcpmssTarget(Ext[St]):
-    state = St
+class TcpmssTarget(Ext[_TcpmssState]):
+    state = _TcpmssState
     name = "TCPMSS"
     is_target = True
     opts = {"set-mss": Opt("set"), "clamp-mss-to-pmtu": Opt("clamp", arg=False)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "v" in st:
-            st["both"] = True
+    def parse(
+        self, st: _TcpmssState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "set":
             hi = 65535 - (40 if rb.family == 4 else 60)
-            st["v"] = self.uint("set-mss", arg, 0, hi)
+            st.mss = self.uint("set-mss", arg, 0, hi)
+            st.clamp = False
         else:
-            st["v"] = None
+            st.mss = None
+            st.clamp = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _TcpmssState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.mss is None and not st.clamp:
             raise ParameterProblem("TCPMSS target: At least one parameter is required")
-        if st["v"] is None:
+        if st.mss is None:
             return " --clamp-mss-to-pmtu", " TCPMSS clamp to PMTU"
-        return f" --set-mss {st['v']}", f" TCPMSS set {st['v']}"
+        return f" --set-mss {st.mss}", f" TCPMSS set {st.mss}"
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _TcpmssState, rb: RuleBuild) -> Restriction:
         refusal = None
         if rb.proto != 6 or rb.proto_inv or rb.backend == "legacy" and not _has_syn_match(rb):
             refusal = "Invalid argument"
-        if st.get("v", 0) is None:
+        if st.clamp:
             return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
         return None, None, refusal
 
 
+@dataclass
+class _TtlState:
+    op: Optional[str] = None  # "set", "dec" or "inc"; None: no action given
+    value: int = 0
+
+
 @register_target
-class TtlTarget(Ext[St]):
-    state = St
+class TtlTarget(Ext[_TtlState]):
+    state = _TtlState
     name = "TTL"
     is_target = True
     families = (4,)
@@ -217,17 +254,19 @@ class TtlTarget(Ext[St]):
     }
     label = "TTL"
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "op" in st:
+    def parse(
+        self, st: _TtlState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if st.op is not None:
             raise ParameterProblem(f"{self.name}: You must specify only one action")
         lo = 1 if oid != "set" else 0
-        st["op"] = oid
-        st["v"] = self.uint(f"{self.name.lower()}-{oid}", arg, lo, 255)
+        st.op = oid
+        st.value = self.uint(f"{self.name.lower()}-{oid}", arg, lo, 255)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "op" not in st:
+    def final(self, st: _TtlState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.op is None:
             raise ParameterProblem(f"{self.name}: You must specify an action")
-        op, v = st["op"], st["v"]
+        op, v = st.op, st.value
         n = self.name.lower()
         word = {"set": "set to", "dec": "decrement by", "inc": "increment by"}[op]
         return f" --{n}-{op} {v}", f" {self.label} {word} {v}"
@@ -247,9 +286,16 @@ class HlTarget(TtlTarget):
     label = "HL"
 
 
+@dataclass
+class _TosState:
+    # the action as the kernel stores it (--set-tos value/mask); None: none given
+    value: Optional[int] = None
+    mask: int = 0
+
+
 @register_target
-class TosTarget(Ext[St]):
-    state = St
+class TosTarget(Ext[_TosState]):
+    state = _TosState
     name = "TOS"
     is_target = True
     opts = {
@@ -259,27 +305,34 @@ class TosTarget(Ext[St]):
         "xor-tos": Opt("xor"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "vm" in st:
+    def parse(
+        self, st: _TosState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if st.value is not None:
             raise ParameterProblem("TOS: Only one action may be specified")
         if oid == "set":
-            st["vm"] = parse_tos(self, "set-tos", arg)
+            st.value, st.mask = parse_tos(self, "set-tos", arg)
         else:
             v = self.uint(f"{oid}-tos", arg, 0, 255)
-            st["vm"] = {"and": (0, (~v) & 0xFF), "or": (v, v), "xor": (v, 0)}[oid]
+            st.value, st.mask = {"and": (0, (~v) & 0xFF), "or": (v, v), "xor": (v, 0)}[oid]
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "vm" not in st:
+    def final(self, st: _TosState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.value is None:
             raise ParameterProblem("TOS: An action is required")
-        v, m = st["vm"]
+        v, m = st.value, st.mask
         return f" --set-tos 0x{v:02x}/0x{m:02x}", f" TOS set 0x{v:02x}/0x{m:02x}"
 
     only_tables = frozenset({"mangle"})
 
 
+@dataclass
+class _DscpState:
+    dscp: Optional[int] = None
+
+
 @register_target
-class DscpTarget(Ext[St]):
-    state = St
+class DscpTarget(Ext[_DscpState]):
+    state = _DscpState
     name = "DSCP"
     is_target = True
     opts = {
@@ -287,15 +340,17 @@ class DscpTarget(Ext[St]):
         "set-dscp-class": Opt("set-dscp-class"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        if "v" in st:
+    def parse(
+        self, st: _DscpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if st.dscp is not None:
             raise ParameterProblem("DSCP target: Only use --set-dscp ONCE!")
-        st["v"] = parse_dscp(self, oid, oid, arg)
+        st.dscp = parse_dscp(self, oid, oid, arg)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "v" not in st:
+    def final(self, st: _DscpState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.dscp is None:
             raise ParameterProblem("DSCP target: Parameter --set-dscp is required")
-        return f" --set-dscp 0x{st['v']:02x}", f" DSCP set 0x{st['v']:02x}"
+        return f" --set-dscp 0x{st.dscp:02x}", f" DSCP set 0x{st.dscp:02x}"
 
     only_tables = frozenset({"mangle"})
 
@@ -303,9 +358,17 @@ class DscpTarget(Ext[St]):
 # ---------------------------------------------------------------- TPROXY / CHECKSUM / CLASSIFY / HMARK
 
 
+@dataclass
+class _TproxyState:
+    port: Optional[int] = None
+    ip: int = 0  # the address as a number (0: the incoming interface's)
+    mark: int = 0  # --tproxy-mark value/mask
+    mask: int = 0
+
+
 @register_target
-class TproxyTarget(Ext[St]):
-    state = St
+class TproxyTarget(Ext[_TproxyState]):
+    state = _TproxyState
     name = "TPROXY"
     is_target = True
     opts = {
@@ -314,61 +377,79 @@ class TproxyTarget(Ext[St]):
         "tproxy-mark": Opt("mark"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _TproxyState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "port":
-            st["port"] = parse_port(arg, "tcp")
+            st.port = parse_port(arg, "tcp")
         elif oid == "ip":
             v = parse_ipv4(arg) if rb.family == 4 else parse_ipv6(arg)
             if v is None:
                 raise ParameterProblem(f'Bad IP address "{arg}"')
-            st["ip"] = v
+            st.ip = v
         else:
-            st["mark"] = parse_markmask(self.name, "tproxy-mark", arg)
+            st.mark, st.mask = parse_markmask(self.name, "tproxy-mark", arg)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "port" not in st:
+    def final(self, st: _TproxyState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.port is None:
             raise self.mand("on-port")
-        ip = st.get("ip", 0)
+        ip = st.ip
         ips = ipv4_to_str(ip) if rb.family == 4 else ipv6_to_str(ip)
-        v, m = st.get("mark", (0, 0))
-        s = f" --on-port {st['port']} --on-ip {ips} --tproxy-mark 0x{v:x}/0x{m:x}"
-        lst = f" TPROXY redirect {ips}:{st['port']} mark 0x{v:x}/0x{m:x}"
+        v, m = st.mark, st.mask
+        s = f" --on-port {st.port} --on-ip {ips} --tproxy-mark 0x{v:x}/0x{m:x}"
+        lst = f" TPROXY redirect {ips}:{st.port} mark 0x{v:x}/0x{m:x}"
         return s, lst
 
     only_hooks = hooks("PREROUTING")
     only_tables = frozenset({"mangle"})
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _TproxyState, rb: RuleBuild) -> Restriction:
         refusal = None if (rb.proto in (6, 17) and not rb.proto_inv) else "Invalid argument"
         return self.only_hooks, self.only_tables, refusal
 
 
+@dataclass
+class _ChecksumState:
+    fill: bool = False
+
+
 @register_target
-class ChecksumTarget(Ext[St]):
-    state = St
+class ChecksumTarget(Ext[_ChecksumState]):
+    state = _ChecksumState
     name = "CHECKSUM"
     is_target = True
     opts = {"checksum-fill": Opt("fill", arg=False)}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
-        st["fill"] = True
+    def parse(
+        self, st: _ChecksumState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        st.fill = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "fill" not in st:
+    def final(self, st: _ChecksumState, rb: RuleBuild) -> Tuple[str, str]:
+        if not st.fill:
             raise self.mand("checksum-fill")
         return " --checksum-fill", " CHECKSUM fill"
 
     only_tables = frozenset({"mangle"})
 
 
+@dataclass
+class _ClassifyState:
+    # the class major:minor; None: no --set-class
+    major: Optional[int] = None
+    minor: int = 0
+
+
 @register_target
-class ClassifyTarget(Ext[St]):
-    state = St
+class ClassifyTarget(Ext[_ClassifyState]):
+    state = _ClassifyState
     name = "CLASSIFY"
     is_target = True
     opts = {"set-class": Opt("class")}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _ClassifyState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         a, sep, b = arg.partition(":")
         try:
             hi = int(a, 16) if sep else -1
@@ -377,20 +458,36 @@ class ClassifyTarget(Ext[St]):
             hi = lo = -1
         if not (0 <= hi <= 0xFFFF and 0 <= lo <= 0xFFFF):
             raise ParameterProblem(f'Bad class value "{arg}"')
-        st["c"] = (hi, lo)
+        st.major, st.minor = hi, lo
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "c" not in st:
+    def final(self, st: _ClassifyState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.major is None:
             raise self.mand("set-class")
-        hi, lo = st["c"]
+        hi, lo = st.major, st.minor
         return f" --set-class {hi:04x}:{lo:04x}", f" CLASSIFY set {hi:x}:{lo:x}"
 
     only_hooks = hooks("FORWARD", "OUTPUT", "POSTROUTING")
 
 
+@dataclass
+class _HmarkState:
+    src_prefix: Optional[int] = None
+    dst_prefix: Optional[int] = None
+    sport_mask: Optional[int] = None
+    dport_mask: Optional[int] = None
+    spi_mask: Optional[int] = None
+    proto_mask: Optional[int] = None
+    rnd: Optional[int] = None
+    mod: Optional[int] = None
+    offset: Optional[int] = None
+    ct: bool = False  # --hmark-tuple ct
+    # the option ids --hmark-tuple has set: each may then not be given on its own
+    by_tuple: Set[str] = field(default_factory=set)
+
+
 @register_target
-class HmarkTarget(Ext[St]):
-    state = St
+class HmarkTarget(Ext[_HmarkState]):
+    state = _HmarkState
     name = "HMARK"
     is_target = True
     opts = {
@@ -406,9 +503,11 @@ class HmarkTarget(Ext[St]):
         "hmark-offset": Opt("offset"),
     }
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _HmarkState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         full = 32 if rb.family == 4 else 128
-        by_tuple = st.setdefault("by_tuple", set())
+        by_tuple = st.by_tuple
         if oid in by_tuple:
             raise ParameterProblem(f'HMARK: option "--hmark-{oid}" can only be used once.\n')
         if oid == "tuple":
@@ -422,54 +521,72 @@ class HmarkTarget(Ext[St]):
             by_tuple.update(names[t] for t in arg.split(",") if t in names)
             for t in arg.split(","):
                 if t == "src":
-                    st["src-prefix"] = full
+                    st.src_prefix = full
                 elif t == "dst":
-                    st["dst-prefix"] = full
+                    st.dst_prefix = full
                 elif t == "sport":
-                    st["sport-mask"] = 0xFFFF
+                    st.sport_mask = 0xFFFF
                 elif t == "dport":
-                    st["dport-mask"] = 0xFFFF
+                    st.dport_mask = 0xFFFF
                 elif t == "spi":
-                    st["spi-mask"] = 0xFFFFFFFF
+                    st.spi_mask = 0xFFFFFFFF
                 elif t == "ct":
-                    st["ct"] = True
+                    st.ct = True
                 else:
                     raise ParameterProblem(f'Bad type "{t}"')
-        elif oid in ("src-prefix", "dst-prefix"):
-            st[oid] = self.uint("hmark-" + oid, arg, 0, full)
+        elif oid == "src-prefix":
+            st.src_prefix = self.uint("hmark-src-prefix", arg, 0, full)
+        elif oid == "dst-prefix":
+            st.dst_prefix = self.uint("hmark-dst-prefix", arg, 0, full)
         elif oid == "mod":
-            st["mod"] = self.uint("hmark-mod", arg, 1, 0xFFFFFFFF)
+            st.mod = self.uint("hmark-mod", arg, 1, 0xFFFFFFFF)
         else:
-            st[oid] = self.uint("hmark-" + oid, arg)
+            v = self.uint("hmark-" + oid, arg)
+            if oid == "sport-mask":
+                st.sport_mask = v
+            elif oid == "dport-mask":
+                st.dport_mask = v
+            elif oid == "spi-mask":
+                st.spi_mask = v
+            elif oid == "proto-mask":
+                st.proto_mask = v
+            elif oid == "rnd":
+                st.rnd = v
+            else:
+                st.offset = v
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "mod" not in st:
+    def final(self, st: _HmarkState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.mod is None:
             raise ParameterProblem("--hmark-mod is mandatory")
-        if "rnd" not in st:
+        if st.rnd is None:
             raise ParameterProblem("--hmark-rnd is mandatory")
         s = ""
         lst = " HMARK "
-        if "mod" in st:
-            lst += f"mod {st['mod']} "
-        if "offset" in st:
-            lst += f"+ 0x{st['offset']:x} "
-        if st.get("ct"):
+        lst += f"mod {st.mod} "
+        if st.offset is not None:
+            lst += f"+ 0x{st.offset:x} "
+        if st.ct:
             lst += "ct, "
-        for k in ("src-prefix", "dst-prefix"):
-            if k in st:
-                s += f" --hmark-{k} {st[k]}"
-                lst += f"{k} {st[k]} "
-        for k, w in (("sport-mask", 4), ("dport-mask", 4), ("spi-mask", 8), ("proto-mask", 2)):
-            if k in st:
-                s += f" --hmark-{k} 0x{st[k]:0{w}x}"
-                lst += f"{k} 0x{st[k]:x} "
-        if "rnd" in st:
-            s += f" --hmark-rnd 0x{st['rnd']:08x}"
-            lst += f"rnd 0x{st['rnd']:x} "
-        s += f" --hmark-mod {st['mod']}"
-        if "offset" in st:
-            s += f" --hmark-offset {st['offset']}"
-        if st.get("ct"):
+        for k, p in (("src-prefix", st.src_prefix), ("dst-prefix", st.dst_prefix)):
+            if p is not None:
+                s += f" --hmark-{k} {p}"
+                lst += f"{k} {p} "
+        masks = (
+            ("sport-mask", st.sport_mask, 4),
+            ("dport-mask", st.dport_mask, 4),
+            ("spi-mask", st.spi_mask, 8),
+            ("proto-mask", st.proto_mask, 2),
+        )
+        for k, m, w in masks:
+            if m is not None:
+                s += f" --hmark-{k} 0x{m:0{w}x}"
+                lst += f"{k} 0x{m:x} "
+        s += f" --hmark-rnd 0x{st.rnd:08x}"
+        lst += f"rnd 0x{st.rnd:x} "
+        s += f" --hmark-mod {st.mod}"
+        if st.offset is not None:
+            s += f" --hmark-offset {st.offset}"
+        if st.ct:
             s += " --hmark-tuple ct"
         return s, lst
 

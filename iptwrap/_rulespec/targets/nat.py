@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import ParameterProblem
@@ -11,7 +12,6 @@ from ..ext import (
     Opt,
     Restriction,
     RuleBuild,
-    St,
     hooks,
     register_target,
 )
@@ -123,33 +123,52 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
     return out if ports is None else f"{out}:{ports}"
 
 
-class _NatTarget(Ext[St]):
-    state = St
+@dataclass
+class _NatState:
+    to: Optional[str] = None  # the --to-destination/--to-source range as printed
+    random: bool = False
+    random_fully: bool = False  # SNAT only
+    persistent: bool = False
+
+
+class _NatTarget(Ext[_NatState]):
+    state = _NatState
     is_target = True
     to_opt = ""
     flags: Tuple[str, ...] = ()
     valid: frozenset = frozenset()  # type: ignore[type-arg]
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _NatState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "to":
-            st["to"] = _nat_range(arg, rb)
+            st.to = _nat_range(arg, rb)
+        elif oid == "random":
+            st.random = True
+        elif oid == "random-fully":
+            st.random_fully = True
         else:
-            st[oid] = True
+            st.persistent = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "to" not in st:
+    def final(self, st: _NatState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.to is None:
             raise self.mand(self.to_opt)
-        s = f" --{self.to_opt} {st['to']}"
-        lst = f" to:{st['to']}"
+        s = f" --{self.to_opt} {st.to}"
+        lst = f" to:{st.to}"
+        given = {
+            "random": st.random,
+            "random-fully": st.random_fully,
+            "persistent": st.persistent,
+        }
         for f in self.flags:
-            if f in st:
+            if given[f]:
                 s += f" --{f}"
                 lst += f" {f}"
         return s, lst
 
     only_tables = frozenset({"nat"})
 
-    def restrict(self, st: St, rb: RuleBuild) -> Restriction:
+    def restrict(self, st: _NatState, rb: RuleBuild) -> Restriction:
         return self.valid, self.only_tables, None
 
 
@@ -180,9 +199,16 @@ class SnatTarget(_NatTarget):
     valid = hooks("POSTROUTING", "INPUT")
 
 
+@dataclass
+class _MasqueradeState:
+    ports: Optional[str] = None  # the --to-ports range as printed
+    random: bool = False
+    random_fully: bool = False  # MASQUERADE only
+
+
 @register_target
-class MasqueradeTarget(Ext[St]):
-    state = St
+class MasqueradeTarget(Ext[_MasqueradeState]):
+    state = _MasqueradeState
     name = "MASQUERADE"
     is_target = True
     opts = {
@@ -192,20 +218,24 @@ class MasqueradeTarget(Ext[St]):
     }
     label = "masq ports:"
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _MasqueradeState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         if oid == "ports":
             _need_port_proto(rb)
-            st["ports"] = _port_range(arg)
+            st.ports = _port_range(arg)
+        elif oid == "random":
+            st.random = True
         else:
-            st[oid] = True
+            st.random_fully = True
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: _MasqueradeState, rb: RuleBuild) -> Tuple[str, str]:
         s = lst = ""
-        if "ports" in st:
-            s += f" --to-ports {st['ports']}"
-            lst += f" {self.label} {st['ports']}"
-        for f in ("random", "random-fully"):
-            if f in st:
+        if st.ports is not None:
+            s += f" --to-ports {st.ports}"
+            lst += f" {self.label} {st.ports}"
+        for f, given in (("random", st.random), ("random-fully", st.random_fully)):
+            if given:
                 s += f" --{f}"
                 lst += f" {f}"
         return s, lst
@@ -224,14 +254,21 @@ class RedirectTarget(MasqueradeTarget):
     only_tables = frozenset({"nat"})
 
 
+@dataclass
+class _NetmapState:
+    to: Optional[str] = None  # the network as printed
+
+
 @register_target
-class NetmapTarget(Ext[St]):
-    state = St
+class NetmapTarget(Ext[_NetmapState]):
+    state = _NetmapState
     name = "NETMAP"
     is_target = True
     opts = {"to": Opt("to")}
 
-    def parse(self, st: St, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor) -> None:
+    def parse(
+        self, st: _NetmapState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
         host = arg.rpartition("/")[0] or arg
         ok = (parse_ipv4 if rb.family == 4 else parse_ipv6)(host) is not None
         if not ok:
@@ -239,11 +276,11 @@ class NetmapTarget(Ext[St]):
                 raise ParameterProblem("getaddrinfo: Address family for hostname not supported\n")
             raise ParameterProblem("getaddrinfo: Temporary failure in name resolution\n")
         (a, m), *_rest = parse_addresses(arg.split(",")[0], rb.family)
-        st["to"] = format_addr(a, m, rb.family, False)
+        st.to = format_addr(a, m, rb.family, False)
 
-    def final(self, st: St, rb: RuleBuild) -> Tuple[str, str]:
-        if "to" not in st:
+    def final(self, st: _NetmapState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.to is None:
             raise self.mand("to")
-        return f" --to {st['to']}", f" to:{st['to']}"
+        return f" --to {st.to}", f" to:{st.to}"
 
     only_tables = frozenset({"nat"})
