@@ -92,6 +92,16 @@ class Netns:
         subprocess.run(["ip", "netns", "del", self.name], check=False)
 
 
+class _Keep:
+    """A batch that does nothing but keep each call's arguments: the Python floor."""
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, ...]] = []
+
+    def append_rule(self, table: str, chain: str, *args: str) -> None:
+        self.calls.append(args)
+
+
 def rule(i: int) -> List[str]:
     return [
         "-s",
@@ -137,6 +147,15 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                     for r in rules:
                         b.append_rule("filter", "BENCH", *r)
 
+            def bare_floor(rules: List[List[str]] = rules, d: bytes = data) -> None:
+                # the least the idiom can cost in CPython: the save, the raw restore,
+                # and a loop of method calls that only keep their arguments
+                keep = _Keep()
+                ns.run(save)
+                for r in rules:
+                    keep.append_rule("filter", "BENCH", *r)
+                ns.run(restore, d)
+
             def via_idiom(rules: List[List[str]] = rules) -> None:
                 with ipt.batch() as b:
                     b.ensure_chain("filter", "BENCH")
@@ -151,12 +170,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                     "idiom": via_idiom,
                     # the least ensure_chain can cost: one read of the table first
                     "floor": lambda d=data: (ns.run(save), ns.run(restore, d)),  # type: ignore[misc]
+                    "bare": bare_floor,
                 },
                 2 * repeat + 1,
                 reset,
             )
             raw, ours, calls, idiom = got["raw"], got["bulk"], got["calls"], got["idiom"]
-            floor = got["floor"]
+            floor, bare = got["floor"], got["bare"]
             report(
                 f"create {n} rules: batch vs raw restore --noflush",
                 backend,
@@ -184,6 +204,13 @@ def bench_real(backend: str, repeat: int, sizes: List[int], loop_n: int) -> None
                 f"{floor:.3f}s",
                 f"{raw:.3f}s",
                 f"{floor / raw:.2f}x",
+            )
+            report(
+                "  (floor + a bare Python loop of the calls, no checks)",
+                backend,
+                f"{bare:.3f}s",
+                f"{raw:.3f}s",
+                f"{bare / raw:.2f}x",
             )
         data = payload("BENCH", loop_n)
         reset()

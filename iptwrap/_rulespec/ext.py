@@ -30,7 +30,6 @@ from .values import strtoui
 
 __all__ = [
     "Opt",
-    "St",
     "STANDARD_VERDICTS",
     "Ext",
     "ExtInst",
@@ -55,12 +54,6 @@ def hooks(*names: str) -> FrozenSet[str]:
 # (valid_hooks, valid_tables, kernel_refusal)
 Restriction = Tuple[Optional[FrozenSet[str]], Optional[FrozenSet[str]], Optional[str]]
 NO_RESTRICTION: Restriction = (None, None, None)
-
-
-# What one extension instance has parsed so far, keyed by the extension's own names:
-# the untyped state of an extension that has no state class of its own yet.
-class St(Dict[str, Any]):
-    """Untyped parsed state, keyed by the extension's own names."""
 
 
 # An extension's parsed state: a small dataclass per extension (its fields are what

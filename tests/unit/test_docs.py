@@ -38,6 +38,10 @@ def _fake_iptables(protocol: Protocol = Protocol.IPV4, **kwargs: Any) -> FakeIPT
     return FakeIPTables(protocol, mode="nft" if mode == "auto" else mode)
 
 
+def _no_real_commands(self: object, argv: Any, **kwargs: Any) -> Any:
+    raise AssertionError(f"a docs block ran a real command on this host: {argv!r}")
+
+
 def _my_agent() -> types.ModuleType:
     """The reader's agent: masquerades the LAN, on each IPv4 client it is given."""
     agent = types.ModuleType("my_agent")
@@ -80,6 +84,8 @@ def test_every_python_block_runs(
         assert outcome.ret == 0, f"{page.name}: {outcome.stdout.str()}"
         assert outcome.parseoutcomes().get("passed", 0) > 0
     monkeypatch.setattr(iptwrap, "IPTables", _fake_iptables)
+    # a block that reaches a real binary would change this host's firewall: refuse
+    monkeypatch.setattr(iptwrap.SubprocessRunner, "run", _no_real_commands)
     namespace: Dict[str, Any] = {
         "__name__": "docs",
         "my_agent": _my_agent(),

@@ -23,7 +23,7 @@ from ..values import (
 )
 from ._common import _ports_txt, _print_ports, _refuse_proto, _save_ports
 
-__all__: List[str] = []
+__all__ = ["TcpState"]
 
 
 # ---------------------------------------------------------------- tcp / udp / sctp / dccp
@@ -130,7 +130,7 @@ _PORT_OPTS = {
 
 
 @dataclass
-class _TcpState(_PortState):
+class TcpState(_PortState):
     """A tcp match: the ports, and the flags and option tests."""
 
     flags: Optional[Tuple[int, int]] = None  # (mask, comp) of --tcp-flags or --syn
@@ -138,15 +138,14 @@ class _TcpState(_PortState):
     option: Optional[int] = None  # the --tcp-option number
     option_inv: bool = False
 
-    def get(self, key: str) -> object:
-        """The dict-style read that targets/marks.py's ``_has_syn_match`` still makes
-        (``m.st.get("flags")``, ``m.st.get("finv")``) until it reads the fields."""
-        return {"flags": self.flags, "finv": self.flags_inv}.get(key)
+    def requires_syn(self) -> bool:
+        """``--syn`` or ``--tcp-flags X SYN``, not inverted: what TCPMSS needs on legacy."""
+        return self.flags is not None and bool(self.flags[1] & 0x02) and not self.flags_inv
 
 
 @register_match
-class TcpMatch(_PortMatch[_TcpState]):
-    state = _TcpState
+class TcpMatch(_PortMatch[TcpState]):
+    state = TcpState
     name = "tcp"
     multi = frozenset({"sport", "dport", "flags", "syn", "option"})
     proto_name = "tcp"
@@ -161,7 +160,7 @@ class TcpMatch(_PortMatch[_TcpState]):
     )
 
     def parse_more(
-        self, st: _TcpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+        self, st: TcpState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
     ) -> None:
         if oid in ("flags", "syn"):
             if st.flags is not None:
@@ -183,10 +182,10 @@ class TcpMatch(_PortMatch[_TcpState]):
             st.option = v
             st.option_inv = inv
 
-    def ports_only(self, st: _TcpState) -> bool:
+    def ports_only(self, st: TcpState) -> bool:
         return st.flags is None and st.option is None
 
-    def final(self, st: _TcpState, rb: RuleBuild) -> Tuple[str, str]:
+    def final(self, st: TcpState, rb: RuleBuild) -> Tuple[str, str]:
         s, lst = super().final(st, rb)
         if st.option is not None:
             s += f"{' !' if st.option_inv else ''} --tcp-option {st.option}"

@@ -18,6 +18,7 @@ from ..ext import (
     register_target,
 )
 from ..matches.marks import parse_dscp, parse_markmask, parse_tos
+from ..matches.ports import TcpState
 from ..values import (
     ipv4_to_str,
     ipv6_to_str,
@@ -186,12 +187,7 @@ class ConnmarkTarget(Ext[_ConnmarkState]):
 
 
 def _has_syn_match(rb: RuleBuild) -> bool:
-    for m in rb.matches:
-        if m.ext.name == "tcp":
-            f = m.st.get("flags")
-            if f is not None and f[1] & 0x02 and not m.st.get("finv"):
-                return True
-    return False
+    return any(isinstance(m.st, TcpState) and m.st.requires_syn() for m in rb.matches)
 
 
 @dataclass
