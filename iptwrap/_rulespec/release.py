@@ -250,6 +250,14 @@ class Release:
         return (1, 8, 8) <= self.vt < (1, 8, 11)
 
     @property
+    def nat_one_address_parser(self) -> bool:
+        """From 1.8.9 DNAT/SNAT's IPv4 ``--to-*`` is read by the IPv6 parser: ``[..]``
+        is "Invalid address format", and an address with two colons has no port
+        (``Bad IP address "2001:db8::1"``); 1.8.7 took all after the first colon as
+        the port (``Port `db8::1' not valid``). Measured on both backends."""
+        return self.vt >= (1, 8, 8)
+
+    @property
     def legacy_restore_warns_wait_interval(self) -> bool:
         """iptables-legacy-restore from 1.8.9: ``-W`` prints "Ignoring deprecated
         --wait-interval option." (1.8.7 says nothing)."""

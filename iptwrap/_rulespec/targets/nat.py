@@ -15,6 +15,7 @@ from ..ext import (
     hooks,
     register_target,
 )
+from ..release import release_of
 from ..values import (
     format_addr,
     ipv4_to_str,
@@ -94,10 +95,10 @@ def _nat_range(arg: str, rb: RuleBuild) -> str:
     """ip[-ip][:port[-port]] (IPv6: [ip]:port) -> canonical text."""
     ports: Optional[str] = None
     addrs = arg
-    if rb.family == 6:
+    if rb.family == 6 or release_of(rb.ctx.version).nat_one_address_parser:
         if arg.startswith("["):
             end = arg.find("]")
-            if end < 0:
+            if end < 0 or rb.family == 4:
                 raise ParameterProblem("Invalid address format")
             addrs = arg[1:end]
             rest = arg[end + 1 :]
