@@ -155,6 +155,9 @@ class Ext(Generic[S]):
     # the module registers for (None: any)
     only_hooks: Optional[FrozenSet[str]] = None
     only_tables: Optional[FrozenSet[str]] = None
+    # the answer depends on objects of the host (ipsets, nfacct counters), which can
+    # change between two commands: a rule using the module is never served from cache
+    reads_host: bool = False
 
     def first_name(self, oid: str) -> str:
         """The first long option of ``opts`` with this id (cached per extension)."""

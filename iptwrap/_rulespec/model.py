@@ -27,6 +27,8 @@ class ParseContext:
     chain_exists: Callable[[str, str], bool]
     # ipset name -> exists? (``-m set --match-set NAME``); the fake has no sets by default.
     set_exists: Callable[[str], bool] = lambda _name: False
+    # nfacct object name -> exists? (``-m nfacct --nfacct-name NAME``); none by default.
+    nfacct_exists: Callable[[str], bool] = lambda _name: False
     restore: bool = False  # parsing a line of iptables-restore input
 
 

@@ -217,7 +217,7 @@ class _Parser:
             if name in KNOWN_MATCHES[fam]:
                 raise ParameterProblem(f"fake: match '{name}' is not emulated")
             raise ParameterProblem(f"Couldn't load match `{name}':No such file or directory\n")
-        if name == "set":
+        if ext.reads_host:
             self.cacheable = False
         for li in self.loaded:
             if li.ext is ext:

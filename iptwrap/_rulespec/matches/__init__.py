@@ -7,6 +7,16 @@ names of their module.
 
 from __future__ import annotations
 
-from . import conntrack, hosts, icmp, ipv6, marks, misc, ports, rates  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    accounting,
+    conntrack,
+    hosts,
+    icmp,
+    ipv6,
+    marks,
+    misc,
+    ports,
+    rates,
+)
 
 __all__: list[str] = []

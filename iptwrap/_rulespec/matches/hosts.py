@@ -293,6 +293,7 @@ class _SetState:
 class SetMatch(Ext[_SetState]):
     state = _SetState
     name = "set"
+    reads_host = True
     opts = {
         "match-set": Opt("set", inv=True),
         "set": Opt("set", inv=True),
