@@ -295,7 +295,7 @@ class IPSets:
             return self._adt(cmd, s, rest[1:], exist, quiet, None)
         if cmd in ("destroy", "flush"):
             if len(rest) > 1:
-                raise IPSetError(f"Unknown argument: `{rest[1]}'", usage=True)
+                raise IPSetError(f"Unknown argument {rest[1]}", usage=True)
             if cmd == "flush":
                 targets = [self._get(rest[0])] if rest else [s for s in self._slots if s]
                 for s in targets:
@@ -309,7 +309,7 @@ class IPSets:
             return 0, ""
         if cmd in ("list", "save"):
             if len(rest) > 1:
-                raise IPSetError(f"Unknown argument: `{rest[1]}'", usage=True)
+                raise IPSetError(f"Unknown argument {rest[1]}", usage=True)
             mode = "save" if cmd == "save" and opts["output"] == "plain" else str(opts["output"])
             sets = [self._get(rest[0])] if rest else self._ordered()
             if opts.get("name"):
@@ -443,7 +443,9 @@ class IPSets:
             if w in ("before", "after") and s.type.name == "list:set" and i + 1 < len(words):
                 ref = self._find(words[i + 1])
                 if ref is None:
-                    raise IPSetError("Set to be added/deleted/tested as element does not exist.")
+                    raise IPSetError(
+                        "The set to which you referred with 'before' or 'after' does not exist."
+                    )
                 ext[w] = ref
                 i += 2
                 continue

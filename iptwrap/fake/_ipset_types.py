@@ -228,11 +228,17 @@ def _port_part(text: str, family: str, with_proto: bool) -> Tuple[List[Tuple[int
     else:
         raise IPSetError(f"Syntax error: cannot parse '{proto_t}' as a protocol")
     if proto == 58 and family == "inet":
-        raise IPSetError("Syntax error: Protocol ICMPv6 can be used with family inet6 only")
+        raise IPSetError(
+            "Syntax error: Protocol ICMPv6 can be used with family inet6 only\n"
+            "Invalid add command: missing setname"
+        )
     name = _PROTO_NAMES.get(proto, str(proto))
     if proto in (1, 58):
+        tc = rest.split("/")
         if rest in _ICMP:
             t, c = _ICMP[rest]
+        elif len(tc) == 2 and all(x.isdigit() and int(x) < 256 for x in tc):
+            t, c = int(tc[0]), int(tc[1])
         else:
             raise IPSetError(f"Cannot parse {rest} as an ICMP type/code.")
         return [(proto, (t << 8) | c)], f"{name}:{_ICMP_NAME.get((t, c), f'{t}/{c}')}"

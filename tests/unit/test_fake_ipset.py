@@ -205,3 +205,29 @@ def test_missing_binary_fault_applies_to_ipset() -> None:
     runner.faults.missing_binary("ipset")
     with pytest.raises(FileNotFoundError):
         runner.run(["ipset", "list"])
+
+
+@pytest.mark.parametrize(
+    ("steps", "want"),
+    [
+        # measured on ipset 7.17 in a namespace (not in the recording)
+        (
+            ["create G list:set", "create H hash:ip", "add G H before Z"],
+            (1, "ipset v7.17: The set to which you referred with 'before' or 'after' does "
+             "not exist.\n"),
+        ),
+        (["create A hash:ip", "destroy A B"],
+         (2, "ipset v7.17: Unknown argument B\nTry `ipset help' for more information.\n")),
+        (["create E hash:ip,port", "add E 192.0.2.1,icmp:8/0"], (0, "")),
+        (["create B hash:net", "add B 192.0.2.0/24", "add B 192.0.2.8/29 nomatch",
+          "test B 192.0.2.9"], (1, "192.0.2.9 is NOT in set B.\n")),
+        (["create C hash:ip", "add C 192.0.2.8/30", "test C 192.0.2.8/30"],
+         (0, "Warning: 192.0.2.8/30 is in set C.\n")),
+    ],
+)  # fmt: skip
+def test_measured_outside_the_recording(steps: List[str], want: Tuple[int, str]) -> None:
+    runner = FakeRunner()
+    for step in steps[:-1]:
+        assert runner.run(["ipset", *step.split()]).returncode == 0
+    res = runner.run(["ipset", *steps[-1].split()])
+    assert (res.returncode, res.stderr.decode()) == want
