@@ -11,6 +11,7 @@ can hold tables at once).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from .._rulespec.parser import parse_command
 from .._rulespec.release import release_of
 from .._runner import Result, RunnerTimeout
 from ._faults import Faults
+from ._ipset import IPSets, is_ipset
 from ._kernel import Kernel
 from ._restore import RestoreFailed, run_restore
 from ._restore_args import BadOption, restore_options
@@ -77,6 +79,7 @@ class FakeRunner:
         self.faults = Faults(mode)
         self.calls: List[Tuple[str, ...]] = []
         self._kernels: Dict[Tuple[str, int], Kernel] = {}
+        self.ipsets = IPSets()
         # one command at a time, as the kernel applies them: an agent's threads (a
         # monitor beside its sync loop) may share one host
         self._serial = threading.RLock()
@@ -115,13 +118,31 @@ class FakeRunner:
             raise ValueError("empty argv")
         if self.faults.is_missing(argv[0]):
             raise FileNotFoundError(2, "No such file or directory", argv[0])
-        prog = _Prog(argv[0], self.mode)
+        prog = None if is_ipset(argv[0]) else _Prog(argv[0], self.mode)
         if self.faults.take_timeout():
             raise RunnerTimeout(argv, timeout if timeout is not None else 0.0, b"", b"")
         failure = self.faults.take_failure()
         if failure is not None:
             return Result(argv, failure.returncode, failure.stdout, failure.stderr)
+        if prog is None:
+            rc, out, err = self.ipsets.run(argv, input, self._set_in_use, self._set_refs)
+            return Result(argv, rc, out.encode("utf-8", "surrogateescape"), err.encode())
         return self._dispatch(prog, argv, input, timeout)
+
+    # ---- ipset -------------------------------------------------------------------------------
+    def _set_refs(self, name: str) -> int:
+        """How many rules of any backend and family name the set (match or SET target)."""
+        n = 0
+        for k in self._kernels.values():
+            text = "".join(render_table(t, counters=False) for t in k.saved_tables())
+            words = text.split()
+            for i, w in enumerate(words[:-1]):
+                if w in ("--match-set", "--add-set", "--del-set") and words[i + 1] == name:
+                    n += 1
+        return n
+
+    def _set_in_use(self, name: str) -> bool:
+        return self._set_refs(name) > 0
 
     def inspect(self, argv: Sequence[str]) -> Result:
         """Run ``iptables-save`` for a test's own look at the host: not recorded in
@@ -225,6 +246,15 @@ class FakeRunner:
 
         return gated
 
+    def _with_sets(self, parse: ParserFn) -> ParserFn:
+        """``parse`` with the host's ipsets visible (restore builds its own contexts)."""
+        exists = self.ipsets.exists
+
+        def parse_with_sets(args: Sequence[str], ctx: ParseContext) -> Command:
+            return parse(args, dataclasses.replace(ctx, set_exists=exists))
+
+        return parse_with_sets
+
     def _legacy_warning(self, prog: _Prog, backend: str, save: bool) -> str:
         if backend != "nft":
             return ""
@@ -292,6 +322,7 @@ class FakeRunner:
             backend=backend,
             version=self.version,
             chain_exists=chain_exists,
+            set_exists=self.ipsets.exists,
         )
         try:
             cmd = self._gated_parser(short)(args, ctx)
@@ -457,7 +488,7 @@ class FakeRunner:
                 opts,
                 prog=name,
                 ctx_prog=ctx_prog,
-                parse=self._gated_parser(ctx_prog),
+                parse=self._with_sets(self._gated_parser(ctx_prog)),
                 render=render,
             )
         except RestoreFailed as e:
