@@ -10,6 +10,7 @@ install_system_packages() {
   local missing=()
   command -v iptables-legacy >/dev/null 2>&1 || missing+=(iptables)
   command -v ipset >/dev/null 2>&1 || missing+=(ipset)
+  command -v nfacct >/dev/null 2>&1 || missing+=(nfacct)
   command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   command -v pgrep >/dev/null 2>&1 || missing+=(procps)
   "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)

@@ -27,6 +27,9 @@ class ParseContext:
     chain_exists: Callable[[str, str], bool]
     # ipset name -> exists? (``-m set --match-set NAME``); the fake has no sets by default.
     set_exists: Callable[[str], bool] = lambda _name: False
+    # ipset name -> "inet"/"inet6", or None for a set type without family (list:set,
+    # bitmap:port) or a missing set: iptables refuses a set of the other family.
+    set_family: Callable[[str], Optional[str]] = lambda _name: None
     # nfacct object name -> exists? (``-m nfacct --nfacct-name NAME``); none by default.
     nfacct_exists: Callable[[str], bool] = lambda _name: False
     restore: bool = False  # parsing a line of iptables-restore input

@@ -555,6 +555,8 @@ class _Parser:
         fam = self.ctx.family
         ext = TARGETS.get(name)
         if ext is not None and fam in ext.families:
+            if ext.reads_host:
+                self.cacheable = False
             inst = ExtInst(ext, self.rb)
             self.rb.target = inst
             self.loaded.append(inst)

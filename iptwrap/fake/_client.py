@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import List, Optional, Tuple, Union
 
 from .._client import IPTables
+from .._ipset import IPSet
 from .._payload import chain_name, table_name
 from .._settings import DEFAULT_CALL_TIMEOUT, DEFAULT_LOCK_TIMEOUT, Binaries, RetryPolicy
 from .._types import ChainLike, Mode, Protocol, TableLike
 from ._runner import FakeRunner
 
-__all__ = ["FakeIPTables"]
+__all__ = ["FakeIPTables", "FakeIPSet"]
 
 
 class FakeIPTables(IPTables):
@@ -63,6 +64,28 @@ class FakeIPTables(IPTables):
             for line in self.dump(table).splitlines()
             if line == prefix or line.startswith(prefix + " ")
         ]
+
+    @property
+    def calls(self) -> List[Tuple[str, ...]]:
+        """The argv of every call made to the fake host (by any client sharing it)."""
+        return list(self.fake.calls)
+
+
+class FakeIPSet(IPSet):
+    """``IPSet`` over a :class:`FakeRunner`: the fake host's ``ipset`` binary.
+
+    Pass the ``runner`` of a :class:`FakeIPTables` (``ipt.fake``) to share one host:
+    its rules then see the sets, and a set a rule references cannot be destroyed.
+    """
+
+    def __init__(
+        self,
+        *,
+        runner: Optional[FakeRunner] = None,
+        call_timeout: Optional[float] = DEFAULT_CALL_TIMEOUT,
+    ) -> None:
+        self.fake = runner if runner is not None else FakeRunner()
+        super().__init__(runner=self.fake, call_timeout=call_timeout)
 
     @property
     def calls(self) -> List[Tuple[str, ...]]:

@@ -154,7 +154,7 @@ class IPSets:
             return None
         s = self._slots[i]
         assert s is not None
-        return s.family or "inet"
+        return s.family  # None: a type without family (bitmap, list:set)
 
     def dimension(self, name: str) -> Optional[int]:
         i = self._find(name)

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .._rulespec.errors import (
     BadArgument,
@@ -80,6 +80,9 @@ class FakeRunner:
         self.calls: List[Tuple[str, ...]] = []
         self._kernels: Dict[Tuple[str, int], Kernel] = {}
         self.ipsets = IPSets()
+        # the host's nfacct accounting objects (``nfacct add NAME`` on a real host):
+        # a rule naming one that is not here is refused, as the kernel refuses it
+        self.nfacct_objects: Set[str] = set()
         # one command at a time, as the kernel applies them: an agent's threads (a
         # monitor beside its sync loop) may share one host
         self._serial = threading.RLock()
@@ -246,12 +249,20 @@ class FakeRunner:
 
         return gated
 
+    def _nfacct_exists(self, name: str) -> bool:
+        return name in self.nfacct_objects
+
     def _with_sets(self, parse: ParserFn) -> ParserFn:
         """``parse`` with the host's ipsets visible (restore builds its own contexts)."""
-        exists = self.ipsets.exists
+        exists, family, nfacct = self.ipsets.exists, self.ipsets.family, self._nfacct_exists
 
         def parse_with_sets(args: Sequence[str], ctx: ParseContext) -> Command:
-            return parse(args, dataclasses.replace(ctx, set_exists=exists))
+            return parse(
+                args,
+                dataclasses.replace(
+                    ctx, set_exists=exists, set_family=family, nfacct_exists=nfacct
+                ),
+            )
 
         return parse_with_sets
 
@@ -323,6 +334,8 @@ class FakeRunner:
             version=self.version,
             chain_exists=chain_exists,
             set_exists=self.ipsets.exists,
+            set_family=self.ipsets.family,
+            nfacct_exists=self._nfacct_exists,
         )
         try:
             cmd = self._gated_parser(short)(args, ctx)

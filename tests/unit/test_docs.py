@@ -18,7 +18,7 @@ import pytest
 
 import iptwrap
 from iptwrap import Protocol, RulePosition
-from iptwrap.fake import FakeIPTables
+from iptwrap.fake import FakeIPSet, FakeIPTables, FakeRunner
 
 pytest_plugins = ["pytester"]
 
@@ -83,7 +83,13 @@ def test_every_python_block_runs(
         outcome = pytester.runpytest_inprocess("-q")
         assert outcome.ret == 0, f"{page.name}: {outcome.stdout.str()}"
         assert outcome.parseoutcomes().get("passed", 0) > 0
-    monkeypatch.setattr(iptwrap, "IPTables", _fake_iptables)
+    if "IPSet" in page.read_text():
+        # one fake host for the page: its rules see its sets
+        host = FakeRunner(mode="nft")
+        monkeypatch.setattr(iptwrap, "IPTables", lambda *a, **k: FakeIPTables(runner=host))
+        monkeypatch.setattr(iptwrap, "IPSet", lambda **k: FakeIPSet(runner=host))
+    else:
+        monkeypatch.setattr(iptwrap, "IPTables", _fake_iptables)
     # a block that reaches a real binary would change this host's firewall: refuse
     monkeypatch.setattr(iptwrap.SubprocessRunner, "run", _no_real_commands)
     namespace: Dict[str, Any] = {

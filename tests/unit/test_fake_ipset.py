@@ -23,23 +23,8 @@ from tests.ipset_data import ids, load, mask
 CASES = load()
 
 # What the fake cannot answer yet, with the reason (everything else must match).
+# every recorded case is emulated (the iptables interplay included)
 NOT_EMULATED: Dict[str, str] = {}
-for _b in ("nft", "legacy"):
-    NOT_EMULATED.update(
-        {
-            f"ipt_{_b}_match_inet6_from_iptables": "family check lives in iptwrap/_rulespec",
-            f"ipt_{_b}_match_inet_from_ip6tables": "family check lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_inet6": "family check lives in iptwrap/_rulespec",
-            f"ipt_{_b}_match_flags_too_long": "flag count check lives in iptwrap/_rulespec",
-            f"ipt_{_b}_match_bad_flag": "iptables' 'spefify' message lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_add": "the SET target lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_del": "the SET target lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_missing": "the SET target lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_options": "the SET target lives in iptwrap/_rulespec",
-            f"ipt_{_b}_set_target_destroy": "the SET target lives in iptwrap/_rulespec",
-            f"ipt_{_b}_save_rules": "SET target, --return-nomatch live in iptwrap/_rulespec",
-        }
-    )
 
 
 def _sorted_members(text: Optional[str]) -> Optional[List[str]]:

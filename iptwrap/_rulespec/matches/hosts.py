@@ -28,7 +28,7 @@ from ..values import (
 )
 from ._common import _ports_txt
 
-__all__: List[str] = []
+__all__ = ["lookup_set", "parse_set_dirs"]
 
 
 # ---------------------------------------------------------------- addrtype
@@ -282,11 +282,48 @@ class PhysdevMatch(Ext[_PhysdevState]):
 # ---------------------------------------------------------------- set
 
 
+IPSET_DIM_MAX = 6
+
+
+def lookup_set(rb: RuleBuild, name: str) -> None:
+    """libxt_set's get_set_byname: the set must exist and suit the rule's family."""
+    if len(name) > 31:
+        raise ParameterProblem(f"setname `{name}' too long, max 31 characters.")
+    if not rb.ctx.set_exists(name):
+        raise ParameterProblem(f"Set {name} doesn't exist.\n")
+    family = rb.ctx.set_family(name)
+    want = "inet6" if rb.family == 6 else "inet"
+    if family is not None and family != want:
+        shown = "IPv6" if family == "inet6" else "IPv4"
+        raise ParameterProblem(
+            f"The protocol family of set {name} is {shown}, which is not applicable.\n"
+        )
+
+
+def parse_set_dirs(text: str) -> str:
+    """libxt_set's parse_dirs: up to six words, each starting with ``src`` or ``dst``
+    (only the first three letters are read); returned as iptables-save prints them."""
+    words = text.split(",")
+    dirs: List[str] = []
+    for word in words[:IPSET_DIM_MAX]:
+        if word.startswith("src"):
+            dirs.append("src")
+        elif word.startswith("dst"):
+            dirs.append("dst")
+        else:
+            # "spefify" is iptables' own spelling (measured)
+            raise ParameterProblem("You must spefify (the comma separated list of) 'src' or 'dst'.")
+    if len(words) > IPSET_DIM_MAX:
+        raise ParameterProblem(f"Can't be more src/dst options than {IPSET_DIM_MAX}.")
+    return ",".join(dirs)
+
+
 @dataclass
 class _SetState:
     set_name: Optional[str] = None  # --match-set's set (None: not given)
-    flags: str = ""  # its second argument: "src"/"dst", comma-separated, as given
+    flags: str = ""  # its second argument, as iptables-save prints it ("src,dst")
     inv: bool = False
+    nomatch: bool = False  # --return-nomatch
 
 
 @register_match
@@ -309,24 +346,23 @@ class SetMatch(Ext[_SetState]):
             if not cur.has_arg():
                 raise ParameterProblem("--match-set requires two args.")
             flags = cur.take()
-            if len(arg) > 31:
-                raise ParameterProblem(f"setname `{arg}' too long, max 31 characters.")
-            if not rb.ctx.set_exists(arg):
-                raise ParameterProblem(f"Set {arg} doesn't exist.\n")
-            for f in flags.split(","):
-                if f not in ("src", "dst"):
-                    raise ParameterProblem(
-                        "You must specify (the comma separated list of) 'src' or 'dst'."
-                    )
-            st.set_name, st.flags, st.inv = arg, flags, inv
+            lookup_set(rb, arg)
+            st.set_name, st.flags, st.inv = arg, parse_set_dirs(flags), inv
+        elif oid == "nomatch":
+            st.nomatch = True
         else:
-            raise ParameterProblem(f"fake: set option `--{oid}' is not emulated")
+            opt = self.first_name(oid)
+            raise ParameterProblem(f"fake: set option `--{opt}' is not emulated")
 
     def final(self, st: _SetState, rb: RuleBuild) -> Tuple[str, str]:
         if st.set_name is None:
             raise ParameterProblem("You must specify `--match-set' with proper arguments")
         n, f, i = st.set_name, st.flags, st.inv
-        return f"{' !' if i else ''} --match-set {n} {f}", f"{' !' if i else ''} match-set {n} {f}"
+        more = " --return-nomatch" if st.nomatch else ""
+        return (
+            f"{' !' if i else ''} --match-set {n} {f}{more}",
+            f"{' !' if i else ''} match-set {n} {f}{more.replace('--', '')}",
+        )
 
 
 # ---------------------------------------------------------------- pkttype / connlimit / string / mac
