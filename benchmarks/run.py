@@ -23,7 +23,16 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from iptwrap import IPTables, Jump, RulePosition, SubprocessRunner, Syncer, parse_save  # noqa: E402
+from iptwrap import (  # noqa: E402
+    IPSet,
+    IPTables,
+    Jump,
+    RulePosition,
+    SetSpec,
+    SubprocessRunner,
+    Syncer,
+    parse_save,
+)
 from iptwrap._runner import Result  # noqa: E402
 from iptwrap.fake import FakeIPTables  # noqa: E402
 
@@ -621,6 +630,44 @@ def bench_fake(repeat: int, n: int, chain_n: int) -> None:
     )
 
 
+def bench_ipset(repeat: int, n: int) -> None:
+    """Filling a set with ``n`` entries: IPSet against a raw ``ipset restore``."""
+    ns = Netns()
+    try:
+        ipset = IPSet(netns=ns.name)
+        spec = SetSpec("BENCH", "hash:ip", maxelem=max(65536, 2 * n))
+        ipset.create_set(spec)
+        entries = [f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}" for i in range(n)]
+        data = "".join(f"add BENCH {e}\n" for e in entries).encode()
+
+        def batch() -> None:
+            with ipset.batch() as b:
+                b.add_entries("BENCH", entries)
+
+        got = paired_medians(
+            {
+                "raw": lambda: ns.run(["ipset", "-exist", "restore"], data),
+                "batch": batch,
+                "sync": lambda: ipset.sync_entries(spec, entries),
+            },
+            2 * repeat + 1,
+            lambda: ipset.flush_set("BENCH"),
+        )
+        for name, figure in (
+            ("batch", f"ipset: add {n} entries, batch vs raw ipset restore"),
+            ("sync", f"ipset: sync_entries of {n} (swap) vs raw ipset restore"),
+        ):
+            report(
+                figure,
+                "ipset",
+                f"{got[name]:.3f}s",
+                f"{got['raw']:.3f}s",
+                f"{got[name] / got['raw']:.2f}x",
+            )
+    finally:
+        ns.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
@@ -646,6 +693,8 @@ def main() -> int:
         sizes = [200] if args.quick else [1000, 5000, 10000]
         for backend in args.backend or ("nft", "legacy"):
             bench_real(backend, repeat, sizes, 100 if args.quick else 1000)
+        if shutil.which("ipset") is not None:
+            bench_ipset(repeat, 1000 if args.quick else 100_000)
     else:
         print("# real-kernel figures skipped (need root and ip netns)")
     if not args.no_fake:
