@@ -91,6 +91,7 @@ __all__ = [
     "IPSetParameterError",
     "SetFullError",
     "classify_ipset",
+    "first_meaningful_line",
     "ClassificationRow",
     "classify",
     "is_not_found",
@@ -115,7 +116,7 @@ class IPTablesError(Exception):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
-        text = message if message is not None else _first_meaningful_line(stderr)
+        text = message if message is not None else first_meaningful_line(stderr)
         if self.HINT is not None:
             text = f"{text} ({self.HINT})"
         # shell-quoted, so that a rule passed as one string shows as one quoted word
@@ -235,7 +236,7 @@ class RestoreError(IPTablesError):
         self.line_text = line_text
         self.cause = cause
         self.hint: Optional[str] = None  # what the input got wrong, when _hints can tell
-        detail = _first_meaningful_line(stderr)
+        detail = first_meaningful_line(stderr)
         if line is not None:
             shown = line_text if line_text is not None else "?"
             detail = f"{detail} [input line {line}: {shown!r}]"
@@ -560,7 +561,7 @@ def restore_failed_line(stderr: bytes) -> Optional[int]:
     return None
 
 
-def _first_meaningful_line(stderr: bytes) -> str:
+def first_meaningful_line(stderr: bytes) -> str:
     for raw in stderr.decode("utf-8", "replace").splitlines():
         line = raw.strip()
         if line and not line.startswith("Try `"):

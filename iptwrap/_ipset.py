@@ -18,6 +18,7 @@ live set holds either the old members or the new ones, never a mix and never non
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from ._errors import (
     IPTablesError,
     SetNotFoundError,
     classify_ipset,
+    first_meaningful_line,
 )
 from ._runner import Runner, SubprocessRunner
 from ._settings import DEFAULT_CALL_TIMEOUT
@@ -156,19 +158,6 @@ class SetSpec:
             words.append("comment")
         return words
 
-    def renamed(self, name: str) -> SetSpec:
-        return SetSpec(
-            name,
-            self.type,
-            self.family,
-            self.hashsize,
-            self.maxelem,
-            self.timeout,
-            self.counters,
-            self.comment,
-            self.range,
-        )
-
 
 def _entry_words(entry: str, timeout: Optional[int], comment: Optional[str]) -> List[str]:
     words = [_check_entry(entry)]
@@ -290,7 +279,7 @@ class IPSetBatch:
                     exc.returncode,
                     exc.stdout,
                     exc.stderr,
-                    message=f"{_first_line(exc.stderr)} [batch operation {op}]",
+                    message=f"{first_meaningful_line(exc.stderr)} [batch operation {op}]",
                 )
                 named.operation = op
                 raise named from exc
@@ -442,7 +431,7 @@ class IPSet:
         live set is unchanged and the scratch set is destroyed.
         """
         scratch = _scratch_name(spec.name)
-        tmp = spec.renamed(scratch)
+        tmp = dataclasses.replace(spec, name=scratch)
         lines = [
             " ".join(["create", *spec.create_words()]),
             " ".join(["create", *tmp.create_words()]),
@@ -481,11 +470,6 @@ class IPSet:
     def __repr__(self) -> str:
         where = f"netns={self._netns!r}" if self._netns else ""
         return f"IPSet({where})"
-
-
-def _first_line(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def _scratch_name(name: str) -> str:
