@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("file", help="iptables-save text ('-': stdin)")
     apply.add_argument("--dry-run", action="store_true", help="print the payload, apply nothing")
     apply.add_argument("--check", action="store_true", help="also iptables-restore --test it")
+    trace = sub.add_parser("trace", help="what the rules in FILE do to one packet (no root)")
+    trace.add_argument("packet", help='e.g. "tcp 198.51.100.2:40000 -> 203.0.113.1:8080 iif eth0"')
+    trace.add_argument("--save", required=True, metavar="FILE", help="the host's iptables-save")
+    trace.add_argument("--network", required=True, metavar="NET.json", help="its interfaces")
+    trace.add_argument("--json", action="store_true", help="the trace as JSON")
     sub.add_parser(
         "demo", parents=[common], help="the demo, on the fake (no root); see iptwrap demo --help"
     )
@@ -97,6 +102,8 @@ def main(
 
             extra = ["--backend", args.mode] if args.mode != "auto" else []
             return demo([*extra, *(["--ipv6"] if args.ipv6 else []), *rest])
+        if args.command == "trace":
+            return _trace(args, out)
         ipt = client(args)
         if args.command == "save":
             return _save(ipt, args, out)
@@ -109,6 +116,21 @@ def main(
             raise
         err.write(f"iptwrap: {type(exc).__name__}: {exc}\n")
         return 2
+
+
+def _trace(args: argparse.Namespace, out: TextIO) -> int:
+    from .trace import trace
+    from .trace._text import network_from_json, parse_packet, trace_to_json
+
+    packet = parse_packet(args.packet)
+    net = network_from_json(json.loads(_read(args.network)))
+    result = trace(parse_save(_read(args.save)), packet, net)
+    if args.json:
+        json.dump(trace_to_json(result), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(result.render())
+    return 0
 
 
 def _read(path: str) -> str:
