@@ -336,3 +336,31 @@ def test_save_text_is_a_host_too() -> None:
         t.steps[0].rule
         == '-A FORWARD -p tcp -m comment --comment "say \\"no\\"" -m tcp --dport 80 -j DROP'
     )
+
+
+def test_the_cli_prints_the_trace(tmp_path: Any) -> None:
+    import io
+    import json
+
+    from iptwrap._cli import main
+
+    ipt = host(["-t", "nat", "PREROUTING", "-p", "tcp", "--dport", "8080", "-j", "DNAT",
+                "--to-destination", "192.0.2.2:80"])  # fmt: skip
+    save = tmp_path / "rules.save"
+    save.write_text(ipt.dump())
+    netfile = tmp_path / "net.json"
+    netfile.write_text(json.dumps({"interfaces": NET.interfaces, "routes": [
+        {"dst": "0.0.0.0/0", "dev": "eth1", "via": "192.0.2.254"}]}))  # fmt: skip
+    argv = ["trace", "--save", str(save), "--network", str(netfile),
+            "tcp 198.51.100.2:40000 -> 203.0.113.1:8080 iif eth0"]  # fmt: skip
+    out = io.StringIO()
+    assert main(argv, stdout=out) == 0
+    text = out.getvalue()
+    assert "DNAT --to-destination 192.0.2.2:80" in text
+    assert text.splitlines()[-1].startswith("outcome: forwarded via eth1")
+    out = io.StringIO()
+    assert main([*argv[:-1], "--json", argv[-1]], stdout=out) == 0
+    assert json.loads(out.getvalue())["packet"]["dst"] == "192.0.2.2"
+    err = io.StringIO()
+    assert main([*argv[:-1], "tcp nonsense"], stdout=io.StringIO(), stderr=err) == 2
+    assert "InvalidArgumentError" in err.getvalue()
