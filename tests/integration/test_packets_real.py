@@ -10,6 +10,7 @@ the obvious outcome as a sanity check.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Callable, Dict, Iterator, Optional
 
 import pytest
@@ -152,5 +153,7 @@ FRESH = ("multiport_both_directions", "statistic_nth", "raw_notrack_skips_nat", 
 
 def test_a_fresh_lab_sees_the_same(lab: Lab) -> None:
     with Lab(lab.backend) as fresh:
+        names = [fresh.name(role) for role in ROLES]
         for name in FRESH:
             assert fresh.observe(BY_NAME[name]) == lab.observe(BY_NAME[name]), name
+    assert not [n for n in names if os.path.exists(f"/run/netns/{n}")], "namespaces left"

@@ -521,6 +521,22 @@ CORPUS: List[Scenario] = [
         "A datagram from the router dropped in its own OUTPUT: sendto() fails at once "
         "(EPERM), nothing leaves.",
     ),
+    Scenario(
+        "router_echo_bound_source",
+        4,
+        _save("""
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD ACCEPT [0:0]
+            :OUTPUT DROP [0:0]
+            -A OUTPUT -s 198.51.100.1/32 -o eth1 -p icmp -m icmp --icmp-type 8 -j ACCEPT
+            COMMIT
+        """),
+        _ping("192.0.2.2", 40034, origin="router", src="198.51.100.1"),
+        (),
+        "The router pings the server from its eth0 address (bound by the sender) out of "
+        "eth1; OUTPUT's DROP policy lets only that pass; the reply comes in by INPUT.",
+    ),
     # -- real-world shapes ----------------------------------------------------------------
     Scenario(
         "kube_service",
