@@ -251,7 +251,8 @@ _ROUTER_SYSCTLS = [
 ]
 
 
-def _empty_tables(family: int, skip: Sequence[str] = ()) -> str:
+def _empty_tables(skip: Sequence[str] = ()) -> str:
+    """raw, mangle, nat and filter with no rules and ACCEPT policies (either family)."""
     out: List[str] = []
     for table in TABLES:
         if table in skip:
@@ -560,8 +561,8 @@ class Lab:
         """Replace both families' tables: the scenario's text (tables it does not name
         loaded empty) in its family, empty tables in the other."""
         other = 4 if scenario.family == 6 else 6
-        self.restore(other, _empty_tables(other))
-        own = _empty_tables(scenario.family, skip=tables_of(scenario.save))
+        self.restore(other, _empty_tables())
+        own = _empty_tables(skip=tables_of(scenario.save))
         self.restore(scenario.family, own + scenario.save.strip() + "\n")
 
     def flush_conntrack(self) -> None:
@@ -587,11 +588,6 @@ class Lab:
                 sock.close()
 
         in_netns(self.name("router"), flush)
-
-    def conntrack(self) -> str:
-        """The router's conntrack table as /proc/net/nf_conntrack shows it."""
-        res = self.ns["router"].exec("cat", "/proc/net/nf_conntrack")
-        return res.stdout.decode()
 
     # one observation
 
