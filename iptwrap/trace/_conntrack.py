@@ -2,8 +2,9 @@
 
 A flow's first packet creates an entry with the NAT the rules chose; later packets of
 the flow, in either direction, are ESTABLISHED, get the same translation (replies the
-reverse one) and skip the nat tables, as in the kernel. A TCP packet with SYN and FIN
-is INVALID; a bare ACK with no entry is NEW (nf_conntrack_tcp_loose, the default).
+reverse one) and skip the nat tables, as in the kernel. With no entry, a TCP SYN is
+NEW and so is a bare ACK (nf_conntrack_tcp_loose, the default); SYN+ACK, FIN, RST and
+SYN+FIN cannot start a connection and are INVALID (nf_conntrack_proto_tcp's table).
 """
 
 from __future__ import annotations

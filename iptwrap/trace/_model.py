@@ -44,6 +44,8 @@ class Packet:
         if self.family is not None and self.family != fam:
             raise InvalidArgumentError(f"family {self.family} but {self.dst} is IPv{fam}")
         object.__setattr__(self, "family", fam)
+        if fam == 6 and self.proto == "icmp":  # there is no ICMPv4 over IPv6
+            object.__setattr__(self, "proto", "icmpv6")
         if self.proto in ("tcp", "udp", "sctp") and (self.sport is None or self.dport is None):
             raise InvalidArgumentError(f"a {self.proto} packet needs sport and dport")
         if self.proto in ("icmp", "icmpv6", "ipv6-icmp") and self.icmp_type is None:

@@ -348,7 +348,7 @@ def trace(
         entry, is_reply = found_ct
         s.ctstate, s.entry, s.reply, s.ctmark = "ESTABLISHED", entry, is_reply, entry.mark
         s.dnat, s.snat = entry.dnat, entry.snat
-    elif s.proto == 6 and "S" in packet.tcp_flags.upper() and "F" in packet.tcp_flags.upper():
+    elif s.proto == 6 and not _tcp_may_start(packet.tcp_flags):
         s.ctstate = "INVALID"
     w = _Walk(rs, s, t, tracked)
     try:
@@ -368,6 +368,17 @@ def trace(
         elif s.entry is not None:
             s.entry.mark = s.ctmark
     return t
+
+
+def _tcp_may_start(flags: str) -> bool:
+    """nf_conntrack_tcp from no connection: a SYN starts one, and so does an ACK (the
+    loose pick-up, on by default); SYN+ACK, FIN, RST, SYN+FIN or no flag is INVALID."""
+    f = set(flags.upper())
+    if "R" in f:
+        return False
+    if "S" in f:
+        return "A" not in f and "F" not in f
+    return "A" in f and "F" not in f
 
 
 def _no_route(packet: Packet) -> Exception:

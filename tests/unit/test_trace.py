@@ -181,6 +181,10 @@ def test_syn_fin_is_invalid_and_a_bare_ack_is_new() -> None:
     assert trace(ipt, syn(tcp_flags="SF"), NET).outcome == "dropped"
     t = trace(ipt, syn(tcp_flags="A"), NET)
     assert (t.outcome, t.ctstate) == ("forwarded", "NEW")
+    # a SYN-ACK, a FIN or a RST cannot start a connection (measured: a router's SYN-ACK
+    # to an untracked SYN is not NATed, tests/integration/test_trace_real.py)
+    for flags in ("SA", "F", "R", "RA"):
+        assert trace(ipt, syn(tcp_flags=flags), NET).ctstate == "INVALID", flags
 
 
 def test_addrtype_local_into_a_user_chain() -> None:
