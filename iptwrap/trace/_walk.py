@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, List, Optional, Tuple
 
+from .._errors import InvalidArgumentError
 from .._rulespec.evaluable import RuleParts
 from ._conntrack import Conntrack, Entry, Tuple5, reverse
 from ._matches import State, rule_matches
@@ -302,9 +303,21 @@ def _key(s: State) -> Tuple5:
 
 
 def trace(
-    host: object, packet: Packet, net: Network, *, conntrack: Optional[Conntrack] = None
+    host: object,
+    packet: Packet,
+    net: Network,
+    *,
+    conntrack: Optional[Conntrack] = None,
+    ctstate: Optional[str] = None,
 ) -> Trace:
-    """What ``host``'s rules do to ``packet`` on a host with network ``net``."""
+    """What ``host``'s rules do to ``packet`` on a host with network ``net``.
+
+    ``ctstate`` forces the packet's conntrack state, for a packet conntrack ties to an
+    existing flow without being part of it: ``"RELATED"`` for the ICMP error or the
+    reset a REJECT makes the host send (the kernel attaches it to the rejected flow).
+    """
+    if ctstate not in (None, "NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"):
+        raise InvalidArgumentError(f"ctstate must be a conntrack state, not {ctstate!r}")
     family = packet.family or 4
     rs = load(host, family)
     ct = conntrack if conntrack is not None else Conntrack()
@@ -343,8 +356,10 @@ def trace(
     t = Trace(outcome="unknown", packet=packet.with_(src=src_text))
     tracked = _tracks(rs)
     first = _key(s)
-    found_ct = ct.find(first) if tracked else None
-    if found_ct is not None:
+    found_ct = ct.find(first) if tracked and ctstate is None else None
+    if ctstate is not None:
+        s.ctstate = ctstate
+    elif found_ct is not None:
         entry, is_reply = found_ct
         s.ctstate, s.entry, s.reply, s.ctmark = "ESTABLISHED", entry, is_reply, entry.mark
         s.dnat, s.snat = entry.dnat, entry.snat
@@ -363,7 +378,7 @@ def trace(
         src=str(s.src), dst=str(s.dst), sport=s.sport, dport=s.dport, mark=s.mark
     )
     if t.outcome in ("delivered", "forwarded", "sent") and tracked and not w.untracked:
-        if s.entry is None and s.ctstate == "NEW":
+        if s.entry is None and s.ctstate == "NEW" and ctstate is None:
             ct.add(Entry(first, reverse(_key(s)), s.ctmark, s.dnat, s.snat))
         elif s.entry is not None:
             s.entry.mark = s.ctmark
@@ -382,8 +397,6 @@ def _tcp_may_start(flags: str) -> bool:
 
 
 def _no_route(packet: Packet) -> Exception:
-    from .._errors import InvalidArgumentError
-
     return InvalidArgumentError(f"no route to {packet.dst} to pick a source address from")
 
 

@@ -368,3 +368,16 @@ def test_the_cli_prints_the_trace(tmp_path: Any) -> None:
     err = io.StringIO()
     assert main([*argv[:-1], "tcp nonsense"], stdout=io.StringIO(), stderr=err) == 2
     assert "InvalidArgumentError" in err.getvalue()
+
+
+def test_a_related_packet_skips_nat_and_meets_related_rules() -> None:
+    ipt = host(
+        ["-t", "nat", "OUTPUT", "-j", "DNAT", "--to-destination", "192.0.2.9"],
+        ["OUTPUT", "-m", "conntrack", "--ctstate", "RELATED", "-j", "DROP"],
+    )
+    error = Packet("icmp", "198.51.100.1", "198.51.100.2", icmp_type=3, icmp_code=3)
+    t = trace(ipt, error, NET, ctstate="RELATED")
+    assert (t.outcome, t.packet.dst) == ("dropped", "198.51.100.2")
+    assert trace(ipt, error, NET).packet.dst == "192.0.2.9"  # as a NEW packet it is DNATed
+    with pytest.raises(InvalidArgumentError):
+        trace(ipt, error, NET, ctstate="BOGUS")
