@@ -272,6 +272,29 @@ def _set(st: Any, s: State) -> Verdict:
     return bool(found != st.inv)
 
 
+def _rpfilter(st: Any, s: State) -> Verdict:
+    """xt_rpfilter: the route back to the source leaves by the packet's in interface
+    (--loose: by any interface); a local source is refused unless --accept-local."""
+    if s.iif is None:
+        return "rpfilter on a locally generated packet"
+    if s.net.is_local(s.src) and s.iif != "lo":
+        ok = st.accept_local
+    else:
+        back = s.net.route(s.src)
+        ok = back is not None and (st.loose or back[0] == s.iif)
+    return bool(ok != st.invert)
+
+
+def _limit(st: Any, s: State, key: Tuple[str, str, str]) -> Verdict:
+    """The token bucket starts full: the first ``burst`` packets match; after that the
+    answer depends on time, which the tracer does not model."""
+    seen = s.nth.get(key, 0) + 1
+    s.nth[key] = seen
+    if seen <= st.burst:
+        return True
+    return f"limit: packet {seen} is past the burst of {st.burst}; the refill depends on time"
+
+
 def _pkttype(st: Any, s: State) -> Verdict:
     kind = "unicast"
     if s.net.broadcast(s.dst):
@@ -297,8 +320,9 @@ _SIMPLE: Dict[str, Callable[[Any, State], Verdict]] = {
     "iprange": _iprange,
     "set": _set,
     "pkttype": _pkttype,
+    "rpfilter": _rpfilter,
 }
-EVALUATED_MATCHES = tuple(sorted([*_SIMPLE, "statistic"]))
+EVALUATED_MATCHES = tuple(sorted([*_SIMPLE, "statistic", "limit"]))
 
 
 def rule_matches(parts: RuleParts, s: State, key: Tuple[str, str, str]) -> Verdict:
@@ -319,6 +343,8 @@ def rule_matches(parts: RuleParts, s: State, key: Tuple[str, str, str]) -> Verdi
     for name, st in parts.matches:
         if name == "statistic":
             got = _statistic(st, s, key)
+        elif name == "limit":
+            got = _limit(st, s, key)
         else:
             fn = _SIMPLE.get(name)
             got = fn(st, s) if fn is not None else f"-m {name} is not evaluated"

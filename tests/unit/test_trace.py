@@ -381,3 +381,19 @@ def test_a_related_packet_skips_nat_and_meets_related_rules() -> None:
     assert trace(ipt, error, NET).packet.dst == "192.0.2.9"  # as a NEW packet it is DNATed
     with pytest.raises(InvalidArgumentError):
         trace(ipt, error, NET, ctstate="BOGUS")
+
+
+def test_rpfilter_and_limit() -> None:
+    ipt = host(["-t", "raw", "PREROUTING", "-m", "rpfilter", "--invert", "-j", "DROP"])
+    assert trace(ipt, syn(), NET).outcome == "forwarded"  # 198.51.100.2 is behind eth0
+    spoofed = Packet("tcp", "192.0.2.77", "198.51.100.9", 1, 2, iif="eth0")  # lives behind eth1
+    assert trace(ipt, spoofed, NET).outcome == "dropped"
+    own = Packet("tcp", "192.0.2.1", "198.51.100.9", 1, 2, iif="eth0")  # the host's own address
+    assert trace(ipt, own, NET).outcome == "dropped"
+    loose = host(["-t", "raw", "PREROUTING", "-m", "rpfilter", "--loose", "--invert", "-j", "DROP"])
+    assert trace(loose, spoofed, NET).outcome == "forwarded"
+    ipt = host(["FORWARD", "-m", "limit", "--limit", "1/min", "--limit-burst", "2", "-j", "ACCEPT"],
+               policy="DROP")  # fmt: skip
+    ct = Conntrack()
+    got = [trace(ipt, syn(sport=41000 + i), NET, conntrack=ct).outcome for i in range(3)]
+    assert got == ["forwarded", "forwarded", "unknown"]
