@@ -693,6 +693,38 @@ CORPUS: List[Scenario] = [
         "IPv6 echo request to the router's lo address, accepted in INPUT (the reply is "
         "locally generated: OUTPUT, not FORWARD).",
     ),
+    # -- matches the tracer reads from its model of the host ------------------------------
+    Scenario(
+        "limit_burst",
+        4,
+        _save("""
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD DROP [0:0]
+            :OUTPUT ACCEPT [0:0]
+            -A FORWARD -m limit --limit 1/min -j ACCEPT
+            COMMIT
+        """),
+        _tcp("192.0.2.2", 80, 40034),
+        (80,),
+        "limit with its default burst of 5: the bucket starts full, so the SYN, the SYN-ACK "
+        "and the ACK all match.",
+    ),
+    Scenario(
+        "rpfilter_raw",
+        4,
+        _save("""
+            *raw
+            :PREROUTING ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            -A PREROUTING -m rpfilter --invert -j DROP
+            COMMIT
+        """),
+        _tcp("192.0.2.2", 80, 40035),
+        (80,),
+        "Reverse-path filtering in raw: the client's and the server's sources route back "
+        "through their own interfaces, so the DROP never matches.",
+    ),
 ]
 
 BY_NAME: Dict[str, Scenario] = {s.name: s for s in CORPUS}
