@@ -725,6 +725,39 @@ CORPUS: List[Scenario] = [
         "Reverse-path filtering in raw: the client's and the server's sources route back "
         "through their own interfaces, so the DROP never matches.",
     ),
+    Scenario(
+        "netmap_prefix",
+        4,
+        _save("""
+            *nat
+            :PREROUTING ACCEPT [0:0]
+            :INPUT ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            :POSTROUTING ACCEPT [0:0]
+            -A PREROUTING -d 203.0.113.2/32 -j NETMAP --to 192.0.2.0/24
+            COMMIT
+        """),
+        _tcp("203.0.113.2", 80, 40036),
+        (80,),
+        "NETMAP keeps the host bits: 203.0.113.2 becomes 192.0.2.2 before routing.",
+    ),
+    Scenario(
+        "router_to_itself",
+        4,
+        _save("""
+            *filter
+            :INPUT ACCEPT [0:0]
+            :FORWARD ACCEPT [0:0]
+            :OUTPUT ACCEPT [0:0]
+            -A INPUT -i lo -p tcp -m tcp --dport 80 -j ACCEPT
+            -A INPUT -p tcp -m tcp --dport 80 -j DROP
+            COMMIT
+        """),
+        _tcp("203.0.113.1", 80, 40037, origin="router"),
+        (80,),
+        "A connection from the router to its own lo address loops back: OUTPUT, "
+        "POSTROUTING, then PREROUTING and INPUT on lo, where -i lo accepts it.",
+    ),
 ]
 
 BY_NAME: Dict[str, Scenario] = {s.name: s for s in CORPUS}
