@@ -148,6 +148,9 @@ def build_rules(
     nft6 = ctx.backend == "nft" and fam == 6
     cmp_tail = ""
     names = [inst.ext.save_name or inst.ext.name for inst, _, _ in finals]
+    # a print-less match first (legacy eui64): no space before the listing's extra
+    mtext = "".join(lst for _i, _s, lst in finals)
+    glued = mtext != "" and not mtext.startswith(" ")
     for i, (_inst, s, lst) in enumerate(finals):
         tail += f" -m {names[i]}{s}"
         lextra += lst
@@ -170,6 +173,7 @@ def build_rules(
             if rb.target is not None:
                 ltarget = rb.target.ext.list_name or p.jumpto
         lextra += tfinal[1]
+    glued = glued and not p.goto
     if p.goto:
         lextra = "[goto] " + lextra
     elif lextra.startswith(" "):
@@ -226,6 +230,7 @@ def build_rules(
                     merged_ports=merged_ports,
                     list_wide_proto=wide,
                     save_suffix=suffix,
+                    list_glued=glued,
                 )
             )
     return tuple(out)

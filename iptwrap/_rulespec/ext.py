@@ -169,6 +169,11 @@ class Ext(Generic[S]):
             self.__dict__["_first"] = cache
         return cache[oid]
 
+    def variant(self, family: int) -> Ext[Any]:
+        """The module ``-m``/``-j NAME`` loads in this family: itself, unless the two
+        families ship different modules under one name (libipt_ah and libip6t_ah)."""
+        return self
+
     def new_state(self, rb: RuleBuild) -> S:
         """A fresh state for one instance; ``init`` then sets what depends on the rule."""
         st = self.state()

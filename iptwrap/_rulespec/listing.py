@@ -71,5 +71,6 @@ def format_listing_line(
         else:
             parts.append(" " + f"{a:<19s} ")
     if extra:
-        parts.append(extra if extra.startswith("[goto]") else " " + extra)
+        glued = extra.startswith("[goto]") or rule.list_glued
+        parts.append(extra if glued else " " + extra)
     return "".join(parts)

@@ -80,6 +80,10 @@ class RuleSpec:
     # printed after the rule by iptables-save and -S, not part of its identity: 1.8.7's
     # iptables-nft ends a rule with no target with a space ("-A INPUT ")
     save_suffix: str = ""
+    # the listing's extra text starts with a module that has no print function
+    # (ip6tables-legacy's ``eui64``): it is printed right after the destination
+    # column, with no space of its own
+    list_glued: bool = False
 
 
 @dataclass(frozen=True)

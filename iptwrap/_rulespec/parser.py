@@ -213,6 +213,8 @@ class _Parser:
     def load_match(self, name: str) -> ExtInst:
         fam = self.ctx.family
         ext = MATCHES.get(name)
+        if ext is not None:
+            ext = ext.variant(fam)
         if ext is None or fam not in ext.families:
             if name in KNOWN_MATCHES[fam]:
                 raise ParameterProblem(f"fake: match '{name}' is not emulated")
@@ -365,6 +367,8 @@ class _Parser:
             return False
         fam = self.ctx.family
         ext = MATCHES.get(name)
+        if ext is not None:
+            ext = ext.variant(fam)
         if ext is None or fam not in ext.families:
             if name in KNOWN_MATCHES[fam]:
                 raise ParameterProblem(f"fake: match '{name}' is not emulated")

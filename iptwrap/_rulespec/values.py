@@ -17,6 +17,8 @@ from .release import release_of
 
 __all__ = [
     "strtoui",
+    "strtoui_prefix",
+    "parse_uint_range",
     "parse_protocol",
     "proto_save_name",
     "proto_match_name",
@@ -492,3 +494,42 @@ def proto_columns(prot: str, opt: str, wide: bool) -> str:
     pv = prot[1:] if neg else prot
     col = f"{pv:<5s}" if wide else f"{pv:<4s} "
     return ("!" if neg else " ") + col + opt + " "
+
+
+def strtoui_prefix(s: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> Optional[Tuple[int, str]]:
+    """xtables_strtoui(s, &end, &v, lo, hi): (value, the rest after it), or None when no
+    number starts the string, it is negative, or it is out of range."""
+    if s.lstrip(" \t\n\r\f\v").startswith("-"):
+        return None
+    v, rest = _c_strtoumax(s)
+    if v is None or not lo <= v <= hi:
+        return None
+    return v, rest
+
+
+def parse_uint_range(
+    ext: str, opt: str, arg: str, hi: int = 0xFFFFFFFF
+) -> Tuple[Tuple[int, ...], int]:
+    """xtopt_parse_mint for an XTTYPE_UINT32RC option: "a", "a:b", ":b", "a:" (a missing
+    component is 0 first, ``hi`` second). Returns (the values given, how many)."""
+    vals: List[int] = []
+    rest = arg
+    while True:
+        if len(vals) == 2:
+            raise ParameterProblem(f'{ext}: Too many components for option "--{opt}" (max: 2)\n')
+        if rest == "" or rest.startswith(":"):
+            v = hi if len(vals) == 1 else 0
+            after = rest
+        else:
+            got = strtoui_prefix(rest, 0, hi)
+            if got is None or not (got[1] == "" or got[1].startswith(":")):
+                raise ParameterProblem(
+                    f'{ext}: bad value for option "--{opt}" near "{rest}", or out of range '
+                    f"(0-{hi}).\n"
+                )
+            v, after = got
+        vals.append(v)
+        if after == "":
+            break
+        rest = after[1:]
+    return tuple(vals), len(vals)

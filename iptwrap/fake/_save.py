@@ -355,7 +355,7 @@ def _row(num: int, r: Rule, cmd: Command, family: int) -> str:
     if r.spec.goto and not extra.startswith("[goto]"):
         # iptables prints "[goto] " then every match with its own leading space
         line += "[goto] " + (" " + extra if extra else "")
-    elif extra.startswith("[goto]"):
+    elif extra.startswith("[goto]") or r.spec.list_glued:
         line += extra
     elif extra:
         line += " " + extra
@@ -394,7 +394,7 @@ def verbose_rule_line(spec: RuleSpec, family: int = 4) -> str:
     line += "  "
     if spec.goto and not extra.startswith("[goto]"):
         line += "[goto] " + (" " + extra if extra else "")
-    elif extra.startswith("[goto]"):
+    elif extra.startswith("[goto]") or spec.list_glued:
         line += extra
     elif extra:
         line += " " + extra

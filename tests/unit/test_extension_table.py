@@ -32,7 +32,7 @@ def _status(name: str, registry: Dict[str, Ext[object]], known: Dict[int, Frozen
         return ANSWERED_AS_THE_KERNEL[name]
     if ext is None:
         return "refused: not emulated (`fake: ... is not emulated`, exit 2)"
-    lacking = [f for f in (4, 6) if name in known[f] and f not in ext.families]
+    lacking = [f for f in (4, 6) if name in known[f] and f not in ext.variant(f).families]
     if lacking:
         return f"emulated (not for IPv{lacking[0]})"
     return "emulated"

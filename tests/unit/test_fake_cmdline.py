@@ -195,7 +195,7 @@ def test_misuse_messages() -> None:
         (["-A", "INPUT", "-j", "ACCEPT", "!"], "nothing appropriate following !"),
         (["-A", "INPUT", "!", "-p", "all"], "rule would never match protocol"),
         (["-A", "INPUT", "-m", "foo"], "Couldn't load match `foo':No such file or directory\n"),
-        (["-A", "INPUT", "-m", "ecn"], "fake: match 'ecn' is not emulated"),
+        (["-A", "INPUT", "-m", "osf"], "fake: match 'osf' is not emulated"),
         (["-A", "INPUT", "-j", "LED"], "fake: target 'LED' is not emulated"),
         (["-A", "INPUT", "-w", "x"], "wait seconds not numeric"),
         (["-P", "INPUT"], "-P requires a chain and a policy"),

@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (register)
     misc,
     ports,
     rates,
+    routing,
 )
 
 __all__: list[str] = []

@@ -1,4 +1,4 @@
-"""IPv6 headers: frag, esp, ah, ipv6header, rt, hbh, dst and mh."""
+"""IPsec and IPv6 headers: frag, esp, ah, ipcomp, ipv6header, rt, hbh, dst and mh."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..ext import (
     register_match,
 )
 from ..values import (
+    parse_uint_range,
     strtoui,
 )
 from ._common import _refuse_proto
@@ -142,13 +143,124 @@ class EspMatch(Ext[_SpiState]):
         return None, None, _refuse_proto(rb, self.proto_num)
 
 
+@dataclass
+class _Ah6State:
+    """libip6t_ah's state: --ahspi (every SPI by default), --ahlen, --ahres."""
+
+    spi_lo: int = 0
+    spi_hi: int = 0xFFFFFFFF
+    spi_inv: bool = False
+    hdrlen: int = 0
+    len_inv: bool = False
+    res: bool = False
+
+
+def _spis_txt(lo: int, hi: int, inv: bool) -> str:
+    """print_spis of ah (IPv6) and ipcomp: nothing for every SPI, not inverted."""
+    if lo == 0 and hi == 0xFFFFFFFF and not inv:
+        return ""
+    i = "!" if inv else ""
+    return f"spi:{i}{lo}" if lo == hi else f"spis:{i}{lo}:{hi}"
+
+
+def _spis_save(opt: str, lo: int, hi: int, inv: bool) -> str:
+    if lo == 0 and hi == 0xFFFFFFFF:
+        return ""
+    return f"{' !' if inv else ''} --{opt} " + (str(lo) if lo == hi else f"{lo}:{hi}")
+
+
+class Ah6Match(Ext[_Ah6State]):
+    """ah for IPv6 (libip6t_ah): any protocol (the kernel walks the extension headers)."""
+
+    state = _Ah6State
+    name = "ah"
+    families = (6,)
+    opts = {
+        "ahspi": Opt("spi", inv=True),
+        "ahlen": Opt("len", inv=True),
+        "ahres": Opt("res", arg=False),
+    }
+
+    def parse(
+        self, st: _Ah6State, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "spi":
+            vals, n = parse_uint_range(self.name, "ahspi", arg)
+            st.spi_lo, st.spi_hi = vals[0], vals[-1]
+            st.spi_inv = inv
+        elif oid == "len":
+            st.hdrlen, st.len_inv = self.uint("ahlen", arg), inv
+        else:
+            st.res = True
+
+    def final(self, st: _Ah6State, rb: RuleBuild) -> Tuple[str, str]:
+        s = _spis_save("ahspi", st.spi_lo, st.spi_hi, st.spi_inv)
+        lst = " ah " + _spis_txt(st.spi_lo, st.spi_hi, st.spi_inv)
+        if st.hdrlen or st.len_inv:
+            i = st.len_inv
+            s += f"{' !' if i else ''} --ahlen {st.hdrlen}"
+            lst += f"length:{'!' if i else ''}{st.hdrlen}"  # no space: as ah_print has it
+        if st.res:
+            s += " --ahres"
+            lst += " reserved"
+        return s, lst
+
+
 @register_match
 class AhMatch(EspMatch):
+    """ah: libipt_ah for IPv4 (esp's grammar); IPv6 loads :class:`Ah6Match`."""
+
     name = "ah"
     families = (4,)
     opts = {"ahspi": Opt("spi", inv=True)}
     proto_num = 51
     label = "ah"
+
+    def variant(self, family: int) -> Ext[Any]:
+        return _AH6 if family == 6 else self
+
+
+_AH6 = Ah6Match()
+
+
+# ---------------------------------------------------------------- ipcomp
+
+
+@dataclass
+class _IpcompState:
+    """--ipcompspi: with no option the range is 0:0 (the module has no init)."""
+
+    spi_lo: int = 0
+    spi_hi: int = 0
+    inv: bool = False
+    res: bool = False  # --compres
+
+
+@register_match
+class IpcompMatch(Ext[_IpcompState]):
+    state = _IpcompState
+    name = "ipcomp"
+    opts = {"ipcompspi": Opt("spi", inv=True), "compres": Opt("res", arg=False)}
+
+    def parse(
+        self, st: _IpcompState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "spi":
+            vals, _n = parse_uint_range(self.name, "ipcompspi", arg)
+            st.spi_lo, st.spi_hi, st.inv = vals[0], vals[-1], inv
+        else:
+            st.res = True
+
+    def final(self, st: _IpcompState, rb: RuleBuild) -> Tuple[str, str]:
+        s = _spis_save("ipcompspi", st.spi_lo, st.spi_hi, st.inv)
+        lst = " comp " + _spis_txt(st.spi_lo, st.spi_hi, st.inv)
+        if st.res:
+            s += " --compres"
+            lst += " reserved"
+        return s, lst
+
+    def restrict(self, st: _IpcompState, rb: RuleBuild) -> Restriction:
+        return None, None, _refuse_proto(rb, 108)
 
 
 # ---------------------------------------------------------------- IPv6 extension headers

@@ -1,4 +1,4 @@
-"""Packet fields set by others: mark, connmark, dscp, tos, ttl and hl (their value parsers are shared with the targets)."""
+"""Packet fields set by others: mark, connmark, dscp, tos, ttl, hl and ecn (their value parsers are shared with the targets)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from ..ext import (
     Cursor,
     Ext,
     Opt,
+    Restriction,
     RuleBuild,
     register_match,
 )
 from ..values import (
     strtoui,
 )
+from ._common import _refuse_proto
 
 __all__: List[str] = []
 
@@ -246,3 +248,58 @@ class HlMatch(TtlMatch):
     families = (6,)
     opts = {"hl-eq": Opt("eq", inv=True), "hl-lt": Opt("lt"), "hl-gt": Opt("gt")}
     label = "HL"
+
+
+# ---------------------------------------------------------------- ecn
+
+
+@dataclass
+class _EcnState:
+    """The ECN bits compared; each of ``ece``/``cwr``/``ect`` is None when not given,
+    else whether it is inverted."""
+
+    ece: Optional[bool] = None
+    cwr: Optional[bool] = None
+    ect: Optional[bool] = None
+    ect_value: int = 0  # --ecn-ip-ect 0-3
+
+
+@register_match
+class EcnMatch(Ext[_EcnState]):
+    state = _EcnState
+    name = "ecn"
+    opts = {
+        "ecn-tcp-cwr": Opt("cwr", arg=False, inv=True),
+        "ecn-tcp-ece": Opt("ece", arg=False, inv=True),
+        "ecn-ip-ect": Opt("ect", inv=True),
+    }
+
+    def parse(
+        self, st: _EcnState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
+    ) -> None:
+        if oid == "cwr":
+            st.cwr = inv
+        elif oid == "ece":
+            st.ece = inv
+        else:
+            st.ect_value, st.ect = self.uint("ecn-ip-ect", arg, 0, 3), inv
+
+    def final(self, st: _EcnState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.ece is None and st.cwr is None and st.ect is None:
+            raise ParameterProblem("ECN match: some option required")
+        s = ""
+        lst = " ECN match"
+        for inv, opt, lab in ((st.ece, "ecn-tcp-ece", "ECE"), (st.cwr, "ecn-tcp-cwr", "CWR")):
+            if inv is not None:
+                s += f"{' !' if inv else ''} --{opt}"
+                lst += f" {'!' if inv else ''}{lab}"
+        if st.ect is not None:
+            s += f"{' !' if st.ect else ''} --ecn-ip-ect {st.ect_value}"
+            lst += f" {'!' if st.ect else ''}ECT={st.ect_value}"
+        return s, lst
+
+    def restrict(self, st: _EcnState, rb: RuleBuild) -> Restriction:
+        """ecn_mt_check: the TCP bits need ``-p tcp`` (not inverted)."""
+        if st.ece is not None or st.cwr is not None:
+            return None, None, _refuse_proto(rb, 6)
+        return None, None, None
