@@ -19,6 +19,12 @@ BEGIN, END = "<!-- table begins -->\n", "<!-- table ends -->\n"
 # Why an extension is answered otherwise than by emulation.
 ANSWERED_AS_THE_KERNEL = {
     "CLUSTERIP": "answered as a 6.x kernel answers: the missing-module warning, then ENOENT",
+    "ULOG": "options parsed, then answered as a 6.x kernel answers: the missing-module "
+    "warning, then ENOENT",
+    "LED": "options parsed, then answered as a kernel without LED support answers: the "
+    "missing-module warning, then ENOENT",
+    "SECMARK": "options parsed, then answered as a kernel with no LSM to map the context "
+    "answers: ENOENT (EINVAL outside mangle and security)",
 }
 
 

@@ -196,7 +196,7 @@ def test_misuse_messages() -> None:
         (["-A", "INPUT", "!", "-p", "all"], "rule would never match protocol"),
         (["-A", "INPUT", "-m", "foo"], "Couldn't load match `foo':No such file or directory\n"),
         (["-A", "INPUT", "-m", "osf"], "fake: match 'osf' is not emulated"),
-        (["-A", "INPUT", "-j", "LED"], "fake: target 'LED' is not emulated"),
+        (["-A", "INPUT", "-m", "bpf"], "fake: match 'bpf' is not emulated"),
         (["-A", "INPUT", "-w", "x"], "wait seconds not numeric"),
         (["-P", "INPUT"], "-P requires a chain and a policy"),
         (["-N", "-foo"], "chain name not allowed to start with `-'"),
@@ -211,6 +211,13 @@ def test_misuse_messages() -> None:
         _parse("-A", "INPUT", "-6")
     assert raw.value.returncode == 2
     assert raw.value.stderr == "Try `iptables -h' or 'iptables --help' for more information.\n"
+    # LED's module is absent: its load warning comes before its own misuse message
+    with pytest.raises(Raw) as raw:
+        _parse("-A", "INPUT", "-j", "LED")
+    assert raw.value.stderr.splitlines()[:2] == [
+        "Warning: Extension LED revision 0 not supported, missing kernel module?",
+        'iptables v1.8.9 (nf_tables): LED: option "--led-trigger-id" must be specified',
+    ]
 
 
 def test_restore_family_skip_and_table_option() -> None:

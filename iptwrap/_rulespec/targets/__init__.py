@@ -5,6 +5,16 @@ Importing the package registers every target with :mod:`iptwrap._rulespec.ext`.
 
 from __future__ import annotations
 
-from . import absent, logs, marks, nat, sets, verdicts  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    absent,
+    headers,
+    logs,
+    marks,
+    nat,
+    security,
+    sets,
+    timers,
+    verdicts,
+)
 
 __all__: list[str] = []
