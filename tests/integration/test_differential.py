@@ -3,7 +3,10 @@
 After every command the exit code, stdout, stderr and the full ``iptables-save`` must be
 equal. Sequences come from a seeded generator; a failure prints the seed, the step
 and the commands so far, and ``IPTWRAP_DIFF_SEED=<seed>`` replays exactly that one.
-``IPTWRAP_DIFF_SEQUENCES`` / ``IPTWRAP_DIFF_STEPS`` bound the run (CI uses the defaults).
+``IPTWRAP_DIFF_SEQUENCES`` / ``IPTWRAP_DIFF_STEPS`` bound the run (CI uses the defaults),
+``IPTWRAP_DIFF_WILD=1`` adds bad option values (see ``diffgen.py``). ipset commands are
+compared too, and ``ipset save`` after every step (initval and element timeouts
+masked, each set's members a multiset).
 """
 
 from __future__ import annotations
