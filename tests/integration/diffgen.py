@@ -109,6 +109,8 @@ def option_values() -> Dict[str, Tuple[Tuple[str, ...], ...]]:
     seen: Dict[str, set[Tuple[str, ...]]] = {}
     for release in ("1.8.7", HOST_RELEASE, "1.8.11"):
         for d in _canon_lines(release):
+            if d["rc"] != 0 and not WILD:
+                continue  # refused values (e.g. "2000:1000": a release/protocol tail)
             args = d["args"]
             for i, a in enumerate(args):
                 if not a.startswith("--") or a[2:] not in names:
