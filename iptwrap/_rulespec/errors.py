@@ -6,7 +6,7 @@ exit code and stderr bytes of the imitated binary and backend (see ``render``).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 __all__ = [
     "FakeError",
@@ -21,6 +21,10 @@ __all__ = [
 
 class FakeError(Exception):
     """Base of every refusal the fake makes."""
+
+    # warnings the parser printed before it refused (a restore line's, which
+    # iptables-restore prints to stderr ahead of its error)
+    warnings: Tuple[str, ...] = ()
 
 
 class ParameterProblem(FakeError):

@@ -656,7 +656,10 @@ def parse_command(args: Sequence[str], ctx: ParseContext) -> Command:
             _CACHE[key] = cmd
         return cmd
     except (ParameterProblem, BadArgument) as e:
-        if not p.rb.warnings or ctx.restore:
+        if ctx.restore:
+            e.warnings = tuple(p.rb.warnings)
+            raise
+        if not p.rb.warnings:
             raise
         tag = "nf_tables" if ctx.backend == "nft" else "legacy"
         if isinstance(e, ParameterProblem):

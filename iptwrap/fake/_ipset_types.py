@@ -273,6 +273,11 @@ def parse_element(
     """``text`` as an element of a set of type ``tinfo`` (list:set and bitmap:port
     are parsed by their callers)."""
     fam = family or "inet"
+    if len(tinfo.parts) == 1 and "," in text:
+        # measured (differential test seed 15): add SB 192.0.2.1,80 to a hash:ip
+        raise IPSetError(
+            f"Syntax error: Elem separator in {text}, but settype {tinfo.name} supports none."
+        )
     parts = text.split(",", len(tinfo.parts) - 1)
     if len(parts) < len(tinfo.parts):
         raise IPSetError(f"Syntax error: {_ORDINAL[len(parts)]} element is missing from {text}.")
@@ -302,6 +307,10 @@ def parse_element(
 
 
 def parse_bitmap_port(text: str, lo: int, hi: int) -> Parsed:
+    if "," in text:  # measured (differential test seed 12)
+        raise IPSetError(
+            f"Syntax error: Elem separator in {text}, but settype bitmap:port supports none."
+        )
     rest = text
     if ":" in text:
         proto, rest = text.split(":", 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import re
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .._rulespec.errors import (
     FakeError,
@@ -144,13 +144,24 @@ def run_restore(
     ctx_prog: str,
     parse: Parser,
     render: Callable[[FakeError, Optional[int]], Tuple[int, str]],
+    notes: Optional[List[str]] = None,
 ) -> str:
-    """Apply ``data``; return stdout. Raises :class:`RestoreFailed` on failure."""
+    """Apply ``data``; return stdout. Raises :class:`RestoreFailed` on failure.
+
+    ``notes`` receives the parse warnings of the lines read (``Warning: ...``), which
+    iptables-restore prints to stderr as it reads them, before any error."""
     enabled = gc.isenabled()
     gc.disable()  # a big restore allocates many long-lived objects: skip the collector
     try:
         return _run_restore(
-            kernel, data, opts, prog=prog, ctx_prog=ctx_prog, parse=parse, render=render
+            kernel,
+            data,
+            opts,
+            prog=prog,
+            ctx_prog=ctx_prog,
+            parse=parse,
+            render=render,
+            notes=notes if notes is not None else [],
         )
     finally:
         if enabled:
@@ -166,6 +177,7 @@ def _run_restore(
     ctx_prog: str,
     parse: Parser,
     render: Callable[[FakeError, Optional[int]], Tuple[int, str]],
+    notes: List[str],
 ) -> str:
     legacy = kernel.legacy
     tag = "legacy" if legacy else "nf_tables"
@@ -184,7 +196,8 @@ def _run_restore(
             if opts.verbose:
                 out.append(line if line.endswith("\n") else line + "\n")
             continue
-        is_commit = line == "COMMIT\n" or (not legacy and line.rstrip("\r\n") == "COMMIT")
+        # a CR is part of the word: "COMMIT\r\n" is a rule line (measured, all releases)
+        is_commit = line == "COMMIT\n" or (not legacy and line == "COMMIT")
         if block is not None and block.skip:
             if is_commit:
                 block = None
@@ -195,9 +208,14 @@ def _run_restore(
                 block = None
                 continue
             if block is None and line[0] == "*":
-                name = line[1:].strip(" \t\r\n").split(" ")[0].split("\t")[0]
+                # strtok(" \t\n"): a CR stays in the name ("filter\r" is refused)
+                words = line[1:].replace("\t", " ").replace("\n", " ").split(" ")
+                name = next((w for w in words if w), "")
                 if not name:
                     raise ParameterProblem(f"{prog}: line {n} table name invalid")
+                if not legacy and name not in BUILTIN_CHAINS:
+                    # nft checks the name before -T (measured: -T filter, "*filter\r")
+                    raise ParameterProblem(f"{prog}: line {n} table name '{name}' invalid")
                 if opts.table is not None and name != opts.table:
                     block = _Block(name, n, Table("filter"), skip=True)
                     continue
@@ -216,15 +234,26 @@ def _run_restore(
                 continue
             if block is None:
                 raise RestoreFailed(1, f"{prog}: line {n} failed\n")
-            out.append(_rule_line(kernel, block, line, n, opts, prog, ctx_prog, parse))
+            out.append(_rule_line(kernel, block, line, n, opts, prog, ctx_prog, parse, notes))
         except RestoreFailed:
             raise
         except FakeError as e:
+            notes.extend(_warning_text(e.warnings))
             rc, text = render(e, n)
             raise RestoreFailed(rc, text) from None
     if block is not None and not block.skip:
         raise RestoreFailed(1, f"{prog}: COMMIT expected at line {n + 1}\n")
     return "".join(out)
+
+
+def _warning_text(warnings: Iterable[str]) -> List[str]:
+    """Parse warnings as iptables prints them: one line each."""
+    lines = []
+    for w in warnings:
+        if w.startswith(" ") and not w.startswith("  "):
+            w = w[1:]
+        lines.append(w if w.endswith("\n") else w + "\n")
+    return lines
 
 
 def _start_block(kernel: Kernel, name: str, n: int, opts: RestoreOptions) -> _Block:
@@ -340,6 +369,7 @@ def _rule_line(
     prog: str,
     ctx_prog: str,
     parse: Parser,
+    notes: List[str],
 ) -> str:
     start = 0
     pcnt: Optional[str] = None
@@ -387,6 +417,8 @@ def _rule_line(
         restore=True,
     )
     cmd = parse(args, ctx)
+    if cmd.extra:
+        notes.extend(_warning_text(x[8:] for x in cmd.extra if x.startswith("warning:")))
     if cmd.op == "nop":  # e.g. a -6 line in iptables-restore
         return ""
     block.content = True

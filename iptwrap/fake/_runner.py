@@ -494,6 +494,7 @@ class FakeRunner:
             rc, _o, err = self.render(e, prog=name, short=name, backend=backend, line=line)
             return rc, err
 
+        notes: List[str] = []  # the lines' parse warnings, printed as they are read
         try:
             out = run_restore(
                 k,
@@ -503,10 +504,11 @@ class FakeRunner:
                 ctx_prog=ctx_prog,
                 parse=self._with_sets(self._gated_parser(ctx_prog)),
                 render=render,
+                notes=notes,
             )
         except RestoreFailed as e:
-            return e.returncode, "", warn + e.stderr
-        return 0, out, warn
+            return e.returncode, "", warn + "".join(notes) + e.stderr
+        return 0, out, warn + "".join(notes)
 
 
 def _restore_usage(name: str) -> str:

@@ -254,7 +254,7 @@ class ConnlimitMatch(Ext[_ConnlimitState]):
     state = _ConnlimitState
     name = "connlimit"
     opts = {
-        "connlimit-upto": Opt("upto"),
+        "connlimit-upto": Opt("upto", inv=True),
         "connlimit-above": Opt("above", inv=True),
         "connlimit-mask": Opt("mask"),
         "connlimit-saddr": Opt("saddr", arg=False),

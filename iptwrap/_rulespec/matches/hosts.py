@@ -300,7 +300,7 @@ def lookup_set(rb: RuleBuild, name: str) -> None:
         )
 
 
-def parse_set_dirs(text: str) -> str:
+def parse_set_dirs(text: str, fixed_spelling: bool = False) -> str:
     """libxt_set's parse_dirs: up to six words, each starting with ``src`` or ``dst``
     (only the first three letters are read); returned as iptables-save prints them."""
     words = text.split(",")
@@ -311,8 +311,9 @@ def parse_set_dirs(text: str) -> str:
         elif word.startswith("dst"):
             dirs.append("dst")
         else:
-            # "spefify" is iptables' own spelling (measured)
-            raise ParameterProblem("You must spefify (the comma separated list of) 'src' or 'dst'.")
+            # "spefify" is iptables' own spelling until 1.8.11 fixed it (measured)
+            word = "specify" if fixed_spelling else "spefify"
+            raise ParameterProblem(f"You must {word} (the comma separated list of) 'src' or 'dst'.")
     if len(words) > IPSET_DIM_MAX:
         raise ParameterProblem(f"Can't be more src/dst options than {IPSET_DIM_MAX}.")
     return ",".join(dirs)
@@ -333,7 +334,7 @@ class SetMatch(Ext[_SetState]):
     reads_host = True
     opts = {
         "match-set": Opt("set", inv=True),
-        "set": Opt("set", inv=True),
+        "set": Opt("oldset", inv=True),  # libxt_set's old spelling: warns, then as above
         "return-nomatch": Opt("nomatch", arg=False),
         "update-counters": Opt("upc", arg=False),
         "update-subcounters": Opt("upsc", arg=False),
@@ -342,12 +343,16 @@ class SetMatch(Ext[_SetState]):
     def parse(
         self, st: _SetState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
     ) -> None:
+        if oid == "oldset":
+            rb.warnings.append("--set option deprecated, please use --match-set")
+            oid = "set"
         if oid == "set":
             if not cur.has_arg():
                 raise ParameterProblem("--match-set requires two args.")
             flags = cur.take()
             lookup_set(rb, arg)
-            st.set_name, st.flags, st.inv = arg, parse_set_dirs(flags), inv
+            fixed = release_of(rb.ctx.version).vt >= (1, 8, 11)
+            st.set_name, st.flags, st.inv = arg, parse_set_dirs(flags, fixed), inv
         elif oid == "nomatch":
             st.nomatch = True
         else:

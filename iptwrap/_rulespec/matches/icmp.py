@@ -150,6 +150,8 @@ class IcmpMatch(Ext[_IcmpState]):
     name = "icmp"
     families = (4,)
     opts = {"icmp-type": Opt("type", inv=True)}
+    # -m icmp without a type is refused by 1.8.7, 1.8.9 and 1.8.11 (measured)
+    mandatory = ("type",)
     proto_num = 1
     opt_name = "icmp-type"
     list_prefix = "icmp"

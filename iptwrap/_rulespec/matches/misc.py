@@ -115,6 +115,11 @@ class OwnerMatch(Ext[_OwnerState]):
             st.socket_exists = True
             st.socket_exists_inv = inv
         else:
+            if st.gid is None:  # measured (differential test seed 14)
+                raise ParameterProblem(
+                    'owner: Bad value for "--suppl-groups" option: '
+                    '"you need to use --gid-owner first"'
+                )
             st.suppl_groups = True
 
     def final(self, st: _OwnerState, rb: RuleBuild) -> Tuple[str, str]:

@@ -292,6 +292,8 @@ class MultiportMatch(Ext[_MultiportState]):
 
     def final(self, st: _MultiportState, rb: RuleBuild) -> Tuple[str, str]:
         if st.kind is None:
+            if release_of(rb.ctx.version).vt >= (1, 8, 11):
+                raise ParameterProblem("no ports specified")  # measured, seed 13
             raise ParameterProblem("multiport expection an option")
         k = st.kind
         s = f"{' !' if st.inv else ''} --{k} {st.ports}"

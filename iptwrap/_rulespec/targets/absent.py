@@ -13,12 +13,13 @@ them (their misuse is refused by the parser before the kernel is asked: measured
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import List, Set, Tuple
 
 from ..errors import ParameterProblem
 from ..ext import Cursor, Ext, Opt, Restriction, RuleBuild, register_target
 from ..matches.accounting import MISSING_OBJECT
+from ..release import release_of
 from ..values import strtoui
 
 __all__: List[str] = []
@@ -26,7 +27,9 @@ __all__: List[str] = []
 
 @dataclass
 class _AbsentState:
-    """Nothing is kept: no rule using the target reaches the kernel."""
+    """Only the options given: no rule using the target reaches the kernel."""
+
+    given: Set[str] = field(default_factory=set)
 
 
 @register_target
@@ -55,8 +58,14 @@ class ClusteripTarget(Ext[_AbsentState]):
         self, st: _AbsentState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
     ) -> None:
         """The options are taken as given: the kernel refuses the rule either way."""
+        st.given.add(oid)
 
     def final(self, st: _AbsentState, rb: RuleBuild) -> Tuple[str, str]:
+        # --new needs all of its companions (1.8.9 and 1.8.11, measured; 1.8.7 reads
+        # --new as taking an argument: a known divergence)
+        full = {"new", "hashmode", "clustermac", "total", "local"}
+        if "new" in st.given and not full <= st.given and release_of(rb.ctx.version).vt > (1, 8, 7):
+            raise ParameterProblem("CLUSTERIP target: Invalid parameter combination")
         return "", ""
 
     def restrict(self, st: _AbsentState, rb: RuleBuild) -> Restriction:
