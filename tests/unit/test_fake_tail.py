@@ -255,3 +255,14 @@ def test_ipset_exist_destroy_of_a_missing_set() -> None:
 #    exist"; fake: "Error in line 3: Timeout cannot be used: set was created without
 #    timeout support". On the command line both refuse "timeout 0" on such a set; how
 #    the real restore got past line 3 is not yet understood.
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_time_contiguous_needs_a_stop_before_the_start(backend: str) -> None:
+    # differential test seed 3 (1.8.9): libxt_time's final check, measured on both backends
+    fake = FakeRunner(mode=backend)
+    alone = fake.run(["iptables", "-A", "INPUT", "-m", "time", "--contiguous"])
+    assert alone.returncode == 2
+    assert b"--contiguous only makes sense when stoptime is smaller than starttime" in alone.stderr
+    night = ["--timestart", "22:00", "--timestop", "06:00", "--contiguous"]
+    assert fake.run(["iptables", "-A", "INPUT", "-m", "time", *night]).returncode == 0

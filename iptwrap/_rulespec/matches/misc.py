@@ -422,6 +422,11 @@ class TimeMatch(Ext[_TimeState]):
             st.monthdays = mbits
 
     def final(self, st: _TimeState, rb: RuleBuild) -> Tuple[str, str]:
+        if st.contiguous and st.timestart < st.timestop:
+            # libxt_time's final check (measured on 1.8.9, both backends)
+            raise ParameterProblem(
+                "time: --contiguous only makes sense when stoptime is smaller than starttime"
+            )
         s = lst = ""
         a = st.timestart
         b = st.timestop
