@@ -705,7 +705,7 @@ CORPUS: List[Scenario] = [
             -A FORWARD -m limit --limit 1/min -j ACCEPT
             COMMIT
         """),
-        _tcp("192.0.2.2", 80, 40034),
+        _tcp("192.0.2.2", 80, 40134),
         (80,),
         "limit with its default burst of 5: the bucket starts full, so the SYN, the SYN-ACK "
         "and the ACK all match.",
@@ -720,7 +720,7 @@ CORPUS: List[Scenario] = [
             -A PREROUTING -m rpfilter --invert -j DROP
             COMMIT
         """),
-        _tcp("192.0.2.2", 80, 40035),
+        _tcp("192.0.2.2", 80, 40135),
         (80,),
         "Reverse-path filtering in raw: the client's and the server's sources route back "
         "through their own interfaces, so the DROP never matches.",
@@ -737,7 +737,7 @@ CORPUS: List[Scenario] = [
             -A PREROUTING -d 203.0.113.2/32 -j NETMAP --to 192.0.2.0/24
             COMMIT
         """),
-        _tcp("203.0.113.2", 80, 40036),
+        _tcp("203.0.113.2", 80, 40136),
         (80,),
         "NETMAP keeps the host bits: 203.0.113.2 becomes 192.0.2.2 before routing.",
     ),
@@ -753,7 +753,7 @@ CORPUS: List[Scenario] = [
             -A INPUT -p tcp -m tcp --dport 80 -j DROP
             COMMIT
         """),
-        _tcp("203.0.113.1", 80, 40037, origin="router"),
+        _tcp("203.0.113.1", 80, 40137, origin="router"),
         (80,),
         "A connection from the router to its own lo address loops back: OUTPUT, "
         "POSTROUTING, then PREROUTING and INPUT on lo, where -i lo accepts it.",

@@ -266,3 +266,17 @@ def test_time_contiguous_needs_a_stop_before_the_start(backend: str) -> None:
     assert b"--contiguous only makes sense when stoptime is smaller than starttime" in alone.stderr
     night = ["--timestart", "22:00", "--timestop", "06:00", "--contiguous"]
     assert fake.run(["iptables", "-A", "INPUT", "-m", "time", *night]).returncode == 0
+
+
+@pytest.mark.parametrize("match", ["sctp", "dccp"])
+def test_nft_leaves_sctp_and_dccp_ports_to_the_kernel(match: str) -> None:
+    # differential test seed 4: only tcp/udp become nft payload expressions that need
+    # -p; sctp/dccp stay xt matches and the kernel refuses them (1.8.9, 1.8.11, measured)
+    fake = FakeRunner(mode="nft")
+    res = fake.run(["ip6tables-nft", "-A", "INPUT", "-m", match, "--sport", "80"])
+    assert res.returncode == 4
+    assert res.stderr == (
+        b"ip6tables v1.8.9 (nf_tables):  RULE_APPEND failed (Invalid argument): rule in chain INPUT\n"
+    )
+    udp = fake.run(["ip6tables-nft", "-A", "INPUT", "-m", "udp", "--sport", "80"])
+    assert udp.returncode == 2 and b"UDP match requires '-p udp'" in udp.stderr

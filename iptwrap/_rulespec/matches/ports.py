@@ -109,6 +109,7 @@ class _PortMatch(Ext[_P]):
     def restrict(self, st: _P, rb: RuleBuild) -> Restriction:
         if (
             rb.backend == "nft"
+            and self.name in ("tcp", "udp")  # sctp/dccp stay xt matches: the kernel checks
             and (self.has_ports(st) or not self.ports_only(st))
             and not release_of(rb.ctx.version).nft_mismatched_port_match_refused_by_kernel
         ):
