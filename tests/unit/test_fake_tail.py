@@ -8,7 +8,7 @@ throwaway network namespaces (``unshare -n``), then pinned against
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -280,3 +280,36 @@ def test_nft_leaves_sctp_and_dccp_ports_to_the_kernel(match: str) -> None:
     )
     udp = fake.run(["ip6tables-nft", "-A", "INPUT", "-m", "udp", "--sport", "80"])
     assert udp.returncode == 2 and b"UDP match requires '-p udp'" in udp.stderr
+
+
+@pytest.mark.parametrize(
+    "args, first_line",
+    [
+        # differential test seed 25 (1.8.9, IPv6): libxt_policy's final check runs before
+        # the option table's "--next also requires --strict"; measured on 1.8.9
+        (["--next"], "policy match: neither --dir in nor --dir out specified"),
+        (["--dir", "in", "--next"], 'policy: option "--next" also requires "--strict".'),
+        (
+            ["--dir", "in", "--strict", "--next"],
+            "policy match: empty policy element 0. --strict is in effect, but at least one "
+            "of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required.",
+        ),
+        (["--dir", "in", "--pol", "none", "--next"], "policy match: policy none but policy given"),
+        (
+            ["--dir", "in", "--pol", "none", "--strict"],
+            "policy match: policy none but --strict given",
+        ),
+        (
+            ["--dir", "in", "--strict", "--reqid", "1", "--next", "--next", "--next", "--next"],
+            "policy match: maximum policy depth reached",
+        ),
+        (
+            ["--dir", "in", "--mode", "transport", "--tunnel-src", "192.0.2.1"],
+            "policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode",
+        ),
+    ],
+)
+def test_policy_checks_in_libxt_policy_order(args: List[str], first_line: str) -> None:
+    res = FakeRunner(mode="nft").run(["iptables-nft", "-A", "INPUT", "-m", "policy", *args])
+    assert res.returncode == 2
+    assert res.stderr.decode().splitlines()[0] == f"iptables v1.8.9 (nf_tables): {first_line}"

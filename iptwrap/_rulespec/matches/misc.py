@@ -571,6 +571,7 @@ class PolicyMatch(Ext[_PolicyState]):
         "next": Opt("next", arg=False),
     }
     multi = frozenset({"reqid", "spi", "tunnel-src", "tunnel-dst", "proto", "mode", "next"})
+    also = {"next": ("strict",)}
 
     def parse(
         self, st: _PolicyState, oid: str, arg: str, inv: bool, rb: RuleBuild, cur: Cursor
@@ -587,8 +588,8 @@ class PolicyMatch(Ext[_PolicyState]):
         elif oid == "strict":
             st.strict = True
         elif oid == "next":
-            if not st.strict:
-                raise ParameterProblem("policy match: `--next' has no meaning in non-strict mode")
+            if len(st.elems) == 4:  # XT_POLICY_MAX_ELEM
+                raise ParameterProblem("policy match: maximum policy depth reached")
             st.elems.append({})
         else:
             if oid in ent:
@@ -616,10 +617,29 @@ class PolicyMatch(Ext[_PolicyState]):
                 ent[oid] = (text, text, inv)
 
     def final(self, st: _PolicyState, rb: RuleBuild) -> Tuple[str, str]:
+        # libxt_policy's final check, in its order (measured on 1.8.9); "--next needs
+        # --strict" is the option table's, checked after it
         if st.direction is None:
             raise ParameterProblem("policy match: neither --dir in nor --dir out specified")
         pol = st.pol
-        ents = st.elems
+        if pol == "none":
+            if st.strict:
+                raise ParameterProblem("policy match: policy none but --strict given")
+            if len(st.elems) > 1:
+                raise ParameterProblem("policy match: policy none but policy given")
+        for i, ent in enumerate(st.elems):
+            if st.strict and not ent:
+                raise ParameterProblem(
+                    f"policy match: empty policy element {i}. --strict is in effect, but at "
+                    "least one of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required."
+                )
+            mode = ent.get("mode")
+            if ("tunnel-src" in ent or "tunnel-dst" in ent) and mode is not None:
+                if (mode[0] == "tunnel") == mode[2]:  # ! tunnel, or transport
+                    raise ParameterProblem(
+                        "policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode"
+                    )
+        ents = st.elems if pol != "none" else [{}]
         s = f" --dir {st.direction} --pol {pol}"
         lst = f" policy match dir {st.direction} pol {pol}"
         if st.strict:
@@ -639,7 +659,6 @@ class PolicyMatch(Ext[_PolicyState]):
         return s, lst
 
     def restrict(self, st: _PolicyState, rb: RuleBuild) -> Restriction:
-        refusal = "Invalid argument" if st.pol == "none" and st.strict else None
         if st.direction == "in":
-            return hooks("PREROUTING", "INPUT", "FORWARD"), None, refusal
-        return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, refusal
+            return hooks("PREROUTING", "INPUT", "FORWARD"), None, None
+        return hooks("FORWARD", "OUTPUT", "POSTROUTING"), None, None
