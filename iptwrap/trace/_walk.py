@@ -34,7 +34,8 @@ _DST_NAT_HOOKS = ("PREROUTING", "OUTPUT")
 # Targets that change nothing the tracer models and let the packet go on.
 _PASS = frozenset(
     {"LOG", "NFLOG", "TRACE", "AUDIT", "TCPMSS", "DSCP", "TOS", "TTL", "HL", "CHECKSUM",
-     "CLASSIFY", "ECN", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "RATEEST", "HMARK"}
+     "CLASSIFY", "ECN", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "RATEEST", "HMARK",
+     "TCPOPTSTRIP"}
 )  # fmt: skip
 _VERDICTS = frozenset({"ACCEPT", "DROP", "RETURN", "REJECT"})
 _NAT = frozenset({"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"})

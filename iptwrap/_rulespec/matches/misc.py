@@ -634,11 +634,12 @@ class PolicyMatch(Ext[_PolicyState]):
                     "least one of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required."
                 )
             mode = ent.get("mode")
-            if ("tunnel-src" in ent or "tunnel-dst" in ent) and mode is not None:
-                if (mode[0] == "tunnel") == mode[2]:  # ! tunnel, or transport
-                    raise ParameterProblem(
-                        "policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode"
-                    )
+            tunnel_addr = "tunnel-src" in ent or "tunnel-dst" in ent
+            # a tunnel address with "! --mode tunnel" or "--mode transport"
+            if tunnel_addr and mode is not None and (mode[0] == "tunnel") == mode[2]:
+                raise ParameterProblem(
+                    "policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode"
+                )
         ents = st.elems if pol != "none" else [{}]
         s = f" --dir {st.direction} --pol {pol}"
         lst = f" policy match dir {st.direction} pol {pol}"
